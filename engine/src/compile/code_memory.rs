@@ -1,0 +1,227 @@
+//! Executable memory for compiled functions, with relocations resolved, and the process-wide
+//! registry that maps a program counter back to its trap code and function.
+
+use crate::trap::{FrameInfo, Trap};
+use anyhow::{Context, Result, bail};
+use cranelift_codegen::binemit::Reloc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// Where a relocation points.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RelocTarget {
+    /// Another function in the same code object, by its position in the object.
+    Function(usize),
+    /// An absolute address (a libcall).
+    Address(usize),
+}
+
+/// A relocation in a compiled function.
+#[derive(Clone, Debug)]
+pub(crate) struct Relocation {
+    pub offset: u32,
+    pub kind: Reloc,
+    pub target: RelocTarget,
+    pub addend: i64,
+}
+
+/// A compiled function before it is placed in memory.
+#[derive(Debug)]
+pub(crate) struct CompiledFunction {
+    pub code: Vec<u8>,
+    pub relocs: Vec<Relocation>,
+    /// Offsets within `code` of trapping instructions.
+    pub traps: Vec<(u32, Trap)>,
+    /// Code offset ranges with their Wasm module byte offsets, sorted.
+    pub srclocs: Vec<(u32, u32, u32)>,
+    /// The Wasm function index this implements, or `None` for a trampoline.
+    pub func_index: Option<u32>,
+}
+
+/// Per-function metadata kept beside the code for trap handling and backtraces.
+#[derive(Debug)]
+struct FunctionInfo {
+    start: usize,
+    end: usize,
+    func_index: Option<u32>,
+    srclocs: Vec<(u32, u32, u32)>,
+}
+
+/// Everything the registry knows about one code object.
+#[derive(Debug)]
+pub(crate) struct CodeInfo {
+    start: usize,
+    end: usize,
+    /// Absolute addresses of trapping instructions, sorted.
+    traps: Vec<(usize, Trap)>,
+    functions: Vec<FunctionInfo>,
+    module_name: Option<String>,
+    func_names: Arc<std::collections::HashMap<u32, String>>,
+}
+
+impl CodeInfo {
+    fn function_at(&self, pc: usize) -> Option<&FunctionInfo> {
+        let i = self.functions.partition_point(|f| f.end <= pc);
+        self.functions.get(i).filter(|f| f.start <= pc)
+    }
+}
+
+/// Names used in backtraces for the functions of one code object.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CodeNames {
+    pub module_name: Option<String>,
+    pub func_names: Arc<std::collections::HashMap<u32, String>>,
+}
+
+/// Executable code: a read-only, executable mapping of several functions.
+#[derive(Debug)]
+pub(crate) struct CodeMemory {
+    mmap: memmap2::Mmap,
+    /// Start offset of each function within the mapping.
+    offsets: Vec<usize>,
+    info: Arc<CodeInfo>,
+}
+
+impl CodeMemory {
+    /// Lays out `functions`, resolves their relocations, makes the result executable and
+    /// registers it for trap handling.
+    pub(crate) fn new(functions: Vec<CompiledFunction>, names: CodeNames) -> Result<CodeMemory> {
+        const ALIGN: usize = 16;
+        let mut offsets = Vec::with_capacity(functions.len());
+        let mut size = 0usize;
+        for f in &functions {
+            offsets.push(size);
+            size = (size + f.code.len()).next_multiple_of(ALIGN);
+        }
+        let mut mmap =
+            memmap2::MmapMut::map_anon(size.max(1)).context("failed to map code memory")?;
+        for (f, &offset) in functions.iter().zip(&offsets) {
+            mmap[offset..offset + f.code.len()].copy_from_slice(&f.code);
+        }
+        let base = mmap.as_ptr() as usize;
+        for (f, &offset) in functions.iter().zip(&offsets) {
+            for r in &f.relocs {
+                let at = offset + r.offset as usize;
+                let target = match r.target {
+                    RelocTarget::Function(i) => base + offsets[i],
+                    RelocTarget::Address(a) => a,
+                };
+                let target = target.wrapping_add(r.addend as usize);
+                apply_reloc(&mut mmap, base, at, r.kind, target)?;
+            }
+        }
+        let mmap = mmap.make_exec().context("failed to make code executable")?;
+        let base = mmap.as_ptr() as usize;
+        let mut traps = Vec::new();
+        let mut infos = Vec::new();
+        for (f, &offset) in functions.iter().zip(&offsets) {
+            traps.extend(f.traps.iter().map(|&(o, t)| (base + offset + o as usize, t)));
+            infos.push(FunctionInfo {
+                start: base + offset,
+                end: base + offset + f.code.len(),
+                func_index: f.func_index,
+                srclocs: f.srclocs.clone(),
+            });
+        }
+        traps.sort_by_key(|t| t.0);
+        let info = Arc::new(CodeInfo {
+            start: base,
+            end: base + size.max(1),
+            traps,
+            functions: infos,
+            module_name: names.module_name,
+            func_names: names.func_names,
+        });
+        registry().write().unwrap_or_else(|e| e.into_inner()).insert(base, info.clone());
+        Ok(CodeMemory { mmap, offsets, info })
+    }
+
+    /// The address of function `i` (by position in the list given to `new`).
+    pub(crate) fn function(&self, i: usize) -> *const u8 {
+        // `offsets[i]` is within the mapping by construction.
+        self.mmap.as_ptr().wrapping_add(self.offsets[i])
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        registry().write().unwrap_or_else(|e| e.into_inner()).remove(&self.info.start);
+    }
+}
+
+fn apply_reloc(
+    mem: &mut [u8],
+    base: usize,
+    at: usize,
+    kind: Reloc,
+    target: usize,
+) -> Result<()> {
+    match kind {
+        Reloc::Abs8 => mem[at..at + 8].copy_from_slice(&(target as u64).to_le_bytes()),
+        Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
+            let pc = base + at;
+            let delta = (target as i64).wrapping_sub(pc as i64);
+            let delta = i32::try_from(delta).context("relocation out of range")?;
+            mem[at..at + 4].copy_from_slice(&delta.to_le_bytes());
+        }
+        Reloc::Arm64Call => {
+            let pc = base + at;
+            let delta = (target as i64).wrapping_sub(pc as i64);
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                bail!("arm64 call relocation out of range");
+            }
+            let insn = u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes"));
+            let imm26 = ((delta >> 2) as u32) & 0x03ff_ffff;
+            mem[at..at + 4].copy_from_slice(&((insn & 0xfc00_0000) | imm26).to_le_bytes());
+        }
+        other => bail!("unsupported relocation kind {other:?}"),
+    }
+    Ok(())
+}
+
+fn registry() -> &'static RwLock<BTreeMap<usize, Arc<CodeInfo>>> {
+    static REGISTRY: RwLock<BTreeMap<usize, Arc<CodeInfo>>> = RwLock::new(BTreeMap::new());
+    &REGISTRY
+}
+
+fn with_code<R>(pc: usize, f: impl FnOnce(&CodeInfo) -> R) -> Option<R> {
+    let map = registry().read().unwrap_or_else(|e| e.into_inner());
+    let (_, info) = map.range(..=pc).next_back()?;
+    (pc < info.end).then(|| f(info))
+}
+
+/// The trap raised by the instruction at `pc`, if `pc` is a trap site in compiled code.
+pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
+    with_code(pc, |info| {
+        let i = info.traps.binary_search_by_key(&pc, |t| t.0).ok()?;
+        Some(info.traps[i].1)
+    })
+    .flatten()
+}
+
+/// Whether `pc` is inside any compiled code (functions or trampolines).
+pub(crate) fn is_code_pc(pc: usize) -> bool {
+    with_code(pc, |_| ()).is_some()
+}
+
+/// Backtrace information for the Wasm function containing `pc`.
+pub(crate) fn frame_info(pc: usize) -> Option<FrameInfo> {
+    with_code(pc, |info| {
+        let f = info.function_at(pc)?;
+        let func_index = f.func_index?;
+        let rel = (pc - f.start) as u32;
+        let module_offset = f
+            .srclocs
+            .iter()
+            .find(|&&(s, e, _)| s <= rel && rel < e)
+            .or_else(|| f.srclocs.iter().rev().find(|&&(s, _, _)| s <= rel))
+            .map(|&(_, _, loc)| loc as usize);
+        Some(FrameInfo {
+            func_index,
+            func_name: info.func_names.get(&func_index).cloned(),
+            module_name: info.module_name.clone(),
+            module_offset,
+        })
+    })
+    .flatten()
+}

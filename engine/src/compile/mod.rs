@@ -1,0 +1,204 @@
+//! From Cranelift IR to placed machine code: the target ISA, per-function compilation,
+//! trampolines, and the code memory they land in.
+
+mod code_memory;
+mod trampolines;
+
+pub(crate) use code_memory::{CodeMemory, CodeNames, frame_info, is_code_pc, lookup_trap};
+pub(crate) use trampolines::{Trampolines, compile_trampolines};
+
+use crate::config::Config;
+use crate::module::ModuleInfo;
+use crate::trap::Trap;
+use crate::types::{FuncType, HeapType, ValType};
+use anyhow::{Context, Result, anyhow};
+use code_memory::{CompiledFunction, RelocTarget, Relocation};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, ExternalName, LibCall, Signature};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+
+/// Builds the host ISA with the settings compiled Wasm relies on.
+pub(crate) fn build_isa(config: &Config) -> Result<OwnedTargetIsa> {
+    let mut flags = settings::builder();
+    let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+        flags.set(k, v).map_err(|e| anyhow!("cranelift setting {k}={v}: {e}"))
+    };
+    set(&mut flags, "opt_level", config.opt_level_name())?;
+    // Stack walking for backtraces (and later GC roots) follows frame pointers.
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    // Functions may return more values than fit in registers.
+    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+    // Stack overflow is caught by the stack-limit check in each prologue instead.
+    set(&mut flags, "enable_probestack", "false")?;
+    set(&mut flags, "unwind_info", "false")?;
+    let verify = if config.debug_verifier { "true" } else { "false" };
+    set(&mut flags, "enable_verifier", verify)?;
+    let isa_builder =
+        cranelift_native::builder().map_err(|e| anyhow!("unsupported host machine: {e}"))?;
+    isa_builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| anyhow!("failed to build the target ISA: {e}"))
+}
+
+/// The Cranelift type of a Wasm value.
+pub(crate) fn value_type(t: &ValType) -> ir::Type {
+    match t {
+        ValType::I32 => ir::types::I32,
+        ValType::I64 => ir::types::I64,
+        ValType::F32 => ir::types::F32,
+        ValType::F64 => ir::types::F64,
+        ValType::V128 => ir::types::I8X16,
+        ValType::Ref(r) => ref_type(r.heap_type()),
+    }
+}
+
+/// The Cranelift type of a reference: a pointer to a `VMFuncRef` for functions, a 32-bit
+/// GC reference otherwise.
+pub(crate) fn ref_type(heap: &HeapType) -> ir::Type {
+    match heap.top() {
+        HeapType::Func => ir::types::I64,
+        _ => gc_compiler::GC_REF_TYPE,
+    }
+}
+
+/// The signature of a compiled Wasm function: callee and caller `VMContext`, then the Wasm
+/// parameters; the Wasm results. Uses the tail calling convention.
+pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::special(ir::types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(ir::types::I64));
+    sig.params.extend(ty.params().iter().map(|t| AbiParam::new(value_type(t))));
+    sig.returns.extend(ty.results().iter().map(|t| AbiParam::new(value_type(t))));
+    sig
+}
+
+/// Compiles `func` and extracts what placing it in memory needs.
+pub(crate) fn compile_function(
+    isa: &OwnedTargetIsa,
+    ctx: &mut cranelift_codegen::Context,
+    func_index: Option<u32>,
+) -> Result<CompiledFunction> {
+    let names = ctx.func.params.user_named_funcs().clone();
+    let compiled = ctx.compile(&**isa, &mut ControlPlane::default()).map_err(|e| {
+        anyhow!("cranelift failed to compile function {func_index:?}: {:?}", e.inner)
+    })?;
+    let buffer = &compiled.buffer;
+    let mut relocs = Vec::new();
+    for r in buffer.relocs() {
+        let target = match &r.target {
+            cranelift_codegen::FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let name = &names[*name];
+                RelocTarget::Function(name.index as usize)
+            }
+            cranelift_codegen::FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
+                RelocTarget::Address(libcall_address(*lc)?)
+            }
+            other => anyhow::bail!("unsupported relocation target {other:?}"),
+        };
+        relocs.push(Relocation { offset: r.offset, kind: r.kind, target, addend: r.addend });
+    }
+    let traps = buffer
+        .traps()
+        .iter()
+        .map(|t| {
+            let trap = Trap::from_cranelift(t.code)
+                .with_context(|| format!("unknown trap code {:?}", t.code))?;
+            Ok((t.offset, trap))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let srclocs = buffer
+        .get_srclocs_sorted()
+        .iter()
+        .filter(|s| !s.loc.is_default())
+        .map(|s| (s.start, s.end, s.loc.bits()))
+        .collect();
+    Ok(CompiledFunction {
+        code: buffer.data().to_vec(),
+        relocs,
+        traps,
+        srclocs,
+        func_index,
+    })
+}
+
+/// Compiles every defined function of a module into one code object.
+pub(crate) fn compile_module(
+    engine: &crate::Engine,
+    info: &ModuleInfo,
+    wasm: &[u8],
+) -> Result<CodeMemory> {
+    let isa = engine.isa();
+    let mut ctx = cranelift_codegen::Context::new();
+    let mut translator = crate::translate::FuncTranslator::new();
+    let mut functions = Vec::with_capacity(info.bodies.len());
+    for (def_index, body) in info.bodies.iter().enumerate() {
+        let func_index = info.num_imported_funcs + def_index as u32;
+        ctx.clear();
+        translator
+            .translate(
+                info,
+                func_index,
+                &wasm[body.range.clone()],
+                body.range.start,
+                isa.frontend_config(),
+                &mut ctx.func,
+            )
+            .with_context(|| format!("failed to translate function {func_index}"))?;
+        log::trace!("function {func_index}:\n{}", ctx.func.display());
+        functions.push(compile_function(isa, &mut ctx, Some(func_index))?);
+    }
+    let names = CodeNames {
+        module_name: info.name.clone(),
+        func_names: std::sync::Arc::new(info.func_names.clone()),
+    };
+    CodeMemory::new(functions, names)
+}
+
+/// Addresses for the runtime-library functions Cranelift may call (float rounding on
+/// machines without SSE4.1, for instance).
+fn libcall_address(lc: LibCall) -> Result<usize> {
+    extern "C" fn ceilf(x: f32) -> f32 {
+        x.ceil()
+    }
+    extern "C" fn floorf(x: f32) -> f32 {
+        x.floor()
+    }
+    extern "C" fn truncf(x: f32) -> f32 {
+        x.trunc()
+    }
+    extern "C" fn nearestf(x: f32) -> f32 {
+        x.round_ties_even()
+    }
+    extern "C" fn ceil(x: f64) -> f64 {
+        x.ceil()
+    }
+    extern "C" fn floor(x: f64) -> f64 {
+        x.floor()
+    }
+    extern "C" fn trunc(x: f64) -> f64 {
+        x.trunc()
+    }
+    extern "C" fn nearest(x: f64) -> f64 {
+        x.round_ties_even()
+    }
+    extern "C" fn fmaf(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    extern "C" fn fma(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+    Ok(match lc {
+        LibCall::CeilF32 => ceilf as *const () as usize,
+        LibCall::FloorF32 => floorf as *const () as usize,
+        LibCall::TruncF32 => truncf as *const () as usize,
+        LibCall::NearestF32 => nearestf as *const () as usize,
+        LibCall::CeilF64 => ceil as *const () as usize,
+        LibCall::FloorF64 => floor as *const () as usize,
+        LibCall::TruncF64 => trunc as *const () as usize,
+        LibCall::NearestF64 => nearest as *const () as usize,
+        LibCall::FmaF32 => fmaf as *const () as usize,
+        LibCall::FmaF64 => fma as *const () as usize,
+        other => anyhow::bail!("unsupported libcall {other:?}"),
+    })
+}

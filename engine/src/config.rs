@@ -1,0 +1,92 @@
+//! `Config`: engine-wide settings.
+
+use wasmparser::WasmFeatures;
+
+/// Settings for an [`Engine`](crate::Engine).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) features: WasmFeatures,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) gc_stress: bool,
+    pub(crate) debug_verifier: bool,
+    pub(crate) opt_level: OptLevel,
+}
+
+/// How hard Cranelift optimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptLevel {
+    /// No optimisation: fastest compilation.
+    None,
+    /// Optimise for speed (the default).
+    Speed,
+    /// Optimise for speed and code size.
+    SpeedAndSize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// The proposals this engine implements, on by default.
+    pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2.difference(WasmFeatures::SIMD);
+
+    /// The default configuration: Wasm 2.0 without SIMD, 512 KiB of Wasm stack.
+    pub fn new() -> Config {
+        Config {
+            features: Self::SUPPORTED_FEATURES,
+            max_wasm_stack: 512 * 1024,
+            gc_stress: false,
+            debug_verifier: cfg!(debug_assertions),
+            opt_level: OptLevel::Speed,
+        }
+    }
+
+    /// Sets the Wasm features the validator accepts. Features beyond
+    /// [`Config::SUPPORTED_FEATURES`] make [`Engine::new`](crate::Engine::new) fail.
+    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
+        self.features = features;
+        self
+    }
+
+    /// The Wasm features the validator accepts.
+    pub fn features(&self) -> WasmFeatures {
+        self.features
+    }
+
+    /// The most stack, in bytes, that Wasm code may use before trapping with
+    /// "call stack exhausted". The calling thread needs this much plus room for host code.
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Collects garbage at every opportunity, to expose missing roots and barriers in tests.
+    /// (There is no collector yet; the switch is accepted and recorded.)
+    pub fn gc_stress(&mut self, enable: bool) -> &mut Self {
+        self.gc_stress = enable;
+        self
+    }
+
+    /// Runs Cranelift's IR verifier on every function compiled (default: in debug builds).
+    pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
+        self.debug_verifier = enable;
+        self
+    }
+
+    /// Sets Cranelift's optimisation level.
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
+        self
+    }
+
+    pub(crate) fn opt_level_name(&self) -> &'static str {
+        match self.opt_level {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `Engine`: the compiler, the type registry and shared trampolines.
+
+use crate::compile::{Trampolines, build_isa, compile_trampolines};
+use crate::config::Config;
+use crate::registry::{TypeRegistry, VMSharedTypeIndex};
+use crate::types::FuncType;
+use anyhow::{Result, bail};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A compilation environment shared by modules and stores. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    config: Config,
+    isa: OwnedTargetIsa,
+    registry: TypeRegistry,
+    trampolines: Mutex<HashMap<VMSharedTypeIndex, Arc<Trampolines>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the default configuration is supported")
+    }
+}
+
+impl Engine {
+    /// An engine with `config`; fails if the host is unsupported or the configuration asks
+    /// for features this engine does not implement.
+    pub fn new(config: &Config) -> Result<Engine> {
+        let unsupported = config.features.difference(Config::SUPPORTED_FEATURES);
+        if !unsupported.is_empty() {
+            bail!("unsupported WebAssembly features requested: {unsupported:?}");
+        }
+        let isa = build_isa(config)?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                isa,
+                registry: TypeRegistry::default(),
+                trampolines: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn isa(&self) -> &OwnedTargetIsa {
+        &self.inner.isa
+    }
+
+    pub(crate) fn registry(&self) -> &TypeRegistry {
+        &self.inner.registry
+    }
+
+    /// The trampolines for canonical type `index`, compiled on first use.
+    pub(crate) fn trampolines(&self, index: VMSharedTypeIndex) -> Result<Arc<Trampolines>> {
+        let mut map = self.inner.trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = map.get(&index) {
+            return Ok(t.clone());
+        }
+        let ty: FuncType = self.registry().func_type(index);
+        let t = Arc::new(compile_trampolines(self, &ty)?);
+        map.insert(index, t.clone());
+        Ok(t)
+    }
+}

@@ -1,0 +1,248 @@
+//! Importable and exportable objects other than functions: globals, tables and memories,
+//! and `Extern`, which is any of the four.
+
+use crate::func::Func;
+use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType, ValType};
+use crate::values::{Ref, Val};
+use crate::vm::{GlobalData, LinearMemory, TableData, VMGlobalDefinition};
+use anyhow::{Result, bail};
+
+/// An importable or exportable object.
+#[derive(Clone, Copy, Debug)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The object's type.
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(store)),
+            Extern::Global(g) => ExternType::Global(g.ty(store)),
+            Extern::Table(t) => ExternType::Table(t.ty(store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+        }
+    }
+}
+
+macro_rules! from_extern {
+    ($($t:ident),*) => {$(
+        impl From<$t> for Extern {
+            fn from(x: $t) -> Extern {
+                Extern::$t(x)
+            }
+        }
+    )*};
+}
+from_extern!(Func, Global, Table, Memory);
+
+/// A global variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global {
+    store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Global {
+    /// A new global of type `ty` holding `init`.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, init: Val) -> Result<Global> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let value = init.to_raw(opaque, ty.content())?;
+        opaque.globals.push(Box::new(GlobalData { def: VMGlobalDefinition { value }, ty }));
+        Ok(Global { store: opaque.id, index: opaque.globals.len() - 1 })
+    }
+
+    pub(crate) fn from_index(store: StoreId, index: usize) -> Global {
+        Global { store, index }
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.globals[self.index].ty
+    }
+
+    /// The current value.
+    pub fn get(&self, store: impl AsContext) -> Val {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        let g = &cx.0.opaque.globals[self.index];
+        Val::from_raw(self.store, g.def.value, g.ty.content())
+    }
+
+    /// Sets the value; fails for immutable globals and values of the wrong type.
+    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        let ty = opaque.globals[self.index].ty;
+        if ty.mutability() != Mutability::Var {
+            bail!("cannot set an immutable global");
+        }
+        let raw = value.to_raw(opaque, ty.content())?;
+        opaque.globals[self.index].def.value = raw;
+        Ok(())
+    }
+}
+
+/// A table of references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table {
+    store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Table {
+    /// A new table of type `ty` with every element set to `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let raw = init.to_raw(opaque, ty.element())?;
+        opaque.tables.push(Box::new(TableData::new(ty, raw)?));
+        Ok(Table { store: opaque.id, index: opaque.tables.len() - 1 })
+    }
+
+    pub(crate) fn from_index(store: StoreId, index: usize) -> Table {
+        Table { store, index }
+    }
+
+    /// The table's type, with its current size as minimum.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.tables[self.index].ty()
+    }
+
+    /// The number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.tables[self.index].size()
+    }
+
+    /// Element `index`, or `None` if out of bounds.
+    pub fn get(&self, store: impl AsContext, index: u64) -> Option<Ref> {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.tables[self.index].get(index).map(|raw| Ref::from_raw(self.store, raw))
+    }
+
+    /// Sets element `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Ref) -> Result<()> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        let raw = value.to_raw(opaque, opaque.tables[self.index].ty().element())?;
+        if !opaque.tables[self.index].set(index, raw) {
+            bail!(crate::Trap::TableOutOfBounds);
+        }
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`, returning the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        let raw = init.to_raw(opaque, opaque.tables[self.index].ty().element())?;
+        match opaque.tables[self.index].grow(delta, raw) {
+            Some(old) => Ok(old),
+            None => bail!("failed to grow table by {delta}"),
+        }
+    }
+}
+
+/// A linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Memory {
+    /// A new memory of type `ty`.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.memories.push(Box::new(LinearMemory::new(ty)?));
+        Ok(Memory { store: opaque.id, index: opaque.memories.len() - 1 })
+    }
+
+    pub(crate) fn from_index(store: StoreId, index: usize) -> Memory {
+        Memory { store, index }
+    }
+
+    /// The memory's type, with its current size as minimum.
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.memories[self.index].ty()
+    }
+
+    /// The size in pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.memories[self.index].pages()
+    }
+
+    /// The memory's bytes.
+    pub fn data<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> &'a [u8] {
+        let cx = store.into();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.memories[self.index].data()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
+        let cx = store.into();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.memories[self.index].data_mut()
+    }
+
+    /// Grows by `delta` pages, returning the old size in pages.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        match opaque.memories[self.index].grow(delta) {
+            Some(old) => Ok(old),
+            None => bail!("failed to grow memory by {delta} pages"),
+        }
+    }
+}
+
+/// Whether a value of type `actual` may be used where `expected` is required.
+pub(crate) fn val_type_matches(actual: &ValType, expected: &ValType) -> bool {
+    actual == expected
+}

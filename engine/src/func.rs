@@ -1,0 +1,253 @@
+//! `Func`: Wasm and host functions, calling them from the host, and `Caller`.
+
+use crate::compile::Trampolines;
+use crate::externals::Extern;
+use crate::store::{AsContext, AsContextMut, StoreId, StoreInner, StoreOpaque};
+use crate::traphandlers::{EntryFn, call_entry};
+use crate::types::{FuncType, ValType};
+use crate::values::Val;
+use crate::vm::{InstanceData, VMFuncRef, ValRaw};
+use anyhow::{Result, bail};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+/// A function: a handle to a `VMFuncRef` owned by a store. Cheap to copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    store: StoreId,
+    /// Address of the function's `VMFuncRef`, which lives as long as the store.
+    funcref: usize,
+}
+
+/// The type of a host function's implementation.
+type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+
+/// The context of a host function: what its `VMFuncRef` points at. `entry` must stay the
+/// first field: the host trampoline loads it from offset 0.
+#[repr(C)]
+pub(crate) struct HostFuncContext {
+    entry: unsafe extern "C" fn(*mut HostFuncContext, *mut u8, *mut ValRaw, usize) -> u8,
+    funcref: VMFuncRef,
+    store: *mut StoreOpaque,
+    ty: Arc<FuncType>,
+    func: Arc<dyn std::any::Any + Send + Sync>,
+    _trampolines: Arc<Trampolines>,
+}
+
+/// The host's view of the calling instance and the store, inside a host function.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    instance: Option<*mut InstanceData>,
+}
+
+impl<T> Caller<'_, T> {
+    /// The store's host data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The store's host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// An export of the calling instance, if the caller is a Wasm instance.
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let instance = self.instance?;
+        let index = self.store.opaque.instances.iter().position(|i| {
+            std::ptr::eq(&**i as *const InstanceData, instance as *const InstanceData)
+        })?;
+        crate::Instance::from_index(self.store.opaque.id, index).get_export(&*self, name)
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> crate::StoreContext<'_, T> {
+        crate::StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> crate::StoreContextMut<'_, T> {
+        crate::StoreContextMut(self.store)
+    }
+}
+
+unsafe extern "C" fn host_entry<T: 'static>(
+    ctx: *mut HostFuncContext,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+) -> u8 {
+    // SAFETY: `ctx` is this host function's live context (the trampoline passes the
+    // callee context it was given); read what we need before borrowing the store.
+    let (store, ty, func) = unsafe { ((*ctx).store, (*ctx).ty.clone(), (*ctx).func.clone()) };
+    // SAFETY: a host function's store pointer is its owning `StoreInner<T>` (repr(C),
+    // opaque part first), alive while any of its functions runs.
+    let store = unsafe { &mut *store.cast::<StoreInner<T>>() };
+    let instance = if caller_vmctx.is_null() {
+        None
+    } else {
+        // SAFETY: a non-null caller context is an instance `VMContext`; offset 0 holds its
+        // `InstanceData` pointer.
+        Some(unsafe { *caller_vmctx.cast::<*mut InstanceData>() })
+    };
+    // SAFETY: the trampoline passes an array of `len` slots.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
+    let result = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
+        let func = func.downcast_ref::<Box<HostFn<T>>>().expect("host function of this store type");
+        let id = store.opaque.id;
+        let params: Vec<Val> =
+            ty.params().iter().zip(values.iter()).map(|(t, raw)| Val::from_raw(id, *raw, t)).collect();
+        let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
+        func(Caller { store: &mut *store, instance }, &params, &mut results)?;
+        for ((r, t), slot) in results.iter().zip(ty.results()).zip(values.iter_mut()) {
+            *slot = r.to_raw(&store.opaque, t)?;
+        }
+        Ok(())
+    }));
+    match result {
+        Ok(Ok(())) => 1,
+        Ok(Err(e)) => {
+            store.opaque.pending_error = Some(e);
+            0
+        }
+        Err(panic) => {
+            store.opaque.pending_panic = Some(panic);
+            0
+        }
+    }
+}
+
+impl Func {
+    /// A host function of type `ty` implemented by `f`.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let index = opaque.engine.registry().register(&ty);
+        let trampolines = opaque
+            .engine
+            .trampolines(index)
+            .expect("trampolines compile for every function type");
+        let boxed: Box<HostFn<T>> = Box::new(f);
+        let mut ctx = Box::new(HostFuncContext {
+            entry: host_entry::<T>,
+            funcref: VMFuncRef::new(trampolines.host(), std::ptr::null_mut(), index),
+            store: opaque as *mut StoreOpaque,
+            ty: Arc::new(ty),
+            func: Arc::new(boxed),
+            _trampolines: trampolines,
+        });
+        ctx.funcref.vmctx = (&mut *ctx as *mut HostFuncContext).cast();
+        let funcref = &ctx.funcref as *const VMFuncRef as usize;
+        opaque.host_funcs.push(ctx);
+        Func { store: opaque.id, funcref }
+    }
+
+    /// A host function from a closure over typed parameters and results, such as
+    /// `|x: i32, y: i32| x + y`. See [`IntoFunc`] for the accepted shapes.
+    pub fn wrap<T: 'static, P, R>(
+        store: impl AsContextMut<Data = T>,
+        f: impl crate::typed::IntoFunc<T, P, R>,
+    ) -> Func {
+        let (ty, f) = f.into_func();
+        Func::new(store, ty, move |caller, params, results| f(caller, params, results))
+    }
+
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
+    /// The raw `VMFuncRef` address.
+    pub(crate) fn raw(&self) -> usize {
+        self.funcref
+    }
+
+    /// A handle for a raw `VMFuncRef` address of `store` (0 is null).
+    pub(crate) fn from_raw(store: StoreId, raw: usize) -> Option<Func> {
+        (raw != 0).then_some(Func { store, funcref: raw })
+    }
+
+    fn vm(&self) -> &VMFuncRef {
+        // SAFETY: a `Func` exists only for live `VMFuncRef`s of its store, and its store
+        // outlives every use through a context borrow.
+        unsafe { &*(self.funcref as *const VMFuncRef) }
+    }
+
+    /// The function's type.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        cx.0.opaque.engine.registry().func_type(self.vm().type_index)
+    }
+
+    /// Calls the function with `params`, writing its results to `results`. A trap is
+    /// returned as an error carrying a [`Trap`](crate::Trap) and a
+    /// [`WasmBacktrace`](crate::WasmBacktrace); the store stays usable.
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        let ty = opaque.engine.registry().func_type(self.vm().type_index);
+        if params.len() != ty.params().len() {
+            bail!("expected {} arguments, got {}", ty.params().len(), params.len());
+        }
+        if results.len() != ty.results().len() {
+            bail!("expected {} results, got {}", ty.results().len(), results.len());
+        }
+        let mut values = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
+        for ((p, t), slot) in params.iter().zip(ty.params()).zip(values.iter_mut()) {
+            *slot = p.to_raw(opaque, t)?;
+        }
+        self.call_raw(opaque, &mut values)?;
+        for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(&values) {
+            *r = Val::from_raw(self.store, *raw, t);
+        }
+        Ok(())
+    }
+
+    /// Calls with arguments already in `values` (which must have room for the results).
+    pub(crate) fn call_raw(&self, opaque: &mut StoreOpaque, values: &mut [ValRaw]) -> Result<()> {
+        let trampolines = opaque.engine.trampolines(self.vm().type_index)?;
+        // SAFETY: the entry trampoline has exactly `EntryFn`'s signature.
+        let entry: EntryFn = unsafe { std::mem::transmute(trampolines.entry()) };
+        let max_stack = opaque.engine.config().max_wasm_stack;
+        // SAFETY: `entry` matches the function's type, the funcref is live in this store,
+        // and `values` has room for the parameters and results.
+        let result = unsafe {
+            call_entry(
+                &mut *opaque.vm,
+                max_stack,
+                entry,
+                self.funcref as *const VMFuncRef,
+                std::ptr::null_mut(),
+                values.as_mut_ptr(),
+            )
+        };
+        result.map_err(|record| opaque.trap_error(record))
+    }
+
+    /// A typed view of this function, checked against its type.
+    pub fn typed<P: crate::WasmParams, R: crate::WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<crate::TypedFunc<P, R>> {
+        let ty = self.ty(store);
+        let params: Vec<ValType> = P::types();
+        let results: Vec<ValType> = R::types();
+        if ty.params() != params.as_slice() || ty.results() != results.as_slice() {
+            bail!("type mismatch: function has type {ty}");
+        }
+        Ok(crate::TypedFunc::new(*self))
+    }
+}

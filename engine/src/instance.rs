@@ -1,0 +1,373 @@
+//! `Instance`: instantiation (import checks, allocation, segment initialisation, start
+//! function) and export lookup.
+
+use crate::externals::{Extern, Global, Memory, Table, val_type_matches};
+use crate::func::Func;
+use crate::module::{ConstExpr, ConstOp, EntityIndex, Module, SegmentMode};
+use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::trap::Trap;
+use crate::types::{ExternType, Mutability};
+use crate::vm::{GlobalData, InstanceData, LinearMemory, TableData, VMFuncRef, VMGlobalDefinition, ValRaw};
+use anyhow::{Context, Result, bail};
+
+/// An instantiated module, owned by a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    store: StoreId,
+    index: usize,
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports`, given in the module's import order.
+    ///
+    /// Fails with a link error if an import has the wrong kind or type, and with a
+    /// [`Trap`] if a segment is out of bounds or the start function traps.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        if !crate::Engine::same(&opaque.engine, module.engine()) {
+            bail!("module used with a store of a different engine");
+        }
+        check_imports(opaque, module, imports)?;
+        let index = instantiate(opaque, module, imports)?;
+        let instance = Instance { store: opaque.id, index };
+        if let Some(start) = module.info().start {
+            let f = instance.func(opaque, start);
+            let mut values = [ValRaw::default()];
+            f.call_raw(opaque, &mut values)?;
+        }
+        Ok(instance)
+    }
+
+    pub(crate) fn from_index(store: StoreId, index: usize) -> Instance {
+        Instance { store, index }
+    }
+
+    fn data<'a>(&self, opaque: &'a StoreOpaque) -> &'a InstanceData {
+        opaque.check(self.store);
+        &opaque.instances[self.index]
+    }
+
+    fn func(&self, opaque: &StoreOpaque, index: u32) -> Func {
+        let raw = self.data(opaque).funcref(index) as usize;
+        Func::from_raw(self.store, raw).expect("funcrefs are non-null")
+    }
+
+    fn entity(&self, opaque: &StoreOpaque, e: EntityIndex) -> Extern {
+        let data = self.data(opaque);
+        match e {
+            EntityIndex::Func(i) => Extern::Func(self.func(opaque, i)),
+            EntityIndex::Table(i) => {
+                Extern::Table(Table::from_index(self.store, data.table_ids[i as usize]))
+            }
+            EntityIndex::Memory(i) => {
+                Extern::Memory(Memory::from_index(self.store, data.memory_ids[i as usize]))
+            }
+            EntityIndex::Global(i) => {
+                Extern::Global(Global::from_index(self.store, data.global_ids[i as usize]))
+            }
+        }
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, store: impl AsContext, name: &str) -> Option<Extern> {
+        let cx = store.as_context();
+        let opaque = &cx.0.opaque;
+        let data = self.data(opaque);
+        let &(_, e) = data.module.info().exports.iter().find(|(n, _)| n == name)?;
+        Some(self.entity(opaque, e))
+    }
+
+    /// All exports, in order.
+    pub fn exports(&self, store: impl AsContext) -> Vec<(String, Extern)> {
+        let cx = store.as_context();
+        let opaque = &cx.0.opaque;
+        let data = self.data(opaque);
+        data.module
+            .info()
+            .exports
+            .iter()
+            .map(|(n, e)| (n.clone(), self.entity(opaque, *e)))
+            .collect()
+    }
+
+    /// The exported function called `name`.
+    pub fn get_func(&self, store: impl AsContext, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function called `name`, typed.
+    pub fn get_typed_func<P: crate::WasmParams, R: crate::WasmResults>(
+        &self,
+        store: impl AsContext,
+        name: &str,
+    ) -> Result<crate::TypedFunc<P, R>> {
+        let cx = store.as_context();
+        let f = self.get_func(&cx, name).with_context(|| format!("no exported function `{name}`"))?;
+        f.typed(&cx)
+    }
+
+    /// The exported global called `name`.
+    pub fn get_global(&self, store: impl AsContext, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported table called `name`.
+    pub fn get_table(&self, store: impl AsContext, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported memory called `name`.
+    pub fn get_memory(&self, store: impl AsContext, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+}
+
+fn limits_match(actual: (u64, Option<u64>), expected: (u64, Option<u64>)) -> bool {
+    actual.0 >= expected.0
+        && match expected.1 {
+            None => true,
+            Some(emax) => actual.1.is_some_and(|amax| amax <= emax),
+        }
+}
+
+fn check_imports(opaque: &StoreOpaque, module: &Module, imports: &[Extern]) -> Result<()> {
+    let info = module.info();
+    if imports.len() != info.imports.len() {
+        bail!("expected {} imports, got {}", info.imports.len(), imports.len());
+    }
+    for (import, ext) in info.imports.iter().zip(imports) {
+        let ok = match (&import.ty, ext) {
+            (ExternType::Func(_), Extern::Func(f)) => {
+                opaque.check(f.store_id());
+                let expected = info.type_ids[info.funcs[import.index as usize] as usize];
+                // SAFETY: a `Func` of this store points at a live `VMFuncRef`.
+                let actual = unsafe { (*(f.raw() as *const VMFuncRef)).type_index };
+                actual == expected
+            }
+            (ExternType::Global(expected), Extern::Global(g)) => {
+                let actual = g.ty(StoreRef(opaque));
+                actual.mutability() == expected.mutability()
+                    && match expected.mutability() {
+                        Mutability::Var => actual.content() == expected.content(),
+                        Mutability::Const => val_type_matches(actual.content(), expected.content()),
+                    }
+            }
+            (ExternType::Table(expected), Extern::Table(t)) => {
+                let actual = t.ty(StoreRef(opaque));
+                actual.element() == expected.element()
+                    && limits_match(
+                        (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
+                        (u64::from(expected.minimum()), expected.maximum().map(u64::from)),
+                    )
+            }
+            (ExternType::Memory(expected), Extern::Memory(m)) => {
+                let actual = m.ty(StoreRef(opaque));
+                limits_match(
+                    (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
+                    (u64::from(expected.minimum()), expected.maximum().map(u64::from)),
+                )
+            }
+            _ => false,
+        };
+        if !ok {
+            bail!(
+                "incompatible import type for `{}::{}`: expected {}, got {:?}",
+                import.module,
+                import.name,
+                import.ty,
+                ext
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Lends an `AsContext` view of a bare `StoreOpaque` to the handle methods.
+struct StoreRef<'a>(&'a StoreOpaque);
+
+impl AsContext for StoreRef<'_> {
+    type Data = ();
+    fn as_context(&self) -> crate::StoreContext<'_, ()> {
+        // SAFETY: `StoreInner<T>` is `repr(C)` with the opaque part first, and the handle
+        // methods given this context only read `opaque`, never `data`.
+        crate::StoreContext(unsafe {
+            &*(self.0 as *const StoreOpaque).cast::<crate::store::StoreInner<()>>()
+        })
+    }
+}
+
+/// Creates the instance's runtime state and initialises it; returns its store index.
+fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<usize> {
+    let info = module.info();
+    let mut data = Box::new(InstanceData::new(module.clone(), &mut *opaque.vm));
+    data.set_self_pointer();
+
+    // Imports.
+    for (import, ext) in info.imports.iter().zip(imports) {
+        match *ext {
+            Extern::Func(f) => {
+                // SAFETY: a `Func` of this store points at a live `VMFuncRef`.
+                let src = unsafe { &*(f.raw() as *const VMFuncRef) };
+                data.set_funcref(
+                    import.index,
+                    VMFuncRef::new(src.wasm_call, src.vmctx, src.type_index),
+                );
+            }
+            Extern::Global(g) => data.global_ids.push(g.index),
+            Extern::Table(t) => data.table_ids.push(t.index),
+            Extern::Memory(m) => data.memory_ids.push(m.index),
+        }
+    }
+
+    // Defined functions.
+    for i in info.num_imported_funcs..info.funcs.len() as u32 {
+        let code = module.function_code(i - info.num_imported_funcs);
+        let type_index = info.type_ids[info.funcs[i as usize] as usize];
+        data.set_funcref(i, VMFuncRef::new(code, data.vmctx(), type_index));
+    }
+
+    // Defined memories and tables (tables are filled with their initial value below).
+    for ty in &info.memories[info.num_imported_memories as usize..] {
+        opaque.memories.push(Box::new(LinearMemory::new(*ty)?));
+        data.memory_ids.push(opaque.memories.len() - 1);
+    }
+    for (ty, _) in &info.tables[info.num_imported_tables as usize..] {
+        opaque.tables.push(Box::new(TableData::new(*ty, 0)?));
+        data.table_ids.push(opaque.tables.len() - 1);
+    }
+    for (i, &id) in data.memory_ids.iter().enumerate() {
+        let m = &mut *opaque.memories[id];
+        data.set_memory(i as u32, &mut m.def);
+        data.memories.push(m as *mut LinearMemory);
+    }
+    for (i, &id) in data.table_ids.iter().enumerate() {
+        let t = &mut *opaque.tables[id];
+        data.set_table(i as u32, &mut t.def);
+        data.tables.push(t as *mut TableData);
+    }
+    for (i, &id) in data.global_ids.iter().enumerate() {
+        data.set_global(i as u32, &mut opaque.globals[id].def);
+    }
+
+    // Defined globals, in order: each may read the ones before it.
+    for (i, (ty, init)) in info.globals.iter().enumerate().skip(info.num_imported_globals as usize) {
+        let init = init.as_ref().expect("defined globals have initialisers");
+        let value = eval(opaque, &data, init)?;
+        opaque.globals.push(Box::new(GlobalData { def: VMGlobalDefinition { value }, ty: *ty }));
+        let id = opaque.globals.len() - 1;
+        data.global_ids.push(id);
+        data.set_global(i as u32, &mut opaque.globals[id].def);
+    }
+
+    // Table initial values.
+    for (i, (_, init)) in info.tables.iter().enumerate().skip(info.num_imported_tables as usize) {
+        if let Some(init) = init {
+            let raw = eval(opaque, &data, init)?.get_u64() as usize;
+            let table = &mut opaque.tables[data.table_ids[i]];
+            let size = table.size();
+            table.fill(0, raw, size);
+        }
+    }
+
+    // Element segments: passive ones are kept for `table.init`, active ones applied now.
+    let mut elems = Vec::with_capacity(info.elems.len());
+    for seg in &info.elems {
+        let values = seg
+            .items
+            .iter()
+            .map(|e| Ok(eval(opaque, &data, e)?.get_u64() as usize))
+            .collect::<Result<Box<[usize]>>>()?;
+        elems.push(match seg.mode {
+            SegmentMode::Passive => Some(values),
+            SegmentMode::Declared | SegmentMode::Active { .. } => None,
+        });
+    }
+    data.elems = elems;
+
+    // The instance joins the store now: active segments may make its functions reachable
+    // from imported tables even if a later segment fails.
+    opaque.instances.push(data);
+    let index = opaque.instances.len() - 1;
+    let data = &opaque.instances[index];
+
+    for seg in &info.elems {
+        if let SegmentMode::Active { index: table, offset } = &seg.mode {
+            let offset = eval(opaque, data, offset)?.get_u32();
+            let values = seg
+                .items
+                .iter()
+                .map(|e| Ok(eval(opaque, data, e)?.get_u64() as usize))
+                .collect::<Result<Vec<usize>>>()?;
+            // SAFETY: the table pointer was set from a live, boxed table of this store.
+            let table: *mut TableData = data.tables[*table as usize];
+            // SAFETY: as above.
+            let table = unsafe { &mut *table };
+            if !table.write(u64::from(offset), &values) {
+                bail!(Trap::TableOutOfBounds);
+            }
+        }
+    }
+    for (i, seg) in info.data.iter().enumerate() {
+        if let SegmentMode::Active { index: memory, offset } = &seg.mode {
+            let offset = eval(opaque, data, offset)?.get_u32() as usize;
+            // SAFETY: the memory pointer was set from a live, boxed memory of this store.
+            let memory: *mut LinearMemory = data.memories[*memory as usize];
+            // SAFETY: as above.
+            let memory = unsafe { &mut *memory };
+            let bytes = memory.data_mut();
+            match offset.checked_add(seg.bytes.len()) {
+                Some(end) if end <= bytes.len() => bytes[offset..end].copy_from_slice(&seg.bytes),
+                _ => bail!(Trap::MemoryOutOfBounds),
+            }
+            let _ = i;
+        }
+    }
+    let data = &mut opaque.instances[index];
+    for (i, seg) in info.data.iter().enumerate() {
+        if matches!(seg.mode, SegmentMode::Active { .. }) {
+            data.dropped_data[i] = true;
+        }
+    }
+    Ok(index)
+}
+
+/// Evaluates a constant expression in the context of a (partly built) instance.
+fn eval(opaque: &StoreOpaque, data: &InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
+    let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+    for op in &expr.ops {
+        let v = match *op {
+            ConstOp::I32(v) => ValRaw::from_u32(v as u32),
+            ConstOp::I64(v) => ValRaw::from_u64(v as u64),
+            ConstOp::F32(v) => ValRaw::from_u32(v),
+            ConstOp::F64(v) => ValRaw::from_u64(v),
+            ConstOp::V128(v) => ValRaw::from_u128(v),
+            ConstOp::RefNull => ValRaw::from_u64(0),
+            ConstOp::RefFunc(f) => ValRaw::from_u64(data.funcref(f) as u64),
+            ConstOp::GlobalGet(g) => {
+                let id = *data.global_ids.get(g as usize).context("global used before definition")?;
+                opaque.globals[id].def.value
+            }
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let b = stack.pop().context("constant expression stack underflow")?.get_u32();
+                let a = stack.pop().context("constant expression stack underflow")?.get_u32();
+                ValRaw::from_u32(match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let b = stack.pop().context("constant expression stack underflow")?.get_u64();
+                let a = stack.pop().context("constant expression stack underflow")?.get_u64();
+                ValRaw::from_u64(match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().context("empty constant expression")
+}

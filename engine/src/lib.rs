@@ -1,0 +1,60 @@
+//! A WebAssembly engine that compiles Wasm to native code with Cranelift.
+//!
+//! The embedding API follows Wasmtime's shape: an [`Engine`] compiles [`Module`]s, a
+//! [`Store`] owns the runtime objects an [`Instance`] creates, a [`Linker`] resolves
+//! imports by name, and [`Func`]s are called with [`Val`]s or through a [`TypedFunc`].
+//! Traps come back as errors carrying a [`Trap`] and a [`WasmBacktrace`].
+//!
+//! ```
+//! use engine::{Engine, Module, Store, Instance};
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module
+//!     (func (export "add") (param i32 i32) (result i32)
+//!         local.get 0 local.get 1 i32.add))"#)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = Instance::new(&mut store, &module, &[])?;
+//! let add = instance.get_typed_func::<(i32, i32), i32>(&store, "add")?;
+//! assert_eq!(add.call(&mut store, (2, 3))?, 5);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+//!
+//! Inside: `module` parses and validates with wasmparser, `translate` turns each function
+//! body into Cranelift IR, `compile` produces and places machine code, `vm` holds the
+//! structures compiled code shares with the runtime, and `traphandlers` turns faults in
+//! compiled code into errors. See `ARCHITECTURE.md` at the repository root.
+#![deny(missing_docs)]
+
+mod compile;
+mod config;
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod registry;
+mod store;
+mod translate;
+mod trap;
+mod traphandlers;
+mod typed;
+mod types;
+mod values;
+mod vm;
+
+pub use config::{Config, OptLevel};
+pub use engine::Engine;
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func};
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::{ExportType, ImportType, Module};
+pub use registry::VMSharedTypeIndex;
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use trap::{FrameInfo, Trap, WasmBacktrace};
+pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType,
+};
+pub use values::{Ref, Val};
+pub use wasmparser::WasmFeatures;

@@ -1,0 +1,318 @@
+//! `Module`: a validated, compiled Wasm module, ready to instantiate.
+
+mod info;
+
+pub(crate) use info::{
+    ConstExpr, ConstOp, DataSegment, ElemSegment, EntityIndex, FuncBody, Import, ModuleInfo,
+    SegmentMode,
+};
+
+use crate::compile::{CodeMemory, compile_module};
+use crate::types::{ExternType, FuncType, convert};
+use crate::Engine;
+use anyhow::{Context, Result, anyhow, bail};
+use std::sync::Arc;
+use wasmparser::{Parser, Payload, ValidPayload, Validator};
+
+/// A compiled WebAssembly module. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+struct ModuleInner {
+    engine: Engine,
+    info: ModuleInfo,
+    code: CodeMemory,
+}
+
+// SAFETY: the code memory is immutable after compilation; the rest is plain data.
+unsafe impl Send for ModuleInner {}
+// SAFETY: as above.
+unsafe impl Sync for ModuleInner {}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.inner.info.name).finish_non_exhaustive()
+    }
+}
+
+/// An import a module declares.
+#[derive(Clone, Debug)]
+pub struct ImportType {
+    /// The module name.
+    pub module: String,
+    /// The item name.
+    pub name: String,
+    /// The expected type.
+    pub ty: ExternType,
+}
+
+/// An export a module declares.
+#[derive(Clone, Debug)]
+pub struct ExportType {
+    /// The export name.
+    pub name: String,
+    /// Its type.
+    pub ty: ExternType,
+}
+
+impl Module {
+    /// Compiles a module from its binary or text (`.wat`) form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let binary = if bytes.starts_with(b"\0asm") {
+            std::borrow::Cow::Borrowed(bytes)
+        } else {
+            std::borrow::Cow::Owned(wat::parse_bytes(bytes)?.into_owned())
+        };
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let info = parse(engine, wasm)?;
+        let code = compile_module(engine, &info, wasm).context("failed to compile module")?;
+        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), info, code }) })
+    }
+
+    /// The engine the module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's name from its name section, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.name.as_deref()
+    }
+
+    /// The imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType> + '_ {
+        self.inner.info.imports.iter().map(|i| ImportType {
+            module: i.module.clone(),
+            name: i.name.clone(),
+            ty: i.ty.clone(),
+        })
+    }
+
+    /// The exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
+        self.inner
+            .info
+            .exports
+            .iter()
+            .map(|(name, e)| ExportType { name: name.clone(), ty: self.inner.info.entity_type(*e) })
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    /// The code of defined function `def_index`.
+    pub(crate) fn function_code(&self, def_index: u32) -> *const u8 {
+        self.inner.code.function(def_index as usize)
+    }
+}
+
+/// Parses and validates `wasm`, gathering its `ModuleInfo` and registering its types.
+fn parse(engine: &Engine, wasm: &[u8]) -> Result<ModuleInfo> {
+    let mut validator = Validator::new_with_features(engine.config().features);
+    let mut info = ModuleInfo::default();
+    let mut func_validators = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| anyhow!(e)).context("failed to parse module")?;
+        match validator.payload(&payload).map_err(|e| anyhow!(e)).context("invalid module")? {
+            ValidPayload::Func(f, body) => func_validators.push((f, body)),
+            ValidPayload::Parser(_) => bail!("nested modules and components are not supported"),
+            ValidPayload::Ok | ValidPayload::End(_) => {}
+        }
+        gather(&mut info, engine, payload)?;
+    }
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    for (f, body) in func_validators {
+        let mut v = f.into_validator(allocs);
+        v.validate(&body).map_err(|e| anyhow!(e)).context("invalid module")?;
+        allocs = v.into_allocations();
+    }
+    Ok(info)
+}
+
+fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Result<()> {
+    let canon = |i: u32| i;
+    match payload {
+        Payload::TypeSection(reader) => {
+            for group in reader {
+                for sub in group?.into_types() {
+                    let ty = match &sub.composite_type.inner {
+                        wasmparser::CompositeInnerType::Func(f) => convert::func_type(f, &canon),
+                        _ => bail!("struct and array types are not supported yet"),
+                    };
+                    info.type_ids.push(engine.registry().register(&ty));
+                    info.types.push(ty);
+                }
+            }
+        }
+        Payload::ImportSection(reader) => {
+            for import in reader.into_imports() {
+                let import = import?;
+                let (index, ty) = match import.ty {
+                    wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                        info.funcs.push(t);
+                        info.num_imported_funcs += 1;
+                        (info.funcs.len() - 1, ExternType::Func(info.types[t as usize].clone()))
+                    }
+                    wasmparser::TypeRef::Table(t) => {
+                        info.tables.push((convert::table_type(&t, &canon), None));
+                        info.num_imported_tables += 1;
+                        (info.tables.len() - 1, ExternType::Table(info.tables.last().expect("pushed").0))
+                    }
+                    wasmparser::TypeRef::Memory(m) => {
+                        info.memories.push(convert::memory_type(&m));
+                        info.num_imported_memories += 1;
+                        (info.memories.len() - 1, ExternType::Memory(convert::memory_type(&m)))
+                    }
+                    wasmparser::TypeRef::Global(g) => {
+                        info.globals.push((convert::global_type(&g, &canon), None));
+                        info.num_imported_globals += 1;
+                        (info.globals.len() - 1, ExternType::Global(convert::global_type(&g, &canon)))
+                    }
+                    wasmparser::TypeRef::Tag(_) => bail!("exception tags are not supported yet"),
+                };
+                info.imports.push(Import {
+                    module: import.module.to_string(),
+                    name: import.name.to_string(),
+                    index: index as u32,
+                    ty,
+                });
+            }
+        }
+        Payload::FunctionSection(reader) => {
+            for t in reader {
+                info.funcs.push(t?);
+            }
+        }
+        Payload::TableSection(reader) => {
+            for table in reader {
+                let table = table?;
+                let init = match table.init {
+                    wasmparser::TableInit::RefNull => None,
+                    wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
+                };
+                info.tables.push((convert::table_type(&table.ty, &canon), init));
+            }
+        }
+        Payload::MemorySection(reader) => {
+            for m in reader {
+                let m = m?;
+                if m.memory64 || m.shared || m.page_size_log2.is_some() {
+                    bail!("64-bit, shared and custom-page-size memories are not supported");
+                }
+                info.memories.push(convert::memory_type(&m));
+            }
+        }
+        Payload::GlobalSection(reader) => {
+            for g in reader {
+                let g = g?;
+                let ty = convert::global_type(&g.ty, &canon);
+                info.globals.push((ty, Some(ConstExpr::parse(&g.init_expr)?)));
+            }
+        }
+        Payload::ExportSection(reader) => {
+            for e in reader {
+                let e = e?;
+                let index = match e.kind {
+                    wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                        EntityIndex::Func(e.index)
+                    }
+                    wasmparser::ExternalKind::Table => EntityIndex::Table(e.index),
+                    wasmparser::ExternalKind::Memory => EntityIndex::Memory(e.index),
+                    wasmparser::ExternalKind::Global => EntityIndex::Global(e.index),
+                    wasmparser::ExternalKind::Tag => bail!("exception tags are not supported yet"),
+                };
+                info.exports.push((e.name.to_string(), index));
+            }
+        }
+        Payload::StartSection { func, .. } => info.start = Some(func),
+        Payload::ElementSection(reader) => {
+            for elem in reader {
+                let elem = elem?;
+                let mode = match elem.kind {
+                    wasmparser::ElementKind::Passive => SegmentMode::Passive,
+                    wasmparser::ElementKind::Declared => SegmentMode::Declared,
+                    wasmparser::ElementKind::Active { table_index, offset_expr } => {
+                        SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        }
+                    }
+                };
+                let mut items = Vec::new();
+                match elem.items {
+                    wasmparser::ElementItems::Functions(r) => {
+                        for f in r {
+                            items.push(ConstExpr { ops: vec![ConstOp::RefFunc(f?)] });
+                        }
+                    }
+                    wasmparser::ElementItems::Expressions(_, r) => {
+                        for e in r {
+                            items.push(ConstExpr::parse(&e?)?);
+                        }
+                    }
+                }
+                info.elems.push(ElemSegment { mode, items });
+            }
+        }
+        Payload::DataSection(reader) => {
+            for data in reader {
+                let data = data?;
+                let mode = match data.kind {
+                    wasmparser::DataKind::Passive => SegmentMode::Passive,
+                    wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                        SegmentMode::Active {
+                            index: memory_index,
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        }
+                    }
+                };
+                info.data.push(DataSegment { mode, bytes: data.data.to_vec() });
+            }
+        }
+        Payload::CodeSectionEntry(body) => {
+            let range = body.range();
+            info.bodies.push(FuncBody { range: range.start as usize..range.end as usize });
+        }
+        Payload::CustomSection(reader) => {
+            if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                // Names are best-effort: a malformed name section is ignored, as the spec
+                // requires for custom sections.
+                let _ = read_names(info, names);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn read_names(info: &mut ModuleInfo, names: wasmparser::NameSectionReader<'_>) -> Result<()> {
+    for name in names {
+        match name? {
+            wasmparser::Name::Module { name, .. } => info.name = Some(name.to_string()),
+            wasmparser::Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    info.func_names.insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl ModuleInfo {
+    /// The function type of module type `index`.
+    #[allow(dead_code)]
+    pub(crate) fn type_at(&self, index: u32) -> &FuncType {
+        &self.types[index as usize]
+    }
+}

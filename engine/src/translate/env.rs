@@ -1,0 +1,299 @@
+//! How translated code reaches the instance: globals, memories, tables, functions and
+//! libcalls, all through the `VMContext` layout in `vm::vmcontext`.
+
+use crate::compile::{value_type, wasm_signature};
+use crate::module::ModuleInfo;
+use crate::trap::Trap;
+use crate::vm::{Builtin, VMOffsets, field, header};
+use cranelift_codegen::ir::{
+    self, AbiParam, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, Signature, UserExternalName,
+    Value, condcodes::IntCC, types::*,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
+use std::collections::HashMap;
+
+/// Flags for loads of `VMContext` fields that never change after instantiation.
+pub(crate) fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Flags for loads and stores of runtime state that may change.
+pub(crate) fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Per-function translation environment.
+pub(crate) struct FuncEnv<'m> {
+    pub info: &'m ModuleInfo,
+    pub offsets: VMOffsets,
+    pub vmctx: Value,
+    sigs: HashMap<u32, ir::SigRef>,
+    funcs: HashMap<u32, ir::FuncRef>,
+    builtin_sigs: HashMap<Builtin, ir::SigRef>,
+}
+
+impl<'m> FuncEnv<'m> {
+    pub(crate) fn new(info: &'m ModuleInfo, vmctx: Value) -> Self {
+        FuncEnv {
+            info,
+            offsets: info.offsets(),
+            vmctx,
+            sigs: HashMap::new(),
+            funcs: HashMap::new(),
+            builtin_sigs: HashMap::new(),
+        }
+    }
+
+    fn vmctx_load(&self, b: &mut FunctionBuilder<'_>, offset: u32) -> Value {
+        b.ins().load(I64, readonly(), self.vmctx, offset as i32)
+    }
+
+    /// Pointer to global `index`'s storage.
+    fn global_ptr(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        self.vmctx_load(b, self.offsets.global(index))
+    }
+
+    pub(crate) fn global_get(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        let ty = value_type(self.info.globals[index as usize].0.content());
+        let ptr = self.global_ptr(b, index);
+        b.ins().load(ty, trusted(), ptr, 0)
+    }
+
+    pub(crate) fn global_set(&self, b: &mut FunctionBuilder<'_>, index: u32, value: Value) {
+        let ptr = self.global_ptr(b, index);
+        b.ins().store(trusted(), value, ptr, 0);
+    }
+
+    /// Pointer to memory `index`'s `VMMemoryDefinition`.
+    fn memory_def(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        self.vmctx_load(b, self.offsets.memory(index))
+    }
+
+    /// The native address and immediate offset for a Wasm access at `addr + offset`.
+    ///
+    /// The memory's reservation covers every 32-bit address plus every 32-bit offset plus
+    /// a guard, so no explicit bounds check is needed: an access past the accessible length
+    /// faults on inaccessible pages and the fault becomes `Trap::MemoryOutOfBounds`.
+    pub(crate) fn heap_addr(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        memory: u32,
+        addr: Value,
+        offset: u64,
+    ) -> (Value, i32) {
+        let def = self.memory_def(b, memory);
+        let base = b.ins().load(I64, readonly(), def, field::MEMORY_BASE);
+        let addr = b.ins().uextend(I64, addr);
+        let ptr = b.ins().iadd(base, addr);
+        match i32::try_from(offset) {
+            Ok(imm) => (ptr, imm),
+            Err(_) => (b.ins().iadd_imm_u(ptr, offset as i64), 0),
+        }
+    }
+
+    /// The current size of memory `index` in pages, as an i32.
+    pub(crate) fn memory_size(&self, b: &mut FunctionBuilder<'_>, memory: u32) -> Value {
+        let def = self.memory_def(b, memory);
+        let len = b.ins().load(I64, trusted(), def, field::MEMORY_LENGTH);
+        let pages = b.ins().ushr_imm_u(len, 16);
+        b.ins().ireduce(I32, pages)
+    }
+
+    /// Pointer to table `index`'s `VMTableDefinition`.
+    fn table_def(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        self.vmctx_load(b, self.offsets.table(index))
+    }
+
+    /// The current size of table `index`, as an i32.
+    pub(crate) fn table_size(&self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
+        let def = self.table_def(b, table);
+        let len = b.ins().load(I64, trusted(), def, field::TABLE_LENGTH);
+        b.ins().ireduce(I32, len)
+    }
+
+    /// Address of element `index` of `table`, trapping with `trap` when out of bounds.
+    pub(crate) fn table_elem_addr(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        table: u32,
+        index: Value,
+        trap: Trap,
+    ) -> Value {
+        let def = self.table_def(b, table);
+        let len = b.ins().load(I64, trusted(), def, field::TABLE_LENGTH);
+        let index = b.ins().uextend(I64, index);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        b.ins().trapnz(oob, trap.to_cranelift());
+        let base = b.ins().load(I64, trusted(), def, field::TABLE_BASE);
+        let offset = b.ins().ishl_imm_u(index, 3);
+        b.ins().iadd(base, offset)
+    }
+
+    /// The element type of `table` in compiled code.
+    pub(crate) fn table_elem_type(&self, table: u32) -> ir::Type {
+        crate::compile::ref_type(self.info.tables[table as usize].0.element().heap_type())
+    }
+
+    /// `table.get`: the raw element, widened or narrowed to the element's IR type.
+    pub(crate) fn table_get(&self, b: &mut FunctionBuilder<'_>, table: u32, index: Value) -> Value {
+        let addr = self.table_elem_addr(b, table, index, Trap::TableOutOfBounds);
+        let raw = b.ins().load(I64, trusted(), addr, 0);
+        match self.table_elem_type(table) {
+            I64 => raw,
+            ty => b.ins().ireduce(ty, raw),
+        }
+    }
+
+    /// `table.set`.
+    pub(crate) fn table_set(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        table: u32,
+        index: Value,
+        value: Value,
+    ) {
+        let addr = self.table_elem_addr(b, table, index, Trap::TableOutOfBounds);
+        let raw = self.ref_to_raw(b, value);
+        b.ins().store(trusted(), raw, addr, 0);
+    }
+
+    /// A reference value as a pointer-sized table element.
+    pub(crate) fn ref_to_raw(&self, b: &mut FunctionBuilder<'_>, value: Value) -> Value {
+        if b.func.dfg.value_type(value) == I64 { value } else { b.ins().uextend(I64, value) }
+    }
+
+    /// `ref.func`: the address of the function's `VMFuncRef` in this instance.
+    pub(crate) fn ref_func(&self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
+        b.ins().iadd_imm_u(self.vmctx, i64::from(self.offsets.funcref(func)))
+    }
+
+    /// The signature for module type `index`.
+    pub(crate) fn signature(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> ir::SigRef {
+        *self.sigs.entry(type_index).or_insert_with(|| {
+            b.import_signature(wasm_signature(&self.info.types[type_index as usize]))
+        })
+    }
+
+    /// `call`.
+    pub(crate) fn call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        func: u32,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let mut full = Vec::with_capacity(args.len() + 2);
+        if self.info.is_imported_func(func) {
+            let type_index = self.info.funcs[func as usize];
+            let sig = self.signature(b, type_index);
+            let funcref = self.offsets.funcref(func) as i32;
+            let code =
+                b.ins().load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_WASM_CALL);
+            let callee = b.ins().load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_VMCTX);
+            full.extend([callee, self.vmctx]);
+            full.extend_from_slice(args);
+            let call = b.ins().call_indirect(sig, code, &full);
+            return b.inst_results(call).to_vec();
+        }
+        let fref = match self.funcs.get(&func) {
+            Some(&f) => f,
+            None => {
+                let type_index = self.info.funcs[func as usize];
+                let signature = self.signature(b, type_index);
+                let defined = func - self.info.num_imported_funcs;
+                let name = b
+                    .func
+                    .declare_imported_user_function(UserExternalName { namespace: 0, index: defined });
+                let f = b.import_function(ExtFuncData {
+                    name: ExternalName::User(name),
+                    signature,
+                    colocated: true,
+                    patchable: false,
+                });
+                self.funcs.insert(func, f);
+                f
+            }
+        };
+        full.extend([self.vmctx, self.vmctx]);
+        full.extend_from_slice(args);
+        let call = b.ins().call(fref, &full);
+        b.inst_results(call).to_vec()
+    }
+
+    /// The canonical type index of module type `type_index`, loaded from the type-id array.
+    fn canonical_type(&self, b: &mut FunctionBuilder<'_>, type_index: u32) -> Value {
+        let ids = b.ins().load(I64, readonly(), self.vmctx, header::TYPE_IDS);
+        b.ins().load(I32, readonly(), ids, (type_index * 4) as i32)
+    }
+
+    /// `call_indirect`.
+    pub(crate) fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        table: u32,
+        type_index: u32,
+        index: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let addr = self.table_elem_addr(b, table, index, Trap::UndefinedElement);
+        let funcref = b.ins().load(I64, trusted(), addr, 0);
+        b.ins().trapz(funcref, Trap::UninitializedElement.to_cranelift());
+        let actual = b.ins().load(I32, trusted(), funcref, field::FUNCREF_TYPE_INDEX);
+        let expected = self.canonical_type(b, type_index);
+        let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
+        b.ins().trapnz(mismatch, Trap::IndirectCallTypeMismatch.to_cranelift());
+        self.call_funcref(b, type_index, funcref, args)
+    }
+
+    /// Calls through a non-null `VMFuncRef` pointer known to have module type `type_index`.
+    pub(crate) fn call_funcref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        funcref: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let sig = self.signature(b, type_index);
+        let code = b.ins().load(I64, trusted(), funcref, field::FUNCREF_WASM_CALL);
+        let callee = b.ins().load(I64, trusted(), funcref, field::FUNCREF_VMCTX);
+        let mut full = vec![callee, self.vmctx];
+        full.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, code, &full);
+        b.inst_results(call).to_vec()
+    }
+
+    /// Calls a runtime builtin; `args` excludes the leading `vmctx`.
+    pub(crate) fn builtin(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> Option<Value> {
+        let sig = *self.builtin_sigs.entry(builtin).or_insert_with(|| {
+            let (params, ret) = builtin.signature();
+            let mut sig = Signature::new(CallConv::SystemV);
+            sig.params.push(AbiParam::new(I64));
+            sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+            sig.returns.extend(ret.map(AbiParam::new));
+            b.import_signature(sig)
+        });
+        let table = b.ins().load(I64, readonly(), self.vmctx, header::BUILTINS);
+        let f = b.ins().load(I64, readonly(), table, builtin.index() as i32 * 8);
+        let mut full = vec![self.vmctx];
+        full.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, f, &full);
+        b.inst_results(call).first().copied()
+    }
+
+    /// Calls a builtin that returns 0 on failure, trapping with `trap` then.
+    pub(crate) fn checked_builtin(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[Value],
+        trap: Trap,
+    ) {
+        let ok = self.builtin(b, builtin, args).expect("checked builtins return a status");
+        b.ins().trapz(ok, trap.to_cranelift());
+    }
+}

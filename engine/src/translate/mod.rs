@@ -1,0 +1,679 @@
+//! Translation of Wasm function bodies to Cranelift IR.
+//!
+//! One pass over the operators with an operand stack of SSA values and a control stack of
+//! frames. Code after an unconditional branch is skipped (only its nesting is tracked) until
+//! the enclosing frame ends. The function relies on prior validation: operand counts and
+//! types are not re-checked.
+
+mod env;
+mod numeric;
+
+use crate::compile::{value_type, wasm_signature};
+use crate::module::ModuleInfo;
+use crate::trap::Trap;
+use crate::vm::{Builtin, field, header};
+use anyhow::{Result, bail};
+use cranelift_codegen::ir::{
+    self, BlockArg, GlobalValueData, InstBuilder, JumpTableData, MemFlagsData, SourceLoc,
+    UserFuncName, Value, condcodes::IntCC, types::*,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use env::FuncEnv;
+use wasmparser::{BlockType, Operator};
+
+/// Reusable state for translating functions.
+pub(crate) struct FuncTranslator {
+    fctx: FunctionBuilderContext,
+}
+
+#[derive(Debug)]
+enum FrameKind {
+    Block,
+    Loop { header: ir::Block },
+    /// `else_block` is `Some` until an `else` is seen; `params` are the values the `if`
+    /// consumed, handed again to the else arm.
+    If { else_block: Option<ir::Block>, params: Vec<Value> },
+}
+
+#[derive(Debug)]
+struct Frame {
+    kind: FrameKind,
+    /// Where control continues after the frame, taking the results as block parameters.
+    next: ir::Block,
+    num_params: usize,
+    num_results: usize,
+    /// Operand stack height below the frame's parameters.
+    height: usize,
+    /// Whether any branch reaches `next`.
+    next_reached: bool,
+}
+
+impl Frame {
+    /// The block a branch to this frame's label goes to, and how many values it carries.
+    fn branch_target(&self) -> (ir::Block, usize) {
+        match self.kind {
+            FrameKind::Loop { header } => (header, self.num_params),
+            _ => (self.next, self.num_results),
+        }
+    }
+}
+
+struct State {
+    stack: Vec<Value>,
+    control: Vec<Frame>,
+    reachable: bool,
+    /// Nesting depth of frames opened in unreachable code.
+    dead_depth: u32,
+    locals: Vec<Variable>,
+}
+
+impl State {
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated: operand stack underflow")
+    }
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+    fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+    fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+    fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+}
+
+fn block_args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|&v| BlockArg::Value(v)).collect()
+}
+
+impl FuncTranslator {
+    pub(crate) fn new() -> Self {
+        FuncTranslator { fctx: FunctionBuilderContext::new() }
+    }
+
+    /// Translates the body of function `func_index` (`body` starts at `body_offset` in the
+    /// module binary) into `func`.
+    pub(crate) fn translate(
+        &mut self,
+        info: &ModuleInfo,
+        func_index: u32,
+        body: &[u8],
+        body_offset: usize,
+        frontend: cranelift_codegen::isa::TargetFrontendConfig,
+        func: &mut ir::Function,
+    ) -> Result<()> {
+        let ty = info.func_type(func_index);
+        *func = ir::Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
+        let mut b = FunctionBuilder::new(func, &mut self.fctx);
+
+        // Stack limit: vmctx -> VMStoreContext -> stack_limit.
+        let vmctx_gv = b.create_global_value(GlobalValueData::VMContext);
+        let ro = b.func.dfg.mem_flags.insert_unchecked(env::readonly());
+        let store_gv = b.create_global_value(GlobalValueData::Load {
+            base: vmctx_gv,
+            offset: header::STORE.into(),
+            global_type: I64,
+            flags: ro,
+        });
+        let limit_flags = b.func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+        let limit_gv = b.create_global_value(GlobalValueData::Load {
+            base: store_gv,
+            offset: field::STORE_STACK_LIMIT.into(),
+            global_type: I64,
+            flags: limit_flags,
+        });
+        b.func.stack_limit = Some(limit_gv);
+
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let vmctx = params[0];
+
+        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(body, body_offset as u64));
+        let mut locals = Vec::new();
+        for (&p, t) in params[2..].iter().zip(ty.params()) {
+            let var = b.declare_var(value_type(t));
+            b.def_var(var, p);
+            locals.push(var);
+        }
+        for local in body.get_locals_reader()? {
+            let (count, t) = local?;
+            let t = crate::types::convert::val_type(t, &|i| i);
+            let ir_ty = value_type(&t);
+            for _ in 0..count {
+                let var = b.declare_var(ir_ty);
+                let zero = zero_value(&mut b, ir_ty);
+                b.def_var(var, zero);
+                locals.push(var);
+            }
+        }
+
+        let exit = b.create_block();
+        for r in ty.results() {
+            b.append_block_param(exit, value_type(r));
+        }
+        let mut state = State {
+            stack: Vec::new(),
+            control: vec![Frame {
+                kind: FrameKind::Block,
+                next: exit,
+                num_params: 0,
+                num_results: ty.results().len(),
+                height: 0,
+                next_reached: false,
+            }],
+            reachable: true,
+            dead_depth: 0,
+            locals,
+        };
+        let mut env = FuncEnv::new(info, vmctx);
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            let (op, offset) = reader.read_with_offset()?;
+            b.set_srcloc(SourceLoc::new(offset as u32));
+            translate_op(&op, &mut b, &mut state, &mut env)?;
+        }
+        b.finalize(frontend);
+        Ok(())
+    }
+}
+
+fn zero_value(b: &mut FunctionBuilder<'_>, ty: ir::Type) -> Value {
+    match ty {
+        F32 => b.ins().f32const(0.0),
+        F64 => b.ins().f64const(0.0),
+        I8X16 => {
+            let c = b.func.dfg.constants.insert(vec![0u8; 16].into());
+            b.ins().vconst(I8X16, c)
+        }
+        _ => b.ins().iconst(ty, 0),
+    }
+}
+
+/// Parameter and result types of a block type.
+fn block_sig(info: &ModuleInfo, bt: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+    match bt {
+        BlockType::Empty => (vec![], vec![]),
+        BlockType::Type(t) => (vec![], vec![value_type(&crate::types::convert::val_type(t, &|i| i))]),
+        BlockType::FuncType(i) => {
+            let ft = &info.types[i as usize];
+            (
+                ft.params().iter().map(value_type).collect(),
+                ft.results().iter().map(value_type).collect(),
+            )
+        }
+    }
+}
+
+fn new_block_with(b: &mut FunctionBuilder<'_>, types: &[ir::Type]) -> ir::Block {
+    let block = b.create_block();
+    for &t in types {
+        b.append_block_param(block, t);
+    }
+    block
+}
+
+/// Handles an operator while the current code is unreachable: only nesting matters.
+fn translate_unreachable(
+    op: &Operator<'_>,
+    b: &mut FunctionBuilder<'_>,
+    state: &mut State,
+) -> Result<bool> {
+    match op {
+        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            state.dead_depth += 1;
+            Ok(true)
+        }
+        Operator::Else if state.dead_depth == 0 => {
+            let frame = state.control.last_mut().expect("validated: else inside if");
+            if let FrameKind::If { else_block, params } = &mut frame.kind {
+                // The `if` itself was reachable (it opened a live frame), so the else arm is.
+                let else_block = else_block.take().expect("validated: one else per if");
+                state.stack.truncate(frame.height);
+                state.stack.extend(params.iter().copied());
+                b.switch_to_block(else_block);
+                state.reachable = true;
+            }
+            Ok(true)
+        }
+        Operator::End if state.dead_depth > 0 => {
+            state.dead_depth -= 1;
+            Ok(true)
+        }
+        Operator::End | Operator::Else => Ok(false),
+        _ => Ok(true),
+    }
+}
+
+fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State, env: &FuncEnv<'_>) {
+    let mut frame = state.control.pop().expect("validated: end matches a frame");
+    if state.reachable {
+        let results = state.popn(frame.num_results);
+        b.ins().jump(frame.next, &block_args(&results));
+        frame.next_reached = true;
+    }
+    if let FrameKind::If { else_block: Some(else_block), params } = &frame.kind {
+        // No else arm: the implicit one passes the parameters through as results.
+        b.switch_to_block(*else_block);
+        b.ins().jump(frame.next, &block_args(params));
+        frame.next_reached = true;
+    }
+    if let FrameKind::Loop { header } = frame.kind {
+        b.seal_block(header);
+    }
+    state.stack.truncate(frame.height);
+    b.switch_to_block(frame.next);
+    b.seal_block(frame.next);
+    state.stack.extend_from_slice(b.block_params(frame.next));
+    state.reachable = frame.next_reached;
+    if state.control.is_empty() {
+        // The function's own frame: return its results.
+        if state.reachable {
+            let results = state.popn(frame.num_results);
+            b.ins().return_(&results);
+        }
+        let _ = env;
+    }
+}
+
+fn branch(b: &mut FunctionBuilder<'_>, state: &mut State, depth: u32) {
+    let i = state.control.len() - 1 - depth as usize;
+    let (target, n) = state.control[i].branch_target();
+    if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
+        state.control[i].next_reached = true;
+    }
+    let args = block_args(state.peekn(n));
+    b.ins().jump(target, &args);
+}
+
+fn translate_op(
+    op: &Operator<'_>,
+    b: &mut FunctionBuilder<'_>,
+    state: &mut State,
+    env: &mut FuncEnv<'_>,
+) -> Result<()> {
+    if !state.reachable && translate_unreachable(op, b, state)? {
+        return Ok(());
+    }
+    if numeric::translate_numeric(op, b, &mut state.stack) {
+        return Ok(());
+    }
+    match *op {
+        Operator::Nop => {}
+        Operator::Unreachable => {
+            b.ins().trap(Trap::Unreachable.to_cranelift());
+            state.reachable = false;
+        }
+        Operator::Block { blockty } => {
+            let (params, results) = block_sig(env.info, blockty);
+            let next = new_block_with(b, &results);
+            state.control.push(Frame {
+                kind: FrameKind::Block,
+                next,
+                num_params: params.len(),
+                num_results: results.len(),
+                height: state.stack.len() - params.len(),
+                next_reached: false,
+            });
+        }
+        Operator::Loop { blockty } => {
+            let (params, results) = block_sig(env.info, blockty);
+            let header = new_block_with(b, &params);
+            let next = new_block_with(b, &results);
+            let args = state.popn(params.len());
+            b.ins().jump(header, &block_args(&args));
+            b.switch_to_block(header);
+            state.stack.extend_from_slice(b.block_params(header));
+            state.control.push(Frame {
+                kind: FrameKind::Loop { header },
+                next,
+                num_params: params.len(),
+                num_results: results.len(),
+                height: state.stack.len() - params.len(),
+                next_reached: false,
+            });
+        }
+        Operator::If { blockty } => {
+            let (params, results) = block_sig(env.info, blockty);
+            let cond = state.pop();
+            let then_block = b.create_block();
+            let else_block = b.create_block();
+            let next = new_block_with(b, &results);
+            b.ins().brif(cond, then_block, &[], else_block, &[]);
+            b.seal_block(then_block);
+            b.seal_block(else_block);
+            b.switch_to_block(then_block);
+            let params_values = state.peekn(params.len()).to_vec();
+            state.control.push(Frame {
+                kind: FrameKind::If { else_block: Some(else_block), params: params_values },
+                next,
+                num_params: params.len(),
+                num_results: results.len(),
+                height: state.stack.len() - params.len(),
+                next_reached: false,
+            });
+        }
+        Operator::Else => {
+            let frame = state.control.last_mut().expect("validated: else inside if");
+            let results = state.stack.split_off(state.stack.len() - frame.num_results);
+            b.ins().jump(frame.next, &block_args(&results));
+            frame.next_reached = true;
+            if let FrameKind::If { else_block, params } = &mut frame.kind {
+                let else_block = else_block.take().expect("validated: one else per if");
+                state.stack.truncate(frame.height);
+                state.stack.extend(params.iter().copied());
+                b.switch_to_block(else_block);
+            }
+        }
+        Operator::End => end_frame(b, state, env),
+        Operator::Br { relative_depth } => {
+            branch(b, state, relative_depth);
+            state.reachable = false;
+        }
+        Operator::BrIf { relative_depth } => {
+            let cond = state.pop();
+            let i = state.control.len() - 1 - relative_depth as usize;
+            let (target, n) = state.control[i].branch_target();
+            if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
+                state.control[i].next_reached = true;
+            }
+            let args = block_args(state.peekn(n));
+            let fallthrough = b.create_block();
+            b.ins().brif(cond, target, &args, fallthrough, &[]);
+            b.seal_block(fallthrough);
+            b.switch_to_block(fallthrough);
+        }
+        Operator::BrTable { ref targets } => {
+            let index = state.pop();
+            let mut depths = Vec::with_capacity(targets.len() as usize);
+            for t in targets.targets() {
+                depths.push(t?);
+            }
+            let default = targets.default();
+            let n = {
+                let i = state.control.len() - 1 - default as usize;
+                state.control[i].branch_target().1
+            };
+            let args = block_args(state.peekn(n));
+            let mut call_for = |b: &mut FunctionBuilder<'_>, depth: u32| {
+                let i = state.control.len() - 1 - depth as usize;
+                let (target, _) = state.control[i].branch_target();
+                if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
+                    state.control[i].next_reached = true;
+                }
+                b.func.dfg.block_call(target, &args)
+            };
+            let default_call = call_for(b, default);
+            let calls: Vec<_> = depths.iter().map(|&d| call_for(b, d)).collect();
+            let jt = b.create_jump_table(JumpTableData::new(default_call, &calls));
+            b.ins().br_table(index, jt);
+            state.reachable = false;
+        }
+        Operator::Return => {
+            let n = state.control[0].num_results;
+            let results = state.peekn(n).to_vec();
+            b.ins().return_(&results);
+            state.reachable = false;
+        }
+        Operator::Call { function_index } => {
+            let n = env.info.func_type(function_index).params().len();
+            let args = state.popn(n);
+            let results = env.call(b, function_index, &args);
+            state.stack.extend(results);
+        }
+        Operator::CallIndirect { type_index, table_index } => {
+            let index = state.pop();
+            let n = env.info.types[type_index as usize].params().len();
+            let args = state.popn(n);
+            let results = env.call_indirect(b, table_index, type_index, index, &args);
+            state.stack.extend(results);
+        }
+        Operator::Drop => {
+            state.pop();
+        }
+        Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
+            let (x, y, c) = state.pop3();
+            state.stack.push(b.ins().select(c, x, y));
+        }
+        Operator::LocalGet { local_index } => {
+            let v = b.use_var(state.locals[local_index as usize]);
+            state.stack.push(v);
+        }
+        Operator::LocalSet { local_index } => {
+            let v = state.pop();
+            b.def_var(state.locals[local_index as usize], v);
+        }
+        Operator::LocalTee { local_index } => {
+            let v = *state.stack.last().expect("validated");
+            b.def_var(state.locals[local_index as usize], v);
+        }
+        Operator::GlobalGet { global_index } => {
+            let v = env.global_get(b, global_index);
+            state.stack.push(v);
+        }
+        Operator::GlobalSet { global_index } => {
+            let v = state.pop();
+            env.global_set(b, global_index, v);
+        }
+
+        // Memory.
+        Operator::I32Load { memarg } => load(b, state, env, memarg, I32, LoadKind::Plain)?,
+        Operator::I64Load { memarg } => load(b, state, env, memarg, I64, LoadKind::Plain)?,
+        Operator::F32Load { memarg } => load(b, state, env, memarg, F32, LoadKind::Plain)?,
+        Operator::F64Load { memarg } => load(b, state, env, memarg, F64, LoadKind::Plain)?,
+        Operator::I32Load8S { memarg } => load(b, state, env, memarg, I32, LoadKind::S8)?,
+        Operator::I32Load8U { memarg } => load(b, state, env, memarg, I32, LoadKind::U8)?,
+        Operator::I32Load16S { memarg } => load(b, state, env, memarg, I32, LoadKind::S16)?,
+        Operator::I32Load16U { memarg } => load(b, state, env, memarg, I32, LoadKind::U16)?,
+        Operator::I64Load8S { memarg } => load(b, state, env, memarg, I64, LoadKind::S8)?,
+        Operator::I64Load8U { memarg } => load(b, state, env, memarg, I64, LoadKind::U8)?,
+        Operator::I64Load16S { memarg } => load(b, state, env, memarg, I64, LoadKind::S16)?,
+        Operator::I64Load16U { memarg } => load(b, state, env, memarg, I64, LoadKind::U16)?,
+        Operator::I64Load32S { memarg } => load(b, state, env, memarg, I64, LoadKind::S32)?,
+        Operator::I64Load32U { memarg } => load(b, state, env, memarg, I64, LoadKind::U32)?,
+        Operator::I32Store { memarg }
+        | Operator::I64Store { memarg }
+        | Operator::F32Store { memarg }
+        | Operator::F64Store { memarg } => store(b, state, env, memarg, None)?,
+        Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
+            store(b, state, env, memarg, Some(I8))?
+        }
+        Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
+            store(b, state, env, memarg, Some(I16))?
+        }
+        Operator::I64Store32 { memarg } => store(b, state, env, memarg, Some(I32))?,
+        Operator::MemorySize { mem } => {
+            let v = env.memory_size(b, mem);
+            state.stack.push(v);
+        }
+        Operator::MemoryGrow { mem } => {
+            let delta = state.pop();
+            let mem = b.ins().iconst(I32, i64::from(mem));
+            let r = env.builtin(b, Builtin::MemoryGrow, &[mem, delta]).expect("returns");
+            state.stack.push(r);
+        }
+        Operator::MemoryFill { mem } => {
+            let (dst, val, len) = state.pop3();
+            let mem = b.ins().iconst(I32, i64::from(mem));
+            let dst = b.ins().uextend(I64, dst);
+            let len = b.ins().uextend(I64, len);
+            env.checked_builtin(b, Builtin::MemoryFill, &[mem, dst, val, len], Trap::MemoryOutOfBounds);
+        }
+        Operator::MemoryCopy { dst_mem, src_mem } => {
+            let (dst, src, len) = state.pop3();
+            let dst_mem = b.ins().iconst(I32, i64::from(dst_mem));
+            let src_mem = b.ins().iconst(I32, i64::from(src_mem));
+            let dst = b.ins().uextend(I64, dst);
+            let src = b.ins().uextend(I64, src);
+            let len = b.ins().uextend(I64, len);
+            env.checked_builtin(
+                b,
+                Builtin::MemoryCopy,
+                &[dst_mem, dst, src_mem, src, len],
+                Trap::MemoryOutOfBounds,
+            );
+        }
+        Operator::MemoryInit { data_index, mem } => {
+            let (dst, src, len) = state.pop3();
+            let mem = b.ins().iconst(I32, i64::from(mem));
+            let data = b.ins().iconst(I32, i64::from(data_index));
+            let dst = b.ins().uextend(I64, dst);
+            env.checked_builtin(
+                b,
+                Builtin::MemoryInit,
+                &[mem, data, dst, src, len],
+                Trap::MemoryOutOfBounds,
+            );
+        }
+        Operator::DataDrop { data_index } => {
+            let data = b.ins().iconst(I32, i64::from(data_index));
+            env.builtin(b, Builtin::DataDrop, &[data]);
+        }
+
+        // Tables and references.
+        Operator::TableGet { table } => {
+            let index = state.pop();
+            let v = env.table_get(b, table, index);
+            state.stack.push(v);
+        }
+        Operator::TableSet { table } => {
+            let (index, value) = state.pop2();
+            env.table_set(b, table, index, value);
+        }
+        Operator::TableSize { table } => {
+            let v = env.table_size(b, table);
+            state.stack.push(v);
+        }
+        Operator::TableGrow { table } => {
+            let (init, delta) = state.pop2();
+            let init = env.ref_to_raw(b, init);
+            let t = b.ins().iconst(I32, i64::from(table));
+            let r = env.builtin(b, Builtin::TableGrow, &[t, delta, init]).expect("returns");
+            state.stack.push(r);
+        }
+        Operator::TableFill { table } => {
+            let (dst, val, len) = state.pop3();
+            let val = env.ref_to_raw(b, val);
+            let t = b.ins().iconst(I32, i64::from(table));
+            env.checked_builtin(b, Builtin::TableFill, &[t, dst, val, len], Trap::TableOutOfBounds);
+        }
+        Operator::TableCopy { dst_table, src_table } => {
+            let (dst, src, len) = state.pop3();
+            let dt = b.ins().iconst(I32, i64::from(dst_table));
+            let st = b.ins().iconst(I32, i64::from(src_table));
+            env.checked_builtin(
+                b,
+                Builtin::TableCopy,
+                &[dt, st, dst, src, len],
+                Trap::TableOutOfBounds,
+            );
+        }
+        Operator::TableInit { elem_index, table } => {
+            let (dst, src, len) = state.pop3();
+            let t = b.ins().iconst(I32, i64::from(table));
+            let e = b.ins().iconst(I32, i64::from(elem_index));
+            env.checked_builtin(b, Builtin::TableInit, &[t, e, dst, src, len], Trap::TableOutOfBounds);
+        }
+        Operator::ElemDrop { elem_index } => {
+            let e = b.ins().iconst(I32, i64::from(elem_index));
+            env.builtin(b, Builtin::ElemDrop, &[e]);
+        }
+        Operator::RefNull { hty } => {
+            let heap = crate::types::convert::heap_type(hty, &|i| i);
+            let ty = crate::compile::ref_type(&heap);
+            let v = b.ins().iconst(ty, 0);
+            state.stack.push(v);
+        }
+        Operator::RefIsNull => {
+            let r = state.pop();
+            let is_null = b.ins().icmp_imm_u(IntCC::Equal, r, 0);
+            let v = b.ins().uextend(I32, is_null);
+            state.stack.push(v);
+        }
+        Operator::RefFunc { function_index } => {
+            let v = env.ref_func(b, function_index);
+            state.stack.push(v);
+        }
+        ref other => bail!("unsupported operator: {other:?}"),
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum LoadKind {
+    Plain,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+}
+
+fn memory_index(memarg: &wasmparser::MemArg) -> Result<u32> {
+    match memarg.target {
+        wasmparser::MemArgTarget::Memory(i) => Ok(i),
+        wasmparser::MemArgTarget::Array(_) => bail!("array-targeted memory accesses are not supported"),
+    }
+}
+
+fn load(
+    b: &mut FunctionBuilder<'_>,
+    state: &mut State,
+    env: &FuncEnv<'_>,
+    memarg: wasmparser::MemArg,
+    ty: ir::Type,
+    kind: LoadKind,
+) -> Result<()> {
+    let addr = state.pop();
+    let (ptr, offset) = env.heap_addr(b, memory_index(&memarg)?, addr, memarg.offset);
+    let flags = MemFlagsData::new();
+    let v = match kind {
+        LoadKind::Plain => b.ins().load(ty, flags, ptr, offset),
+        LoadKind::S8 => b.ins().sload8(ty, flags, ptr, offset),
+        LoadKind::U8 => b.ins().uload8(ty, flags, ptr, offset),
+        LoadKind::S16 => b.ins().sload16(ty, flags, ptr, offset),
+        LoadKind::U16 => b.ins().uload16(ty, flags, ptr, offset),
+        LoadKind::S32 => b.ins().sload32(flags, ptr, offset),
+        LoadKind::U32 => b.ins().uload32(flags, ptr, offset),
+    };
+    state.stack.push(v);
+    Ok(())
+}
+
+fn store(
+    b: &mut FunctionBuilder<'_>,
+    state: &mut State,
+    env: &FuncEnv<'_>,
+    memarg: wasmparser::MemArg,
+    narrow: Option<ir::Type>,
+) -> Result<()> {
+    let (addr, value) = state.pop2();
+    let (ptr, offset) = env.heap_addr(b, memory_index(&memarg)?, addr, memarg.offset);
+    let flags = MemFlagsData::new();
+    match narrow {
+        None => {
+            b.ins().store(flags, value, ptr, offset);
+        }
+        Some(I8) => {
+            b.ins().istore8(flags, value, ptr, offset);
+        }
+        Some(I16) => {
+            b.ins().istore16(flags, value, ptr, offset);
+        }
+        Some(_) => {
+            b.ins().istore32(flags, value, ptr, offset);
+        }
+    }
+    Ok(())
+}

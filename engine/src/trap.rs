@@ -1,0 +1,152 @@
+//! Wasm traps: the codes, their spec messages, and the backtrace that comes with one.
+
+use cranelift_codegen::ir::TrapCode;
+use std::fmt;
+
+macro_rules! traps {
+    ($( $(#[$doc:meta])* $name:ident = $user:expr, $msg:literal; )*) => {
+        /// Why Wasm code trapped. `Display` gives the spec's message for each.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Trap {
+            $( $(#[$doc])* $name, )*
+        }
+
+        impl Trap {
+            /// Every trap, in declaration order.
+            pub const ALL: &'static [Trap] = &[$(Trap::$name),*];
+
+            /// The spec's message for this trap.
+            pub fn message(self) -> &'static str {
+                match self { $(Trap::$name => $msg,)* }
+            }
+
+            /// The Cranelift trap code compiled code raises for this trap.
+            pub(crate) fn to_cranelift(self) -> TrapCode {
+                match self { $(Trap::$name => $user,)* }
+            }
+        }
+    };
+}
+
+traps! {
+    /// The stack-limit check in a function prologue failed.
+    StackOverflow = TrapCode::STACK_OVERFLOW, "call stack exhausted";
+    /// A memory access fell outside the memory.
+    MemoryOutOfBounds = TrapCode::HEAP_OUT_OF_BOUNDS, "out of bounds memory access";
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero = TrapCode::INTEGER_DIVISION_BY_ZERO, "integer divide by zero";
+    /// Integer overflow (signed division of the minimum by -1, or a truncation out of range).
+    IntegerOverflow = TrapCode::INTEGER_OVERFLOW, "integer overflow";
+    /// Float-to-integer conversion of NaN.
+    BadConversionToInteger = TrapCode::BAD_CONVERSION_TO_INTEGER, "invalid conversion to integer";
+    /// An `unreachable` instruction executed.
+    Unreachable = TrapCode::unwrap_user(1), "unreachable";
+    /// A table access fell outside the table.
+    TableOutOfBounds = TrapCode::unwrap_user(2), "out of bounds table access";
+    /// `call_indirect` with an index outside the table.
+    UndefinedElement = TrapCode::unwrap_user(3), "undefined element";
+    /// `call_indirect` through a null table entry.
+    UninitializedElement = TrapCode::unwrap_user(4), "uninitialized element";
+    /// `call_indirect` whose callee has the wrong type.
+    IndirectCallTypeMismatch = TrapCode::unwrap_user(5), "indirect call type mismatch";
+    /// A null reference was dereferenced (`call_ref`, `ref.as_non_null`, ...).
+    NullReference = TrapCode::unwrap_user(6), "null reference";
+    /// A host function called from Wasm returned an error; the error itself is reported.
+    HostError = TrapCode::unwrap_user(7), "host function error";
+    /// A cast failed.
+    CastFailure = TrapCode::unwrap_user(8), "cast failure";
+    /// An allocation exceeded the heap.
+    AllocationTooLarge = TrapCode::unwrap_user(9), "allocation size too large";
+    /// An array access fell outside the array.
+    ArrayOutOfBounds = TrapCode::unwrap_user(10), "out of bounds array access";
+}
+
+impl Trap {
+    /// The trap compiled code raised with Cranelift trap code `code`.
+    pub(crate) fn from_cranelift(code: TrapCode) -> Option<Trap> {
+        Trap::ALL.iter().copied().find(|t| t.to_cranelift() == code)
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// One Wasm frame of a backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The function's index in its module.
+    pub func_index: u32,
+    /// The function's name from the name section, if any.
+    pub func_name: Option<String>,
+    /// The module's name, if it has one.
+    pub module_name: Option<String>,
+    /// Byte offset of the instruction within the module binary, if known.
+    pub module_offset: Option<usize>,
+}
+
+/// The Wasm frames active when a trap happened, innermost first. Attached to trap errors as
+/// context; `err.downcast_ref::<WasmBacktrace>()` finds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WasmBacktrace {
+    frames: Vec<FrameInfo>,
+}
+
+impl WasmBacktrace {
+    pub(crate) fn new(frames: Vec<FrameInfo>) -> Self {
+        WasmBacktrace { frames }
+    }
+
+    /// The frames, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+}
+
+impl fmt::Display for WasmBacktrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            write!(f, "  {i:>3}: ")?;
+            if let Some(offset) = frame.module_offset {
+                write!(f, "{offset:#8x} - ")?;
+            }
+            if let Some(m) = &frame.module_name {
+                write!(f, "{m}!")?;
+            }
+            match &frame.func_name {
+                Some(name) => writeln!(f, "{name}")?,
+                None => writeln!(f, "<wasm function {}>", frame.func_index)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cranelift_codes_round_trip_and_are_distinct() {
+        for &t in Trap::ALL {
+            assert_eq!(Trap::from_cranelift(t.to_cranelift()), Some(t));
+        }
+        let mut codes: Vec<_> = Trap::ALL.iter().map(|t| t.to_cranelift()).collect();
+        codes.sort_by_key(|c| c.as_raw());
+        codes.dedup();
+        assert_eq!(codes.len(), Trap::ALL.len());
+    }
+
+    #[test]
+    fn messages_are_the_spec_texts() {
+        assert_eq!(Trap::IntegerDivisionByZero.to_string(), "integer divide by zero");
+        assert_eq!(Trap::StackOverflow.to_string(), "call stack exhausted");
+        assert_eq!(Trap::MemoryOutOfBounds.to_string(), "out of bounds memory access");
+    }
+}

@@ -1,0 +1,288 @@
+//! Catching traps: entering compiled code under `engine_catch_traps`, and the signal
+//! handlers that turn a fault or trap instruction in compiled code into a return from it.
+//!
+//! A trap in compiled Wasm raises SIGILL (a trap instruction), SIGSEGV/SIGBUS (an access
+//! to a memory's guard region) or SIGFPE. The handler maps the faulting PC to a `Trap` via
+//! the code registry, records it with a backtrace of Wasm frames, and jumps back to the
+//! innermost entry's `sigsetjmp`. Between that entry and the trap there are only compiled
+//! Wasm frames (builtins and host functions report failure by return value, and compiled
+//! code raises the trap after they return), so no Rust destructor is skipped.
+
+use crate::compile::{frame_info, lookup_trap};
+use crate::trap::{FrameInfo, Trap, WasmBacktrace};
+use crate::vm::{VMFuncRef, VMStoreContext, ValRaw};
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::Once;
+
+unsafe extern "C" {
+    fn engine_catch_traps(
+        jmp_buf_out: *mut *mut c_void,
+        body: extern "C" fn(*mut c_void),
+        payload: *mut c_void,
+    ) -> libc::c_int;
+    fn engine_unwind(jmp_buf: *mut c_void) -> !;
+}
+
+/// A trap caught by `call_entry`.
+#[derive(Debug)]
+pub(crate) struct TrapRecord {
+    pub trap: Trap,
+    pub backtrace: WasmBacktrace,
+}
+
+/// The innermost active entry into compiled code on this thread.
+struct CallThreadState {
+    jmp_buf: Cell<*mut c_void>,
+    trap: Cell<Option<TrapRecord>>,
+    prev: *const CallThreadState,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+}
+
+/// The signature of an entry trampoline.
+pub(crate) type EntryFn = unsafe extern "C" fn(*const VMFuncRef, *mut u8, *mut ValRaw);
+
+struct Payload {
+    entry: EntryFn,
+    funcref: *const VMFuncRef,
+    caller: *mut u8,
+    values: *mut ValRaw,
+}
+
+extern "C" fn body(payload: *mut c_void) {
+    // SAFETY: `call_entry` passes a pointer to a live `Payload`.
+    let p = unsafe { &*payload.cast::<Payload>() };
+    // SAFETY: `call_entry`'s contract makes this a valid call of the entry trampoline.
+    unsafe { (p.entry)(p.funcref, p.caller, p.values) }
+}
+
+/// Calls `entry(funcref, caller, values)`, catching any trap in compiled code below it.
+///
+/// The first entry on a thread for a store sets the store's stack limit to `max_stack`
+/// bytes below the current stack pointer.
+///
+/// # Safety
+/// `entry` must be the entry trampoline for the type of `*funcref`, `funcref` a live
+/// function reference of the store whose context is `store`, and `values` must hold
+/// `max(params, results)` slots with the arguments in place.
+pub(crate) unsafe fn call_entry(
+    store: *mut VMStoreContext,
+    max_stack: usize,
+    entry: EntryFn,
+    funcref: *const VMFuncRef,
+    caller: *mut u8,
+    values: *mut ValRaw,
+) -> Result<(), TrapRecord> {
+    init_handlers();
+    ensure_sigaltstack();
+    let state = CallThreadState {
+        jmp_buf: Cell::new(ptr::null_mut()),
+        trap: Cell::new(None),
+        prev: CURRENT.with(|c| c.get()),
+    };
+    // SAFETY: the caller guarantees `store` is live.
+    let old_limit = unsafe { (*store).stack_limit };
+    if old_limit == usize::MAX {
+        let here = &state as *const _ as usize;
+        // SAFETY: as above.
+        unsafe { (*store).stack_limit = here.saturating_sub(max_stack) };
+    }
+    CURRENT.with(|c| c.set(&state));
+    let mut payload = Payload { entry, funcref, caller, values };
+    // SAFETY: `body` only calls the entry trampoline (per this function's contract); the
+    // jump buffer is published through `state.jmp_buf` before `body` runs.
+    let ok = unsafe {
+        engine_catch_traps(state.jmp_buf.as_ptr(), body, (&mut payload as *mut Payload).cast())
+    };
+    CURRENT.with(|c| c.set(state.prev));
+    // SAFETY: as above.
+    unsafe { (*store).stack_limit = old_limit };
+    if ok != 0 {
+        Ok(())
+    } else {
+        Err(state.trap.take().expect("a trap was recorded before unwinding"))
+    }
+}
+
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+static mut PREVIOUS: [Option<libc::sigaction>; 4] = [None; 4];
+
+fn init_handlers() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        for (i, &sig) in SIGNALS.iter().enumerate() {
+            // SAFETY: installing a handler with a zeroed, then filled, sigaction; the
+            // previous action is kept for forwarding. `PREVIOUS` is written only here,
+            // under `Once`, before any handler of ours can run.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &action, &mut old) == 0 {
+                    (*ptr::addr_of_mut!(PREVIOUS))[i] = Some(old);
+                }
+            }
+        }
+    });
+}
+
+/// Program counter and frame pointer at the time of the signal.
+///
+/// # Safety
+/// `ctx` must be the `ucontext_t` passed to a signal handler.
+unsafe fn pc_and_fp(ctx: *mut c_void) -> (usize, usize) {
+    let uc = ctx.cast::<libc::ucontext_t>();
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    // SAFETY: per the contract, `uc` is a valid ucontext.
+    unsafe {
+        let gregs = &(*uc).uc_mcontext.gregs;
+        (gregs[libc::REG_RIP as usize] as usize, gregs[libc::REG_RBP as usize] as usize)
+    }
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+    // SAFETY: per the contract, `uc` is a valid ucontext.
+    unsafe {
+        let mc = &(*uc).uc_mcontext;
+        (mc.pc as usize, mc.regs[29] as usize)
+    }
+}
+
+unsafe extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+    let state = CURRENT.with(|c| c.get());
+    if !state.is_null() {
+        // SAFETY: the kernel passes a valid ucontext.
+        let (pc, fp) = unsafe { pc_and_fp(ctx) };
+        if let Some(trap) = lookup_trap(pc) {
+            // SAFETY: `fp` is the frame pointer of compiled code, which keeps frame pointers.
+            let backtrace = unsafe { walk_frames(pc, fp) };
+            // SAFETY: `state` is the live innermost entry on this thread.
+            let state = unsafe { &*state };
+            state.trap.set(Some(TrapRecord { trap, backtrace }));
+            // SAFETY: the jump buffer belongs to the live `engine_catch_traps` frame of
+            // this entry; only compiled code frames lie in between.
+            unsafe { engine_unwind(state.jmp_buf.get()) }
+        }
+    }
+    // Not ours: hand the signal to whoever had it before.
+    let i = SIGNALS.iter().position(|&s| s == sig).expect("a signal we registered");
+    // SAFETY: `PREVIOUS` is only written before handlers are installed.
+    let previous = unsafe { (*ptr::addr_of!(PREVIOUS))[i] };
+    // SAFETY: re-installing or calling the previous action as the kernel would have.
+    unsafe {
+        match previous {
+            Some(prev) if prev.sa_sigaction != libc::SIG_DFL && prev.sa_sigaction != libc::SIG_IGN => {
+                if prev.sa_flags & libc::SA_SIGINFO != 0 {
+                    let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
+                        std::mem::transmute(prev.sa_sigaction);
+                    f(sig, info, ctx);
+                } else {
+                    let f: extern "C" fn(libc::c_int) = std::mem::transmute(prev.sa_sigaction);
+                    f(sig);
+                }
+            }
+            _ => {
+                // Restore the default action; returning re-executes the faulting
+                // instruction, which then terminates the process as it would have.
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(sig, &action, ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// At most this many frames are recorded in a backtrace.
+const MAX_FRAMES: usize = 4096;
+
+/// Walks frame pointers from a trap at `pc` with frame pointer `fp` through compiled code.
+///
+/// # Safety
+/// `fp` must be the frame pointer of the compiled-code frame containing `pc`.
+unsafe fn walk_frames(pc: usize, mut fp: usize) -> WasmBacktrace {
+    let mut frames: Vec<FrameInfo> = Vec::new();
+    frames.extend(frame_info(pc));
+    while fp != 0 && frames.len() < MAX_FRAMES {
+        // SAFETY: compiled code keeps frame pointers: [fp] is the caller's fp and
+        // [fp + 8] the return address, for every compiled frame.
+        let (caller_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if !crate::compile::is_code_pc(ret) {
+            break;
+        }
+        frames.extend(frame_info(ret - 1));
+        fp = caller_fp;
+    }
+    WasmBacktrace::new(frames)
+}
+
+/// Size of the alternate signal stack this engine installs.
+const ALT_STACK_SIZE: usize = 128 * 1024;
+
+struct AltStack {
+    mapping: *mut c_void,
+    size: usize,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        // SAFETY: disable the alternate stack before unmapping it; it was mapped by us.
+        unsafe {
+            let ss = libc::stack_t { ss_sp: ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            libc::sigaltstack(&ss, ptr::null_mut());
+            libc::munmap(self.mapping, self.size);
+        }
+    }
+}
+
+thread_local! {
+    static ALT_STACK_READY: Cell<bool> = const { Cell::new(false) };
+    static ALT_STACK_OWNER: std::cell::RefCell<Option<AltStack>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Makes sure this thread has an alternate signal stack big enough for our handler.
+fn ensure_sigaltstack() {
+    if ALT_STACK_READY.with(|c| c.get()) {
+        return;
+    }
+    // SAFETY: querying the current alternate stack.
+    let mut old: libc::stack_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::sigaltstack(ptr::null(), &mut old) };
+    if old.ss_flags & libc::SS_DISABLE == 0 && old.ss_size >= ALT_STACK_SIZE {
+        ALT_STACK_READY.with(|c| c.set(true));
+        return;
+    }
+    let page = 4096;
+    let size = ALT_STACK_SIZE + page;
+    // SAFETY: a fresh anonymous mapping; the lowest page becomes a guard.
+    let mapping = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if mapping == libc::MAP_FAILED {
+        return;
+    }
+    // SAFETY: the guard page and the stack lie within the mapping just made.
+    unsafe {
+        libc::mprotect(mapping, page, libc::PROT_NONE);
+        let ss = libc::stack_t {
+            ss_sp: mapping.cast::<u8>().add(page).cast(),
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
+        libc::sigaltstack(&ss, ptr::null_mut());
+    }
+    ALT_STACK_OWNER.with(|o| *o.borrow_mut() = Some(AltStack { mapping, size }));
+    ALT_STACK_READY.with(|c| c.set(true));
+}

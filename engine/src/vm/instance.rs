@@ -1,0 +1,115 @@
+//! `InstanceData`: an instance's runtime state, and its `VMContext` allocation.
+
+use super::{LinearMemory, TableData, VMFuncRef, VMOffsets, VMStoreContext, header};
+use crate::module::Module;
+use std::alloc::Layout;
+
+/// A global owned by a store.
+#[derive(Debug)]
+pub(crate) struct GlobalData {
+    /// The storage compiled code reads and writes; stable because globals are boxed.
+    pub def: super::VMGlobalDefinition,
+    pub ty: crate::types::GlobalType,
+}
+
+/// An instance: its module, its `VMContext`, and what libcalls need to reach.
+#[derive(Debug)]
+pub(crate) struct InstanceData {
+    pub module: Module,
+    vmctx: *mut u8,
+    layout: Layout,
+    offsets: VMOffsets,
+    /// Store indices of the instance's memories, tables and globals (imported and defined).
+    pub memory_ids: Vec<usize>,
+    pub table_ids: Vec<usize>,
+    pub global_ids: Vec<usize>,
+    /// Direct pointers to the same memories and tables, for libcalls.
+    pub memories: Vec<*mut LinearMemory>,
+    pub tables: Vec<*mut TableData>,
+    /// Passive element segments' values; `None` once dropped.
+    pub elems: Vec<Option<Box<[usize]>>>,
+    /// Whether each data segment has been dropped.
+    pub dropped_data: Vec<bool>,
+}
+
+// SAFETY: the raw pointers point into the owning store, which moves between threads whole.
+unsafe impl Send for InstanceData {}
+
+impl InstanceData {
+    /// Allocates a zeroed `VMContext` for `module`, with its header filled in. The back
+    /// pointer to `InstanceData` is written by `set_self_pointer` once boxed.
+    pub(crate) fn new(module: Module, store: *mut VMStoreContext) -> InstanceData {
+        let offsets = module.info().offsets();
+        let layout = Layout::from_size_align(offsets.size() as usize, 16).expect("valid layout");
+        // SAFETY: the layout's size is at least the header size, so non-zero.
+        let vmctx = unsafe { std::alloc::alloc_zeroed(layout) };
+        if vmctx.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let data = InstanceData {
+            elems: Vec::new(),
+            dropped_data: vec![false; module.info().data.len()],
+            module,
+            vmctx,
+            layout,
+            offsets,
+            memory_ids: Vec::new(),
+            table_ids: Vec::new(),
+            global_ids: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+        };
+        data.write(header::STORE as u32, store as usize);
+        data.write(header::BUILTINS as u32, &super::libcalls::BUILTINS as *const _ as usize);
+        data.write(header::TYPE_IDS as u32, data.module.info().type_ids.as_ptr() as usize);
+        data
+    }
+
+    fn write(&self, offset: u32, value: usize) {
+        assert!(offset as usize + 8 <= self.layout.size());
+        // SAFETY: in bounds (checked above) and 8-aligned (all pointer slots are).
+        unsafe { self.vmctx.add(offset as usize).cast::<usize>().write(value) }
+    }
+
+    /// Records where this `InstanceData` lives, for libcalls.
+    pub(crate) fn set_self_pointer(&mut self) {
+        let me = self as *mut InstanceData as usize;
+        self.write(header::INSTANCE as u32, me);
+    }
+
+    /// The `VMContext` pointer compiled code receives.
+    pub(crate) fn vmctx(&self) -> *mut u8 {
+        self.vmctx
+    }
+
+    pub(crate) fn set_memory(&self, i: u32, def: *mut super::VMMemoryDefinition) {
+        self.write(self.offsets.memory(i), def as usize);
+    }
+
+    pub(crate) fn set_table(&self, i: u32, def: *mut super::VMTableDefinition) {
+        self.write(self.offsets.table(i), def as usize);
+    }
+
+    pub(crate) fn set_global(&self, i: u32, def: *mut super::VMGlobalDefinition) {
+        self.write(self.offsets.global(i), def as usize);
+    }
+
+    /// Pointer to function `i`'s `VMFuncRef` inside the `VMContext`.
+    pub(crate) fn funcref(&self, i: u32) -> *mut VMFuncRef {
+        assert!(i < self.offsets.num_funcs);
+        // SAFETY: in bounds of the allocation by the assertion and the layout.
+        unsafe { self.vmctx.add(self.offsets.funcref(i) as usize).cast() }
+    }
+
+    pub(crate) fn set_funcref(&self, i: u32, f: VMFuncRef) {
+        // SAFETY: `funcref` checks bounds; the slot is properly aligned (8) and ours.
+        unsafe { self.funcref(i).write(f) }
+    }
+}
+
+impl Drop for InstanceData {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.vmctx, self.layout) }
+    }
+}

@@ -1,0 +1,145 @@
+//! Linear memories: one up-front reservation per memory, made accessible as it grows.
+//!
+//! The reservation covers 4 GiB (every 32-bit address) plus 4 GiB (every 32-bit static
+//! offset) plus a guard page, so compiled code needs no bounds checks: any access beyond the
+//! accessible length lands on inaccessible pages and faults, and the fault handler turns it
+//! into `Trap::MemoryOutOfBounds`. The base never moves.
+
+use super::VMMemoryDefinition;
+use crate::types::MemoryType;
+use anyhow::{Result, bail};
+
+/// Size of a Wasm page.
+pub const WASM_PAGE_SIZE: usize = 65536;
+/// Maximum number of pages of a 32-bit memory.
+pub const MAX_PAGES: u64 = 65536;
+/// Bytes reserved per memory.
+const RESERVATION: usize = (8 << 30) + WASM_PAGE_SIZE;
+
+/// A linear memory owned by a store.
+#[derive(Debug)]
+pub(crate) struct LinearMemory {
+    /// What compiled code reads; its address is stable because memories are boxed.
+    pub def: VMMemoryDefinition,
+    ty: MemoryType,
+}
+
+// SAFETY: the memory is only accessed through its store, which is `Send` only as a whole.
+unsafe impl Send for LinearMemory {}
+
+impl LinearMemory {
+    /// Reserves and initialises a memory of type `ty`.
+    pub(crate) fn new(ty: MemoryType) -> Result<LinearMemory> {
+        if u64::from(ty.minimum()) > MAX_PAGES {
+            bail!("memory size must be at most 65536 pages (4GiB)");
+        }
+        // SAFETY: an anonymous, private, inaccessible mapping has no preconditions.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                RESERVATION,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            bail!("failed to reserve address space for a linear memory");
+        }
+        let mut memory = LinearMemory {
+            def: VMMemoryDefinition { base: base.cast(), current_length: 0 },
+            ty,
+        };
+        if memory.grow(u64::from(ty.minimum())).is_none() {
+            bail!("failed to allocate the initial pages of a linear memory");
+        }
+        Ok(memory)
+    }
+
+    /// The memory's type, with its current size as minimum.
+    pub(crate) fn ty(&self) -> MemoryType {
+        MemoryType::new(self.pages() as u32, self.ty.maximum())
+    }
+
+    /// The current size in pages.
+    pub(crate) fn pages(&self) -> u64 {
+        (self.def.current_length / WASM_PAGE_SIZE) as u64
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages, or `None` if the memory's
+    /// maximum (or the 4 GiB limit) would be exceeded or the system refuses.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta)?;
+        let max = self.ty.maximum().map_or(MAX_PAGES, u64::from).min(MAX_PAGES);
+        if new > max {
+            return None;
+        }
+        if delta == 0 {
+            return Some(old);
+        }
+        let old_len = self.def.current_length;
+        let new_len = new as usize * WASM_PAGE_SIZE;
+        // SAFETY: `[old_len, new_len)` lies within the reservation (new_len <= 4 GiB) made
+        // in `new`, which this memory owns; no Rust reference covers those pages.
+        let rc = unsafe {
+            libc::mprotect(
+                self.def.base.add(old_len).cast(),
+                new_len - old_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if rc != 0 {
+            return None;
+        }
+        self.def.current_length = new_len;
+        Some(old)
+    }
+
+    /// The accessible bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        // SAFETY: `[base, base + current_length)` is mapped read-write and owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.def.base, self.def.current_length) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`, and `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.current_length) }
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the reservation made in `new`; no references remain.
+        unsafe {
+            libc::munmap(self.def.base.cast(), RESERVATION);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_within_maximum_and_zero_fills() {
+        let mut m = LinearMemory::new(MemoryType::new(1, Some(3))).unwrap();
+        assert_eq!(m.pages(), 1);
+        assert!(m.data().iter().all(|&b| b == 0));
+        m.data_mut()[WASM_PAGE_SIZE - 1] = 7;
+        assert_eq!(m.grow(2), Some(1));
+        assert_eq!(m.data()[WASM_PAGE_SIZE - 1], 7);
+        assert_eq!(m.data().len(), 3 * WASM_PAGE_SIZE);
+        assert_eq!(m.grow(1), None);
+        assert_eq!(m.grow(0), Some(3));
+    }
+
+    #[test]
+    fn rejects_more_than_4gib() {
+        assert!(LinearMemory::new(MemoryType::new(65537, None)).is_err());
+        let mut m = LinearMemory::new(MemoryType::new(0, None)).unwrap();
+        assert_eq!(m.grow(65537), None);
+    }
+}
