@@ -2,5 +2,7 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=src/traphandlers/setjmp.c");
-    cc::Build::new().file("src/traphandlers/setjmp.c").compile("engine_setjmp");
+    cc::Build::new()
+        .file("src/traphandlers/setjmp.c")
+        .compile("engine_setjmp");
 }

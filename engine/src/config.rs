@@ -8,6 +8,7 @@ pub struct Config {
     pub(crate) features: WasmFeatures,
     pub(crate) max_wasm_stack: usize,
     pub(crate) gc_stress: bool,
+    pub(crate) gc_heap_max_size: usize,
     pub(crate) debug_verifier: bool,
     pub(crate) opt_level: OptLevel,
 }
@@ -39,6 +40,7 @@ impl Config {
             features: Self::SUPPORTED_FEATURES,
             max_wasm_stack: 512 * 1024,
             gc_stress: false,
+            gc_heap_max_size: 256 << 20,
             debug_verifier: cfg!(debug_assertions),
             opt_level: OptLevel::Speed,
         }
@@ -63,10 +65,16 @@ impl Config {
         self
     }
 
-    /// Collects garbage at every opportunity, to expose missing roots and barriers in tests.
-    /// (There is no collector yet; the switch is accepted and recorded.)
+    /// Collects garbage at every opportunity (each call into or out of Wasm, each barrier
+    /// slow path, each allocation), to expose missing roots and barriers in tests.
     pub fn gc_stress(&mut self, enable: bool) -> &mut Self {
         self.gc_stress = enable;
+        self
+    }
+
+    /// The most bytes each store's GC heap may use (its address-space reservation).
+    pub fn gc_heap_max_size(&mut self, bytes: usize) -> &mut Self {
+        self.gc_heap_max_size = bytes;
         self
     }
 

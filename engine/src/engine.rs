@@ -1,6 +1,6 @@
 //! `Engine`: the compiler, the type registry and shared trampolines.
 
-use crate::compile::{Trampolines, build_isa, compile_trampolines};
+use crate::compile::{BuiltinTable, Trampolines, build_isa, compile_builtins, compile_trampolines};
 use crate::config::Config;
 use crate::registry::{TypeRegistry, VMSharedTypeIndex};
 use crate::types::FuncType;
@@ -20,11 +20,14 @@ struct EngineInner {
     isa: OwnedTargetIsa,
     registry: TypeRegistry,
     trampolines: Mutex<HashMap<VMSharedTypeIndex, Arc<Trampolines>>>,
+    builtins: BuiltinTable,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,12 +46,14 @@ impl Engine {
             bail!("unsupported WebAssembly features requested: {unsupported:?}");
         }
         let isa = build_isa(config)?;
+        let builtins = compile_builtins(&isa)?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 isa,
                 registry: TypeRegistry::default(),
                 trampolines: Mutex::new(HashMap::new()),
+                builtins,
             }),
         })
     }
@@ -67,13 +72,27 @@ impl Engine {
         &self.inner.isa
     }
 
+    /// The builtin table instances point at.
+    pub(crate) fn builtins(&self) -> *const usize {
+        self.inner.builtins.as_ptr()
+    }
+
+    /// The collector this engine's stores use.
+    pub(crate) fn gc_runtime(&self) -> &'static dyn gc_core::GcRuntime {
+        &gc_heap_drc::DrcRuntime
+    }
+
     pub(crate) fn registry(&self) -> &TypeRegistry {
         &self.inner.registry
     }
 
     /// The trampolines for canonical type `index`, compiled on first use.
     pub(crate) fn trampolines(&self, index: VMSharedTypeIndex) -> Result<Arc<Trampolines>> {
-        let mut map = self.inner.trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .inner
+            .trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(t) = map.get(&index) {
             return Ok(t.clone());
         }

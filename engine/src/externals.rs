@@ -7,6 +7,7 @@ use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType, Va
 use crate::values::{Ref, Val};
 use crate::vm::{GlobalData, LinearMemory, TableData, VMGlobalDefinition};
 use anyhow::{Result, bail};
+use gc_core::VMGcRef;
 
 /// An importable or exportable object.
 #[derive(Clone, Copy, Debug)]
@@ -24,19 +25,35 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
 
     /// The object's type.
@@ -74,8 +91,19 @@ impl Global {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         let value = init.to_raw(opaque, ty.content())?;
-        opaque.globals.push(Box::new(GlobalData { def: VMGlobalDefinition { value }, ty }));
-        Ok(Global { store: opaque.id, index: opaque.globals.len() - 1 })
+        if ty.content().is_gc_ref()
+            && let Some(r) = VMGcRef::from_raw(value.get_u32())
+        {
+            opaque.gc.heap.clone_gc_ref(&r);
+        }
+        opaque.globals.push(Box::new(GlobalData {
+            def: VMGlobalDefinition { value },
+            ty,
+        }));
+        Ok(Global {
+            store: opaque.id,
+            index: opaque.globals.len() - 1,
+        })
     }
 
     pub(crate) fn from_index(store: StoreId, index: usize) -> Global {
@@ -90,11 +118,15 @@ impl Global {
     }
 
     /// The current value.
-    pub fn get(&self, store: impl AsContext) -> Val {
-        let cx = store.as_context();
-        cx.0.opaque.check(self.store);
-        let g = &cx.0.opaque.globals[self.index];
-        Val::from_raw(self.store, g.def.value, g.ty.content())
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        let (value, ty) = (
+            opaque.globals[self.index].def.value,
+            opaque.globals[self.index].ty,
+        );
+        Val::from_raw(opaque, value, ty.content())
     }
 
     /// Sets the value; fails for immutable globals and values of the wrong type.
@@ -107,7 +139,16 @@ impl Global {
             bail!("cannot set an immutable global");
         }
         let raw = value.to_raw(opaque, ty.content())?;
-        opaque.globals[self.index].def.value = raw;
+        let old = std::mem::replace(&mut opaque.globals[self.index].def.value, raw);
+        if ty.content().is_gc_ref() {
+            let heap = &mut opaque.gc.heap;
+            if let Some(r) = VMGcRef::from_raw(raw.get_u32()) {
+                heap.clone_gc_ref(&r);
+            }
+            if let Some(r) = VMGcRef::from_raw(old.get_u32()) {
+                heap.drop_gc_ref(r);
+            }
+        }
         Ok(())
     }
 }
@@ -125,8 +166,12 @@ impl Table {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         let raw = init.to_raw(opaque, ty.element())?;
-        opaque.tables.push(Box::new(TableData::new(ty, raw)?));
-        Ok(Table { store: opaque.id, index: opaque.tables.len() - 1 })
+        let table = TableData::new(ty, raw, &mut *opaque.gc.heap)?;
+        opaque.tables.push(Box::new(table));
+        Ok(Table {
+            store: opaque.id,
+            index: opaque.tables.len() - 1,
+        })
     }
 
     pub(crate) fn from_index(store: StoreId, index: usize) -> Table {
@@ -148,10 +193,13 @@ impl Table {
     }
 
     /// Element `index`, or `None` if out of bounds.
-    pub fn get(&self, store: impl AsContext, index: u64) -> Option<Ref> {
-        let cx = store.as_context();
-        cx.0.opaque.check(self.store);
-        cx.0.opaque.tables[self.index].get(index).map(|raw| Ref::from_raw(self.store, raw))
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.store);
+        let table = &opaque.tables[self.index];
+        let (raw, ty) = (table.get(index)?, *table.ty().element());
+        Some(Ref::from_raw(opaque, raw, &ty))
     }
 
     /// Sets element `index`.
@@ -159,8 +207,9 @@ impl Table {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         opaque.check(self.store);
-        let raw = value.to_raw(opaque, opaque.tables[self.index].ty().element())?;
-        if !opaque.tables[self.index].set(index, raw) {
+        let ty = *opaque.tables[self.index].ty().element();
+        let raw = value.to_raw(opaque, &ty)?;
+        if !opaque.tables[self.index].set(index, raw, &mut *opaque.gc.heap) {
             bail!(crate::Trap::TableOutOfBounds);
         }
         Ok(())
@@ -171,8 +220,9 @@ impl Table {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         opaque.check(self.store);
-        let raw = init.to_raw(opaque, opaque.tables[self.index].ty().element())?;
-        match opaque.tables[self.index].grow(delta, raw) {
+        let ty = *opaque.tables[self.index].ty().element();
+        let raw = init.to_raw(opaque, &ty)?;
+        match opaque.tables[self.index].grow(delta, raw, &mut *opaque.gc.heap) {
             Some(old) => Ok(old),
             None => bail!("failed to grow table by {delta}"),
         }
@@ -192,7 +242,10 @@ impl Memory {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         opaque.memories.push(Box::new(LinearMemory::new(ty)?));
-        Ok(Memory { store: opaque.id, index: opaque.memories.len() - 1 })
+        Ok(Memory {
+            store: opaque.id,
+            index: opaque.memories.len() - 1,
+        })
     }
 
     pub(crate) fn from_index(store: StoreId, index: usize) -> Memory {

@@ -51,6 +51,12 @@ impl<T> Caller<'_, T> {
         &mut self.store.data
     }
 
+    /// Runs a garbage collection. References held by the Wasm frames that called this host
+    /// function are found through their stack maps and kept.
+    pub fn gc(&mut self) {
+        self.store.opaque.gc_now();
+    }
+
     /// An export of the calling instance, if the caller is a Wasm instance.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.instance?;
@@ -86,24 +92,35 @@ unsafe extern "C" fn host_entry<T: 'static>(
     // SAFETY: a host function's store pointer is its owning `StoreInner<T>` (repr(C),
     // opaque part first), alive while any of its functions runs.
     let store = unsafe { &mut *store.cast::<StoreInner<T>>() };
-    let instance = if caller_vmctx.is_null() {
-        None
-    } else {
-        // SAFETY: a non-null caller context is an instance `VMContext`; offset 0 holds its
-        // `InstanceData` pointer.
-        Some(unsafe { *caller_vmctx.cast::<*mut InstanceData>() })
-    };
+    // SAFETY: the caller context is an instance `VMContext` or the store's default caller
+    // context; offset 0 holds the instance pointer, null for the latter.
+    let instance =
+        Some(unsafe { *caller_vmctx.cast::<*mut InstanceData>() }).filter(|i| !i.is_null());
     // SAFETY: the trampoline passes an array of `len` slots.
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
-        let func = func.downcast_ref::<Box<HostFn<T>>>().expect("host function of this store type");
-        let id = store.opaque.id;
-        let params: Vec<Val> =
-            ty.params().iter().zip(values.iter()).map(|(t, raw)| Val::from_raw(id, *raw, t)).collect();
+        let func = func
+            .downcast_ref::<Box<HostFn<T>>>()
+            .expect("host function of this store type");
+        let params: Vec<Val> = ty
+            .params()
+            .iter()
+            .zip(values.iter())
+            .map(|(t, raw)| Val::from_raw(&mut store.opaque, *raw, t))
+            .collect();
+        // The arguments are counted now; compiled code recorded its exit frame.
+        store.opaque.maybe_gc();
         let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
-        func(Caller { store: &mut *store, instance }, &params, &mut results)?;
+        func(
+            Caller {
+                store: &mut *store,
+                instance,
+            },
+            &params,
+            &mut results,
+        )?;
         for ((r, t), slot) in results.iter().zip(ty.results()).zip(values.iter_mut()) {
-            *slot = r.to_raw(&store.opaque, t)?;
+            *slot = r.to_raw(&mut store.opaque, t)?;
         }
         Ok(())
     }));
@@ -146,7 +163,10 @@ impl Func {
         ctx.funcref.vmctx = (&mut *ctx as *mut HostFuncContext).cast();
         let funcref = &ctx.funcref as *const VMFuncRef as usize;
         opaque.host_funcs.push(ctx);
-        Func { store: opaque.id, funcref }
+        Func {
+            store: opaque.id,
+            funcref,
+        }
     }
 
     /// A host function from a closure over typed parameters and results, such as
@@ -156,7 +176,9 @@ impl Func {
         f: impl crate::typed::IntoFunc<T, P, R>,
     ) -> Func {
         let (ty, f) = f.into_func();
-        Func::new(store, ty, move |caller, params, results| f(caller, params, results))
+        Func::new(store, ty, move |caller, params, results| {
+            f(caller, params, results)
+        })
     }
 
     pub(crate) fn store_id(&self) -> StoreId {
@@ -170,7 +192,10 @@ impl Func {
 
     /// A handle for a raw `VMFuncRef` address of `store` (0 is null).
     pub(crate) fn from_raw(store: StoreId, raw: usize) -> Option<Func> {
-        (raw != 0).then_some(Func { store, funcref: raw })
+        (raw != 0).then_some(Func {
+            store,
+            funcref: raw,
+        })
     }
 
     fn vm(&self) -> &VMFuncRef {
@@ -183,7 +208,10 @@ impl Func {
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let cx = store.as_context();
         cx.0.opaque.check(self.store);
-        cx.0.opaque.engine.registry().func_type(self.vm().type_index)
+        cx.0.opaque
+            .engine
+            .registry()
+            .func_type(self.vm().type_index)
     }
 
     /// Calls the function with `params`, writing its results to `results`. A trap is
@@ -200,18 +228,28 @@ impl Func {
         opaque.check(self.store);
         let ty = opaque.engine.registry().func_type(self.vm().type_index);
         if params.len() != ty.params().len() {
-            bail!("expected {} arguments, got {}", ty.params().len(), params.len());
+            bail!(
+                "expected {} arguments, got {}",
+                ty.params().len(),
+                params.len()
+            );
         }
         if results.len() != ty.results().len() {
-            bail!("expected {} results, got {}", ty.results().len(), results.len());
+            bail!(
+                "expected {} results, got {}",
+                ty.results().len(),
+                results.len()
+            );
         }
+        // The caller's arguments are counted host handles, so this is a safe point.
+        opaque.maybe_gc();
         let mut values = vec![ValRaw::default(); params.len().max(results.len()).max(1)];
         for ((p, t), slot) in params.iter().zip(ty.params()).zip(values.iter_mut()) {
             *slot = p.to_raw(opaque, t)?;
         }
         self.call_raw(opaque, &mut values)?;
         for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(&values) {
-            *r = Val::from_raw(self.store, *raw, t);
+            *r = Val::from_raw(opaque, *raw, t);
         }
         Ok(())
     }
@@ -230,7 +268,7 @@ impl Func {
                 max_stack,
                 entry,
                 self.funcref as *const VMFuncRef,
-                std::ptr::null_mut(),
+                opaque.default_caller(),
                 values.as_mut_ptr(),
             )
         };

@@ -7,7 +7,9 @@ use crate::module::{ConstExpr, ConstOp, EntityIndex, Module, SegmentMode};
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::trap::Trap;
 use crate::types::{ExternType, Mutability};
-use crate::vm::{GlobalData, InstanceData, LinearMemory, TableData, VMFuncRef, VMGlobalDefinition, ValRaw};
+use crate::vm::{
+    GlobalData, InstanceData, LinearMemory, TableData, VMFuncRef, VMGlobalDefinition, ValRaw,
+};
 use anyhow::{Context, Result, bail};
 
 /// An instantiated module, owned by a store.
@@ -22,7 +24,11 @@ impl Instance {
     ///
     /// Fails with a link error if an import has the wrong kind or type, and with a
     /// [`Trap`] if a segment is out of bounds or the start function traps.
-    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         if !crate::Engine::same(&opaque.engine, module.engine()) {
@@ -30,7 +36,10 @@ impl Instance {
         }
         check_imports(opaque, module, imports)?;
         let index = instantiate(opaque, module, imports)?;
-        let instance = Instance { store: opaque.id, index };
+        let instance = Instance {
+            store: opaque.id,
+            index,
+        };
         if let Some(start) = module.info().start {
             let f = instance.func(opaque, start);
             let mut values = [ValRaw::default()];
@@ -103,7 +112,9 @@ impl Instance {
         name: &str,
     ) -> Result<crate::TypedFunc<P, R>> {
         let cx = store.as_context();
-        let f = self.get_func(&cx, name).with_context(|| format!("no exported function `{name}`"))?;
+        let f = self
+            .get_func(&cx, name)
+            .with_context(|| format!("no exported function `{name}`"))?;
         f.typed(&cx)
     }
 
@@ -134,7 +145,11 @@ fn limits_match(actual: (u64, Option<u64>), expected: (u64, Option<u64>)) -> boo
 fn check_imports(opaque: &StoreOpaque, module: &Module, imports: &[Extern]) -> Result<()> {
     let info = module.info();
     if imports.len() != info.imports.len() {
-        bail!("expected {} imports, got {}", info.imports.len(), imports.len());
+        bail!(
+            "expected {} imports, got {}",
+            info.imports.len(),
+            imports.len()
+        );
     }
     for (import, ext) in info.imports.iter().zip(imports) {
         let ok = match (&import.ty, ext) {
@@ -158,14 +173,20 @@ fn check_imports(opaque: &StoreOpaque, module: &Module, imports: &[Extern]) -> R
                 actual.element() == expected.element()
                     && limits_match(
                         (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
-                        (u64::from(expected.minimum()), expected.maximum().map(u64::from)),
+                        (
+                            u64::from(expected.minimum()),
+                            expected.maximum().map(u64::from),
+                        ),
                     )
             }
             (ExternType::Memory(expected), Extern::Memory(m)) => {
                 let actual = m.ty(StoreRef(opaque));
                 limits_match(
                     (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
-                    (u64::from(expected.minimum()), expected.maximum().map(u64::from)),
+                    (
+                        u64::from(expected.minimum()),
+                        expected.maximum().map(u64::from),
+                    ),
                 )
             }
             _ => false,
@@ -200,7 +221,14 @@ impl AsContext for StoreRef<'_> {
 /// Creates the instance's runtime state and initialises it; returns its store index.
 fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<usize> {
     let info = module.info();
-    let mut data = Box::new(InstanceData::new(module.clone(), &mut *opaque.vm));
+    let store_ptr: *mut StoreOpaque = opaque;
+    let builtins = opaque.engine.builtins();
+    let mut data = Box::new(InstanceData::new(
+        module.clone(),
+        store_ptr,
+        &mut *opaque.vm,
+        builtins,
+    ));
     data.set_self_pointer();
 
     // Imports.
@@ -233,7 +261,8 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         data.memory_ids.push(opaque.memories.len() - 1);
     }
     for (ty, _) in &info.tables[info.num_imported_tables as usize..] {
-        opaque.tables.push(Box::new(TableData::new(*ty, 0)?));
+        let table = TableData::new(*ty, 0, &mut *opaque.gc.heap)?;
+        opaque.tables.push(Box::new(table));
         data.table_ids.push(opaque.tables.len() - 1);
     }
     for (i, &id) in data.memory_ids.iter().enumerate() {
@@ -251,22 +280,40 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
     }
 
     // Defined globals, in order: each may read the ones before it.
-    for (i, (ty, init)) in info.globals.iter().enumerate().skip(info.num_imported_globals as usize) {
+    for (i, (ty, init)) in info
+        .globals
+        .iter()
+        .enumerate()
+        .skip(info.num_imported_globals as usize)
+    {
         let init = init.as_ref().expect("defined globals have initialisers");
         let value = eval(opaque, &data, init)?;
-        opaque.globals.push(Box::new(GlobalData { def: VMGlobalDefinition { value }, ty: *ty }));
+        if ty.content().is_gc_ref()
+            && let Some(r) = gc_core::VMGcRef::from_raw(value.get_u32())
+        {
+            opaque.gc.heap.clone_gc_ref(&r);
+        }
+        opaque.globals.push(Box::new(GlobalData {
+            def: VMGlobalDefinition { value },
+            ty: *ty,
+        }));
         let id = opaque.globals.len() - 1;
         data.global_ids.push(id);
         data.set_global(i as u32, &mut opaque.globals[id].def);
     }
 
     // Table initial values.
-    for (i, (_, init)) in info.tables.iter().enumerate().skip(info.num_imported_tables as usize) {
+    for (i, (_, init)) in info
+        .tables
+        .iter()
+        .enumerate()
+        .skip(info.num_imported_tables as usize)
+    {
         if let Some(init) = init {
             let raw = eval(opaque, &data, init)?.get_u64() as usize;
             let table = &mut opaque.tables[data.table_ids[i]];
             let size = table.size();
-            table.fill(0, raw, size);
+            table.fill(0, raw, size, &mut *opaque.gc.heap);
         }
     }
 
@@ -279,48 +326,67 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
             .map(|e| Ok(eval(opaque, &data, e)?.get_u64() as usize))
             .collect::<Result<Box<[usize]>>>()?;
         elems.push(match seg.mode {
-            SegmentMode::Passive => Some(values),
+            SegmentMode::Passive => {
+                if seg.gc {
+                    for r in values
+                        .iter()
+                        .filter_map(|&v| gc_core::VMGcRef::from_raw(v as u32))
+                    {
+                        opaque.gc.heap.clone_gc_ref(&r);
+                    }
+                }
+                Some(values)
+            }
             SegmentMode::Declared | SegmentMode::Active { .. } => None,
         });
     }
     data.elems = elems;
+    data.elem_is_gc = info.elems.iter().map(|s| s.gc).collect();
 
     // The instance joins the store now: active segments may make its functions reachable
     // from imported tables even if a later segment fails.
     opaque.instances.push(data);
     let index = opaque.instances.len() - 1;
-    let data = &opaque.instances[index];
-
     for seg in &info.elems {
-        if let SegmentMode::Active { index: table, offset } = &seg.mode {
-            let offset = eval(opaque, data, offset)?.get_u32();
-            let values = seg
-                .items
-                .iter()
-                .map(|e| Ok(eval(opaque, data, e)?.get_u64() as usize))
-                .collect::<Result<Vec<usize>>>()?;
-            // SAFETY: the table pointer was set from a live, boxed table of this store.
-            let table: *mut TableData = data.tables[*table as usize];
-            // SAFETY: as above.
+        if let SegmentMode::Active {
+            index: table,
+            offset,
+        } = &seg.mode
+        {
+            let (offset, values, table) = {
+                let data = &opaque.instances[index];
+                let offset = eval(opaque, data, offset)?.get_u32();
+                let values = seg
+                    .items
+                    .iter()
+                    .map(|e| Ok(eval(opaque, data, e)?.get_u64() as usize))
+                    .collect::<Result<Vec<usize>>>()?;
+                (offset, values, data.tables[*table as usize])
+            };
+            // SAFETY: the table pointer was set from a live, boxed table of this store,
+            // a separate allocation from the heap borrowed next to it.
             let table = unsafe { &mut *table };
-            if !table.write(u64::from(offset), &values) {
+            if !table.write(u64::from(offset), &values, &mut *opaque.gc.heap) {
                 bail!(Trap::TableOutOfBounds);
             }
         }
     }
-    for (i, seg) in info.data.iter().enumerate() {
-        if let SegmentMode::Active { index: memory, offset } = &seg.mode {
+    for seg in &info.data {
+        if let SegmentMode::Active {
+            index: memory,
+            offset,
+        } = &seg.mode
+        {
+            let data = &opaque.instances[index];
             let offset = eval(opaque, data, offset)?.get_u32() as usize;
-            // SAFETY: the memory pointer was set from a live, boxed memory of this store.
             let memory: *mut LinearMemory = data.memories[*memory as usize];
-            // SAFETY: as above.
+            // SAFETY: the memory pointer was set from a live, boxed memory of this store.
             let memory = unsafe { &mut *memory };
             let bytes = memory.data_mut();
             match offset.checked_add(seg.bytes.len()) {
                 Some(end) if end <= bytes.len() => bytes[offset..end].copy_from_slice(&seg.bytes),
                 _ => bail!(Trap::MemoryOutOfBounds),
             }
-            let _ = i;
         }
     }
     let data = &mut opaque.instances[index];
@@ -345,12 +411,21 @@ fn eval(opaque: &StoreOpaque, data: &InstanceData, expr: &ConstExpr) -> Result<V
             ConstOp::RefNull => ValRaw::from_u64(0),
             ConstOp::RefFunc(f) => ValRaw::from_u64(data.funcref(f) as u64),
             ConstOp::GlobalGet(g) => {
-                let id = *data.global_ids.get(g as usize).context("global used before definition")?;
+                let id = *data
+                    .global_ids
+                    .get(g as usize)
+                    .context("global used before definition")?;
                 opaque.globals[id].def.value
             }
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let b = stack.pop().context("constant expression stack underflow")?.get_u32();
-                let a = stack.pop().context("constant expression stack underflow")?.get_u32();
+                let b = stack
+                    .pop()
+                    .context("constant expression stack underflow")?
+                    .get_u32();
+                let a = stack
+                    .pop()
+                    .context("constant expression stack underflow")?
+                    .get_u32();
                 ValRaw::from_u32(match op {
                     ConstOp::I32Add => a.wrapping_add(b),
                     ConstOp::I32Sub => a.wrapping_sub(b),
@@ -358,8 +433,14 @@ fn eval(opaque: &StoreOpaque, data: &InstanceData, expr: &ConstExpr) -> Result<V
                 })
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                let b = stack.pop().context("constant expression stack underflow")?.get_u64();
-                let a = stack.pop().context("constant expression stack underflow")?.get_u64();
+                let b = stack
+                    .pop()
+                    .context("constant expression stack underflow")?
+                    .get_u64();
+                let a = stack
+                    .pop()
+                    .context("constant expression stack underflow")?
+                    .get_u64();
                 ValRaw::from_u64(match op {
                     ConstOp::I64Add => a.wrapping_add(b),
                     ConstOp::I64Sub => a.wrapping_sub(b),

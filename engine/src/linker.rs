@@ -1,10 +1,10 @@
 //! `Linker<T>`: resolves imports by module and item name.
 
+use crate::Engine;
 use crate::externals::Extern;
 use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut};
-use crate::Engine;
 use anyhow::{Result, bail};
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -19,7 +19,9 @@ pub struct Linker<T> {
 
 impl<T> std::fmt::Debug for Linker<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Linker").field("items", &self.items.len()).finish_non_exhaustive()
+        f.debug_struct("Linker")
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +84,9 @@ impl<T> Linker<T> {
 
     /// The definition of `module::name`, if any.
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.items.get(&(module.to_string(), name.to_string())).copied()
+        self.items
+            .get(&(module.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Instantiates `module`, resolving each import by name.
@@ -95,7 +99,11 @@ impl<T> Linker<T> {
         for import in module.imports() {
             match self.get(&import.module, &import.name) {
                 Some(item) => imports.push(item),
-                None => bail!("unknown import: `{}::{}` has not been defined", import.module, import.name),
+                None => bail!(
+                    "unknown import: `{}::{}` has not been defined",
+                    import.module,
+                    import.name
+                ),
             }
         }
         Instance::new(store, module, &imports)

@@ -27,7 +27,13 @@ struct Inner {
 impl TypeRegistry {
     /// The canonical index of `ty`, registering it if new.
     pub(crate) fn register(&self, ty: &FuncType) -> VMSharedTypeIndex {
-        if let Some(&i) = self.inner.read().unwrap_or_else(|e| e.into_inner()).index.get(ty) {
+        if let Some(&i) = self
+            .inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .index
+            .get(ty)
+        {
             return i;
         }
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());

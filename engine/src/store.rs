@@ -1,11 +1,11 @@
 //! `Store<T>`: owns every instance, memory, table, global and host function, plus the
 //! embedder's data `T`. Everything a store owns lives until the store is dropped.
 
-use crate::func::HostFuncContext;
-use crate::traphandlers::TrapRecord;
-use crate::trap::Trap;
-use crate::vm::{GlobalData, InstanceData, LinearMemory, TableData, VMStoreContext};
 use crate::Engine;
+use crate::func::HostFuncContext;
+use crate::trap::Trap;
+use crate::traphandlers::TrapRecord;
+use crate::vm::{GlobalData, InstanceData, LinearMemory, TableData, VMStoreContext};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,6 +21,13 @@ impl StoreId {
 }
 
 /// The part of a store that does not depend on `T`.
+///
+/// Objects are boxed inside the vectors because compiled code and other objects hold raw
+/// pointers to them: their addresses must not change when a vector grows.
+#[expect(
+    clippy::vec_box,
+    reason = "boxes keep the addresses compiled code holds stable"
+)]
 pub(crate) struct StoreOpaque {
     pub id: StoreId,
     pub engine: Engine,
@@ -31,6 +38,10 @@ pub(crate) struct StoreOpaque {
     pub tables: Vec<Box<TableData>>,
     pub globals: Vec<Box<GlobalData>>,
     pub host_funcs: Vec<Box<HostFuncContext>>,
+    pub gc: crate::gc::StoreGc,
+    /// A minimal `VMContext` (header only, no instance) passed as the caller when the host
+    /// calls a function, so trampolines can always find the store context.
+    default_caller: Box<[usize; 4]>,
     /// The error a host function returned, until the call that trapped reports it.
     pub pending_error: Option<anyhow::Error>,
     /// A host function's panic, resumed once compiled code has been unwound.
@@ -38,6 +49,11 @@ pub(crate) struct StoreOpaque {
 }
 
 impl StoreOpaque {
+    /// The caller context for calls made by the host.
+    pub(crate) fn default_caller(&mut self) -> *mut u8 {
+        self.default_caller.as_mut_ptr().cast()
+    }
+
     /// Panics if a handle from another store is used with this one.
     pub(crate) fn check(&self, id: StoreId) {
         assert_eq!(self.id, id, "object used with the wrong store");
@@ -54,7 +70,11 @@ impl StoreOpaque {
             }
         }
         let err = anyhow::Error::new(record.trap);
-        if record.backtrace.frames().is_empty() { err } else { err.context(record.backtrace) }
+        if record.backtrace.frames().is_empty() {
+            err
+        } else {
+            err.context(record.backtrace)
+        }
     }
 }
 
@@ -72,30 +92,58 @@ pub struct Store<T> {
 
 impl<T> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("id", &self.inner.opaque.id).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("id", &self.inner.opaque.id)
+            .finish_non_exhaustive()
     }
 }
 
 impl<T> Store<T> {
     /// A new, empty store for `engine` holding `data`.
+    ///
+    /// Panics if the store's GC heap cannot be reserved (out of address space).
     pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let gc = crate::gc::StoreGc::new(engine).expect("failed to reserve the store's GC heap");
+        let mut vm = Box::new(VMStoreContext {
+            gc_heap_base: gc.heap.vmctx_gc_heap_base() as usize,
+            gc_heap_bound: gc.heap.vmctx_gc_heap_bound(),
+            ..VMStoreContext::default()
+        });
+        let vm_ptr = &mut *vm as *mut VMStoreContext as usize;
         Store {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
                     id: StoreId::fresh(),
                     engine: engine.clone(),
-                    vm: Box::default(),
+                    vm,
                     instances: Vec::new(),
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
                     host_funcs: Vec::new(),
+                    gc,
+                    default_caller: Box::new([0, vm_ptr, engine.builtins() as usize, 0]),
                     pending_error: None,
                     pending_panic: None,
                 },
                 data,
             }),
         }
+    }
+
+    /// Runs a garbage collection.
+    pub fn gc(&mut self) {
+        self.inner.opaque.gc_now();
+    }
+
+    /// The number of garbage collections this store has run.
+    pub fn gc_count(&self) -> u64 {
+        self.inner.opaque.gc.collections
+    }
+
+    /// The number of live objects in the store's GC heap.
+    pub fn gc_live_objects(&self) -> usize {
+        self.inner.opaque.gc.heap.live_objects()
     }
 
     /// The host data.

@@ -60,6 +60,8 @@ traps! {
     AllocationTooLarge = TrapCode::unwrap_user(9), "allocation size too large";
     /// An array access fell outside the array.
     ArrayOutOfBounds = TrapCode::unwrap_user(10), "out of bounds array access";
+    /// A GC reference pointed outside the GC heap: the heap is corrupt.
+    GcHeapOutOfBounds = TrapCode::unwrap_user(11), "GC heap access out of bounds";
 }
 
 impl Trap {
@@ -145,8 +147,14 @@ mod tests {
 
     #[test]
     fn messages_are_the_spec_texts() {
-        assert_eq!(Trap::IntegerDivisionByZero.to_string(), "integer divide by zero");
+        assert_eq!(
+            Trap::IntegerDivisionByZero.to_string(),
+            "integer divide by zero"
+        );
         assert_eq!(Trap::StackOverflow.to_string(), "call stack exhausted");
-        assert_eq!(Trap::MemoryOutOfBounds.to_string(), "out of bounds memory access");
+        assert_eq!(
+            Trap::MemoryOutOfBounds.to_string(),
+            "out of bounds memory access"
+        );
     }
 }

@@ -66,7 +66,7 @@ impl<T: WasmTy> WasmParams for T {
         vec![self.into_val()]
     }
     fn from_vals(vals: &[Val]) -> Self {
-        T::from_val(vals[0])
+        T::from_val(vals[0].clone())
     }
 }
 
@@ -81,9 +81,9 @@ macro_rules! tuples {
                 let ($($t,)*) = self;
                 vec![$($t.into_val()),*]
             }
-            #[allow(unused_mut, unused_variables)]
+            #[allow(unused_mut, unused_variables, clippy::unused_unit, reason = "the empty tuple")]
             fn from_vals(vals: &[Val]) -> Self {
-                let mut it = vals.iter().copied();
+                let mut it = vals.iter().cloned();
                 ($($t::from_val(it.next().expect("arity checked")),)*)
             }
         }
@@ -108,7 +108,10 @@ impl<P, R> Copy for TypedFunc<P, R> {}
 
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     pub(crate) fn new(func: Func) -> Self {
-        TypedFunc { func, _marker: PhantomData }
+        TypedFunc {
+            func,
+            _marker: PhantomData,
+        }
     }
 
     /// The untyped function.
@@ -171,7 +174,7 @@ macro_rules! into_func {
                 (ty, Box::new(move |_caller, params, results| {
                     let ($($t,)*) = <($($t,)*)>::from_vals(params);
                     let r = (self)($($t),*).into_result()?;
-                    results.copy_from_slice(&r.into_vals());
+                    results.clone_from_slice(&r.into_vals());
                     Ok(())
                 }))
             }
@@ -188,7 +191,7 @@ macro_rules! into_func {
                 (ty, Box::new(move |caller, params, results| {
                     let ($($t,)*) = <($($t,)*)>::from_vals(params);
                     let r = (self)(caller, $($t),*).into_result()?;
-                    results.copy_from_slice(&r.into_vals());
+                    results.clone_from_slice(&r.into_vals());
                     Ok(())
                 }))
             }

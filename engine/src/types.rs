@@ -58,9 +58,15 @@ pub struct RefType {
 
 impl RefType {
     /// `funcref`, that is `(ref null func)`.
-    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    pub const FUNCREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Func,
+    };
     /// `externref`, that is `(ref null extern)`.
-    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    pub const EXTERNREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
 
     /// A reference type to `heap`, nullable or not.
     pub fn new(nullable: bool, heap: HeapType) -> RefType {
@@ -112,6 +118,12 @@ impl ValType {
     pub fn is_ref(&self) -> bool {
         matches!(self, ValType::Ref(_))
     }
+
+    /// Whether values of this type are references into the GC heap (everything but
+    /// function references among the reference types).
+    pub fn is_gc_ref(&self) -> bool {
+        matches!(self, ValType::Ref(r) if r.heap_type().top() != HeapType::Func)
+    }
 }
 
 impl fmt::Display for ValType {
@@ -140,7 +152,10 @@ impl FuncType {
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
-        FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
     }
 
     /// The parameter types.
@@ -156,8 +171,18 @@ impl FuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |v: &[ValType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let list = |v: &[ValType]| {
+            v.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 
@@ -180,7 +205,10 @@ pub struct GlobalType {
 impl GlobalType {
     /// A global type.
     pub fn new(content: ValType, mutability: Mutability) -> GlobalType {
-        GlobalType { content, mutability }
+        GlobalType {
+            content,
+            mutability,
+        }
     }
 
     /// The type of the value held.
@@ -339,10 +367,17 @@ pub(crate) mod convert {
         )
     }
 
-    pub(crate) fn global_type(g: &wasmparser::GlobalType, canon: &dyn Fn(u32) -> u32) -> GlobalType {
+    pub(crate) fn global_type(
+        g: &wasmparser::GlobalType,
+        canon: &dyn Fn(u32) -> u32,
+    ) -> GlobalType {
         GlobalType::new(
             val_type(g.content_type, canon),
-            if g.mutable { Mutability::Var } else { Mutability::Const },
+            if g.mutable {
+                Mutability::Var
+            } else {
+                Mutability::Const
+            },
         )
     }
 }

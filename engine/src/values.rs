@@ -1,13 +1,14 @@
 //! `Val` and `Ref`: Wasm values as the host sees them, and their raw form.
 
+use crate::externref::ExternRef;
 use crate::func::Func;
-use crate::store::{StoreId, StoreOpaque};
+use crate::store::StoreOpaque;
 use crate::types::{HeapType, RefType, ValType};
 use crate::vm::ValRaw;
 use anyhow::{Result, bail};
 
 /// A Wasm value. Floats are kept as bits so NaN payloads survive.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Val {
     /// An `i32`.
@@ -22,14 +23,18 @@ pub enum Val {
     V128(u128),
     /// A function reference, or null.
     FuncRef(Option<Func>),
+    /// A host reference, or null.
+    ExternRef(Option<ExternRef>),
 }
 
 /// A reference value.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Ref {
     /// A function reference, or null.
     Func(Option<Func>),
+    /// A host reference, or null.
+    Extern(Option<ExternRef>),
 }
 
 impl From<i32> for Val {
@@ -56,6 +61,7 @@ impl From<Ref> for Val {
     fn from(r: Ref) -> Val {
         match r {
             Ref::Func(f) => Val::FuncRef(f),
+            Ref::Extern(e) => Val::ExternRef(e),
         }
     }
 }
@@ -74,35 +80,66 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(_) => Val::FuncRef(None),
+            ValType::Ref(r) if r.heap_type().top() == HeapType::Func => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
         }
     }
 
     /// The `i32`, if this is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     /// The `i64`, if this is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     /// The `f32`, if this is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
     /// The `f64`, if this is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
     /// The function reference, if this is one (`Some(None)` for null).
     pub fn func_ref(&self) -> Option<Option<&Func>> {
-        if let Val::FuncRef(f) = self { Some(f.as_ref()) } else { None }
+        if let Val::FuncRef(f) = self {
+            Some(f.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The host reference, if this is one (`Some(None)` for null).
+    pub fn extern_ref(&self) -> Option<Option<&ExternRef>> {
+        if let Val::ExternRef(e) = self {
+            Some(e.as_ref())
+        } else {
+            None
+        }
     }
 
     /// The reference, if this is one.
     pub fn as_ref(&self) -> Option<Ref> {
         match self {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
+            Val::ExternRef(e) => Some(Ref::Extern(e.clone())),
             _ => None,
         }
     }
@@ -115,59 +152,67 @@ impl Val {
             | (Val::F32(_), ValType::F32)
             | (Val::F64(_), ValType::F64)
             | (Val::V128(_), ValType::V128) => true,
-            (Val::FuncRef(f), ValType::Ref(r)) => ref_matches(f.is_none(), r),
+            (Val::FuncRef(f), ValType::Ref(r)) => ref_matches(f.is_none(), HeapType::Func, r),
+            (Val::ExternRef(e), ValType::Ref(r)) => ref_matches(e.is_none(), HeapType::Extern, r),
             _ => false,
         }
     }
 
     /// Checks the type and converts to the raw form for `store`.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque, ty: &ValType) -> Result<ValRaw> {
+    pub(crate) fn to_raw(&self, store: &mut StoreOpaque, ty: &ValType) -> Result<ValRaw> {
         if !self.matches(ty) {
             bail!("type mismatch: expected a value of type {ty}, got {self:?}");
         }
-        Ok(match *self {
-            Val::I32(v) => ValRaw::from_u32(v as u32),
-            Val::I64(v) => ValRaw::from_u64(v as u64),
-            Val::F32(v) => ValRaw::from_u32(v),
-            Val::F64(v) => ValRaw::from_u64(v),
-            Val::V128(v) => ValRaw::from_u128(v),
-            Val::FuncRef(None) => ValRaw::from_u64(0),
+        Ok(match self {
+            Val::I32(v) => ValRaw::from_u32(*v as u32),
+            Val::I64(v) => ValRaw::from_u64(*v as u64),
+            Val::F32(v) => ValRaw::from_u32(*v),
+            Val::F64(v) => ValRaw::from_u64(*v),
+            Val::V128(v) => ValRaw::from_u128(*v),
+            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::from_u64(0),
             Val::FuncRef(Some(f)) => {
                 store.check(f.store_id());
                 ValRaw::from_u64(f.raw() as u64)
             }
+            Val::ExternRef(Some(e)) => ValRaw::from_u32(e.to_raw(store)),
         })
     }
 
-    /// The value of type `ty` whose raw form is `raw`.
-    pub(crate) fn from_raw(store: StoreId, raw: ValRaw, ty: &ValType) -> Val {
+    /// The value of type `ty` whose raw form is `raw`. A GC reference gets a new counted
+    /// host handle.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: &ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw.get_u32() as i32),
             ValType::I64 => Val::I64(raw.get_u64() as i64),
             ValType::F32 => Val::F32(raw.get_u32()),
             ValType::F64 => Val::F64(raw.get_u64()),
             ValType::V128 => Val::V128(raw.get_u128()),
-            ValType::Ref(_) => Val::FuncRef(Func::from_raw(store, raw.get_u64() as usize)),
+            ValType::Ref(r) => Ref::from_raw(store, raw.get_u64() as usize, r).into(),
         }
     }
 }
 
-/// Whether a function reference (null or not) has reference type `r`.
-fn ref_matches(is_null: bool, r: &RefType) -> bool {
+/// Whether a reference (null or not) into `heap` has reference type `r`.
+fn ref_matches(is_null: bool, heap: HeapType, r: &RefType) -> bool {
     if is_null {
-        return r.is_nullable() && r.heap_type().top() == HeapType::Func;
+        return r.is_nullable() && r.heap_type().top() == heap;
     }
-    matches!(r.heap_type(), HeapType::Func)
+    *r.heap_type() == heap
 }
 
 impl Ref {
     /// Checks the type and converts to a raw table element.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque, ty: &RefType) -> Result<usize> {
-        Ok(Val::from(*self).to_raw(store, &ValType::Ref(*ty))?.get_u64() as usize)
+    pub(crate) fn to_raw(&self, store: &mut StoreOpaque, ty: &RefType) -> Result<usize> {
+        let raw = Val::from(self.clone()).to_raw(store, &ValType::Ref(*ty))?;
+        Ok(raw.get_u64() as usize)
     }
 
-    /// The reference whose raw table element is `raw`.
-    pub(crate) fn from_raw(store: StoreId, raw: usize) -> Ref {
-        Ref::Func(Func::from_raw(store, raw))
+    /// The reference of type `ty` whose raw table element is `raw`.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize, ty: &RefType) -> Ref {
+        if ty.heap_type().top() == HeapType::Func {
+            Ref::Func(Func::from_raw(store.id, raw))
+        } else {
+            Ref::Extern(ExternRef::from_raw(store, raw as u32))
+        }
     }
 }

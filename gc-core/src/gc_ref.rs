@@ -42,3 +42,20 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<VMGcRef>>(), 4);
     }
 }
+
+/// A reference known to point at an `externref` object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct VMExternRef(VMGcRef);
+
+impl VMExternRef {
+    /// Wraps a reference the caller knows is an `externref` (check with the heap's header).
+    pub fn new(r: VMGcRef) -> Self {
+        VMExternRef(r)
+    }
+
+    /// The underlying reference.
+    pub fn as_gc_ref(&self) -> VMGcRef {
+        self.0
+    }
+}

@@ -1,19 +1,45 @@
 //! The collector abstraction shared by every GC heap and the engine that drives it.
 //!
-//! This crate will hold `GcRuntime`, `GcHeap`, `GarbageCollection`, `GcProgress`, the root
-//! lists, `VMGcRef`, `VMGcHeader` and the object layouts that compiled code uses (see
-//! `ARCHITECTURE.md` and the deferred-reference-counting issue). For now it defines only the
-//! GC reference type that the engine's value representation reserves room for.
+//! - [`GcRuntime`] creates [`GcHeap`]s and publishes the [`GcLayouts`] compiled code uses.
+//! - [`GcHeap`] is one store's heap: allocation, the barriers the runtime calls, no-GC
+//!   scopes, collection, and the base and bound compiled code reads.
+//! - [`GarbageCollection`] is one collection, run in increments ([`GcProgress`]); with the
+//!   `async` feature, `collect_async` yields between increments.
+//! - [`GcRootsList`] / [`GcRootsIter`] / [`GcRoot`]: the roots of a collection, on Wasm
+//!   stacks or not.
+//! - [`VMGcRef`] (a non-null 32-bit index; the low bit tags an `i31`), [`VMGcHeader`] and
+//!   [`VMGcKind`] (kinds whose subtyping is one AND), [`VMExternRef`].
+//! - [`ExternRefHostDataTable`]: host values behind `externref`s, kept outside the heap.
+//!
+//! This crate knows nothing of Cranelift or the engine.
 //!
 //! ```
-//! use gc_core::VMGcRef;
+//! use gc_core::{VMGcKind, VMGcRef};
 //! let r = VMGcRef::from_raw(32).unwrap();
 //! assert_eq!(r.as_raw(), 32);
 //! assert!(VMGcRef::from_raw(0).is_none());
+//! assert!(VMGcKind::StructRef.matches(VMGcKind::EqRef));
 //! ```
+//!
+//! Features: `async` adds `collect_async`.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 mod gc_ref;
+mod header;
+mod heap;
+mod host_data;
+mod layout;
+mod roots;
+#[cfg(feature = "async")]
+mod yield_now;
 
-pub use gc_ref::VMGcRef;
+pub use gc_ref::{VMExternRef, VMGcRef};
+pub use header::{VMGcHeader, VMGcKind};
+#[cfg(feature = "async")]
+pub use heap::collect_async;
+pub use heap::{GarbageCollection, GcHeap, GcHeapConfig, GcProgress, GcRuntime};
+pub use host_data::{ExternRefHostDataId, ExternRefHostDataTable};
+pub use layout::GcLayouts;
+pub use roots::{GcRoot, GcRootsIter, GcRootsList};
+#[cfg(feature = "async")]
+pub(crate) use yield_now::yield_now;

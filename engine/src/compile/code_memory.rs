@@ -34,6 +34,9 @@ pub(crate) struct CompiledFunction {
     pub traps: Vec<(u32, Trap)>,
     /// Code offset ranges with their Wasm module byte offsets, sorted.
     pub srclocs: Vec<(u32, u32, u32)>,
+    /// Stack maps: (return-address offset, frame size below FP, GC-reference slot
+    /// offsets from SP), sorted by offset.
+    pub stack_maps: Vec<(u32, u32, Box<[u32]>)>,
     /// The Wasm function index this implements, or `None` for a trampoline.
     pub func_index: Option<u32>,
 }
@@ -45,6 +48,7 @@ struct FunctionInfo {
     end: usize,
     func_index: Option<u32>,
     srclocs: Vec<(u32, u32, u32)>,
+    stack_maps: Vec<(u32, u32, Box<[u32]>)>,
 }
 
 /// Everything the registry knows about one code object.
@@ -115,12 +119,17 @@ impl CodeMemory {
         let mut traps = Vec::new();
         let mut infos = Vec::new();
         for (f, &offset) in functions.iter().zip(&offsets) {
-            traps.extend(f.traps.iter().map(|&(o, t)| (base + offset + o as usize, t)));
+            traps.extend(
+                f.traps
+                    .iter()
+                    .map(|&(o, t)| (base + offset + o as usize, t)),
+            );
             infos.push(FunctionInfo {
                 start: base + offset,
                 end: base + offset + f.code.len(),
                 func_index: f.func_index,
                 srclocs: f.srclocs.clone(),
+                stack_maps: f.stack_maps.clone(),
             });
         }
         traps.sort_by_key(|t| t.0);
@@ -132,8 +141,15 @@ impl CodeMemory {
             module_name: names.module_name,
             func_names: names.func_names,
         });
-        registry().write().unwrap_or_else(|e| e.into_inner()).insert(base, info.clone());
-        Ok(CodeMemory { mmap, offsets, info })
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(base, info.clone());
+        Ok(CodeMemory {
+            mmap,
+            offsets,
+            info,
+        })
     }
 
     /// The address of function `i` (by position in the list given to `new`).
@@ -145,17 +161,14 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        registry().write().unwrap_or_else(|e| e.into_inner()).remove(&self.info.start);
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.info.start);
     }
 }
 
-fn apply_reloc(
-    mem: &mut [u8],
-    base: usize,
-    at: usize,
-    kind: Reloc,
-    target: usize,
-) -> Result<()> {
+fn apply_reloc(mem: &mut [u8], base: usize, at: usize, kind: Reloc, target: usize) -> Result<()> {
     match kind {
         Reloc::Abs8 => mem[at..at + 8].copy_from_slice(&(target as u64).to_le_bytes()),
         Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
@@ -202,6 +215,30 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<Trap> {
 /// Whether `pc` is inside any compiled code (functions or trampolines).
 pub(crate) fn is_code_pc(pc: usize) -> bool {
     with_code(pc, |_| ()).is_some()
+}
+
+/// Whether `pc` is inside a compiled Wasm function (not a trampoline).
+pub(crate) fn is_wasm_pc(pc: usize) -> bool {
+    with_code(pc, |info| {
+        info.function_at(pc).is_some_and(|f| f.func_index.is_some())
+    })
+    .unwrap_or(false)
+}
+
+/// Calls `f` with the stack map for return address `pc`: the frame's size below its frame
+/// pointer and the offsets from SP of the slots holding GC references. Does nothing if
+/// there is no map (no GC reference is live across that call).
+pub(crate) fn stack_map_at(pc: usize, f: impl FnOnce(u32, &[u32])) {
+    with_code(pc, |info| {
+        let Some(func) = info.function_at(pc) else {
+            return;
+        };
+        let rel = (pc - func.start) as u32;
+        if let Ok(i) = func.stack_maps.binary_search_by_key(&rel, |m| m.0) {
+            let (_, span, slots) = &func.stack_maps[i];
+            f(*span, slots);
+        }
+    });
 }
 
 /// Backtrace information for the Wasm function containing `pc`.

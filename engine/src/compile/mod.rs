@@ -1,10 +1,14 @@
 //! From Cranelift IR to placed machine code: the target ISA, per-function compilation,
 //! trampolines, and the code memory they land in.
 
+mod builtins;
 mod code_memory;
 mod trampolines;
 
-pub(crate) use code_memory::{CodeMemory, CodeNames, frame_info, is_code_pc, lookup_trap};
+pub(crate) use builtins::{BuiltinTable, builtin_signature, compile_builtins};
+pub(crate) use code_memory::{
+    CodeMemory, CodeNames, frame_info, is_code_pc, is_wasm_pc, lookup_trap, stack_map_at,
+};
 pub(crate) use trampolines::{Trampolines, compile_trampolines};
 
 use crate::config::Config;
@@ -22,7 +26,9 @@ use cranelift_codegen::settings::{self, Configurable};
 pub(crate) fn build_isa(config: &Config) -> Result<OwnedTargetIsa> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, k: &str, v: &str| {
-        flags.set(k, v).map_err(|e| anyhow!("cranelift setting {k}={v}: {e}"))
+        flags
+            .set(k, v)
+            .map_err(|e| anyhow!("cranelift setting {k}={v}: {e}"))
     };
     set(&mut flags, "opt_level", config.opt_level_name())?;
     // Stack walking for backtraces (and later GC roots) follows frame pointers.
@@ -32,7 +38,11 @@ pub(crate) fn build_isa(config: &Config) -> Result<OwnedTargetIsa> {
     // Stack overflow is caught by the stack-limit check in each prologue instead.
     set(&mut flags, "enable_probestack", "false")?;
     set(&mut flags, "unwind_info", "false")?;
-    let verify = if config.debug_verifier { "true" } else { "false" };
+    let verify = if config.debug_verifier {
+        "true"
+    } else {
+        "false"
+    };
     set(&mut flags, "enable_verifier", verify)?;
     let isa_builder =
         cranelift_native::builder().map_err(|e| anyhow!("unsupported host machine: {e}"))?;
@@ -66,10 +76,15 @@ pub(crate) fn ref_type(heap: &HeapType) -> ir::Type {
 /// parameters; the Wasm results. Uses the tail calling convention.
 pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::special(ir::types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::special(
+        ir::types::I64,
+        ArgumentPurpose::VMContext,
+    ));
     sig.params.push(AbiParam::new(ir::types::I64));
-    sig.params.extend(ty.params().iter().map(|t| AbiParam::new(value_type(t))));
-    sig.returns.extend(ty.results().iter().map(|t| AbiParam::new(value_type(t))));
+    sig.params
+        .extend(ty.params().iter().map(|t| AbiParam::new(value_type(t))));
+    sig.returns
+        .extend(ty.results().iter().map(|t| AbiParam::new(value_type(t))));
     sig
 }
 
@@ -80,9 +95,19 @@ pub(crate) fn compile_function(
     func_index: Option<u32>,
 ) -> Result<CompiledFunction> {
     let names = ctx.func.params.user_named_funcs().clone();
-    let compiled = ctx.compile(&**isa, &mut ControlPlane::default()).map_err(|e| {
-        anyhow!("cranelift failed to compile function {func_index:?}: {:?}", e.inner)
-    })?;
+    let disasm = log::log_enabled!(target: "engine::disasm", log::Level::Trace);
+    ctx.set_disasm(disasm);
+    let compiled = ctx
+        .compile(&**isa, &mut ControlPlane::default())
+        .map_err(|e| {
+            anyhow!(
+                "cranelift failed to compile function {func_index:?}: {:?}",
+                e.inner
+            )
+        })?;
+    if disasm && let Some(vcode) = &compiled.vcode {
+        log::trace!(target: "engine::disasm", "function {func_index:?}:\n{vcode}");
+    }
     let buffer = &compiled.buffer;
     let mut relocs = Vec::new();
     for r in buffer.relocs() {
@@ -96,7 +121,12 @@ pub(crate) fn compile_function(
             }
             other => anyhow::bail!("unsupported relocation target {other:?}"),
         };
-        relocs.push(Relocation { offset: r.offset, kind: r.kind, target, addend: r.addend });
+        relocs.push(Relocation {
+            offset: r.offset,
+            kind: r.kind,
+            target,
+            addend: r.addend,
+        });
     }
     let traps = buffer
         .traps()
@@ -107,6 +137,20 @@ pub(crate) fn compile_function(
             Ok((t.offset, trap))
         })
         .collect::<Result<Vec<_>>>()?;
+    let stack_maps = buffer
+        .user_stack_maps()
+        .iter()
+        .map(|(offset, span, map)| {
+            let slots = map
+                .entries()
+                .map(|(ty, slot)| {
+                    debug_assert_eq!(ty, gc_compiler::GC_REF_TYPE);
+                    slot
+                })
+                .collect();
+            (*offset, *span, slots)
+        })
+        .collect();
     let srclocs = buffer
         .get_srclocs_sorted()
         .iter()
@@ -118,6 +162,7 @@ pub(crate) fn compile_function(
         relocs,
         traps,
         srclocs,
+        stack_maps,
         func_index,
     })
 }
@@ -130,7 +175,7 @@ pub(crate) fn compile_module(
 ) -> Result<CodeMemory> {
     let isa = engine.isa();
     let mut ctx = cranelift_codegen::Context::new();
-    let mut translator = crate::translate::FuncTranslator::new();
+    let mut translator = crate::translate::FuncTranslator::new(engine.gc_runtime().layouts());
     let mut functions = Vec::with_capacity(info.bodies.len());
     for (def_index, body) in info.bodies.iter().enumerate() {
         let func_index = info.num_imported_funcs + def_index as u32;

@@ -14,7 +14,8 @@ use crate::types::FuncType;
 use crate::vm::field;
 use anyhow::Result;
 use cranelift_codegen::ir::{
-    self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind, UserFuncName,
+    self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    UserFuncName,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -66,8 +67,12 @@ pub(crate) fn compile_trampolines(engine: &crate::Engine, ty: &FuncType) -> Resu
         b.seal_block(block);
         let [funcref, caller, values] = b.block_params(block).try_into().expect("3 params");
         let callee_sig = b.import_signature(wasm_sig.clone());
-        let code = b.ins().load(pointer, flags(), funcref, field::FUNCREF_WASM_CALL);
-        let vmctx = b.ins().load(pointer, flags(), funcref, field::FUNCREF_VMCTX);
+        let code = b
+            .ins()
+            .load(pointer, flags(), funcref, field::FUNCREF_WASM_CALL);
+        let vmctx = b
+            .ins()
+            .load(pointer, flags(), funcref, field::FUNCREF_VMCTX);
         let mut args = vec![vmctx, caller];
         for (i, p) in ty.params().iter().enumerate() {
             let off = (i as u32 * field::VALRAW_SIZE) as i32;
@@ -95,6 +100,19 @@ pub(crate) fn compile_trampolines(engine: &crate::Engine, ty: &FuncType) -> Resu
         b.seal_block(block);
         let params = b.block_params(block).to_vec();
         let (host_ctx, caller) = (params[0], params[1]);
+        // Record the calling Wasm frame so the host (a collection, a backtrace) can walk it:
+        // this trampoline keeps a frame, so [fp] is the caller's frame pointer and [fp + 8]
+        // the return address into it.
+        let fp = b.ins().get_frame_pointer(pointer);
+        let caller_fp = b.ins().load(pointer, flags(), fp, 0);
+        let return_pc = b.ins().load(pointer, flags(), fp, 8);
+        let store = b
+            .ins()
+            .load(pointer, flags(), caller, crate::vm::header::STORE);
+        b.ins()
+            .store(flags(), caller_fp, store, field::STORE_LAST_EXIT_FP);
+        b.ins()
+            .store(flags(), return_pc, store, field::STORE_LAST_EXIT_PC);
         let slots = ty.params().len().max(ty.results().len()).max(1) as u32;
         let slot = b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
@@ -112,7 +130,9 @@ pub(crate) fn compile_trampolines(engine: &crate::Engine, ty: &FuncType) -> Resu
         let host_sig = b.import_signature(host_sig);
         let entry_fn = b.ins().load(pointer, flags(), host_ctx, 0);
         let len = b.ins().iconst(pointer, i64::from(slots));
-        let call = b.ins().call_indirect(host_sig, entry_fn, &[host_ctx, caller, values, len]);
+        let call = b
+            .ins()
+            .call_indirect(host_sig, entry_fn, &[host_ctx, caller, values, len]);
         let ok = b.inst_results(call)[0];
         b.ins().trapz(ok, Trap::HostError.to_cranelift());
         let mut results = Vec::new();

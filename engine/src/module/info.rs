@@ -82,6 +82,8 @@ pub(crate) enum EntityIndex {
 pub(crate) struct ElemSegment {
     pub mode: SegmentMode,
     pub items: Vec<ConstExpr>,
+    /// Whether the items are GC references (not function references).
+    pub gc: bool,
 }
 
 /// A data segment.
@@ -96,7 +98,10 @@ pub(crate) struct DataSegment {
 pub(crate) enum SegmentMode {
     Passive,
     /// Applied at instantiation to table or memory `index` at `offset`.
-    Active { index: u32, offset: ConstExpr },
+    Active {
+        index: u32,
+        offset: ConstExpr,
+    },
     /// Declares functions for `ref.func`; dropped at instantiation.
     Declared,
 }
@@ -110,6 +115,8 @@ pub(crate) struct FuncBody {
 /// All the non-code information about a module.
 #[derive(Debug, Default)]
 pub(crate) struct ModuleInfo {
+    /// The features the module was validated with; the translator parses with them too.
+    pub features: wasmparser::WasmFeatures,
     pub name: Option<String>,
     /// Module type index -> function type (non-function types hold an empty placeholder).
     pub types: Vec<FuncType>,

@@ -7,9 +7,9 @@ pub(crate) use info::{
     SegmentMode,
 };
 
+use crate::Engine;
 use crate::compile::{CodeMemory, compile_module};
 use crate::types::{ExternType, FuncType, convert};
-use crate::Engine;
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
 use wasmparser::{Parser, Payload, ValidPayload, Validator};
@@ -33,7 +33,9 @@ unsafe impl Sync for ModuleInner {}
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("name", &self.inner.info.name).finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("name", &self.inner.info.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,7 +75,13 @@ impl Module {
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = parse(engine, wasm)?;
         let code = compile_module(engine, &info, wasm).context("failed to compile module")?;
-        Ok(Module { inner: Arc::new(ModuleInner { engine: engine.clone(), info, code }) })
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                code,
+            }),
+        })
     }
 
     /// The engine the module was compiled for.
@@ -97,11 +105,10 @@ impl Module {
 
     /// The exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
-        self.inner
-            .info
-            .exports
-            .iter()
-            .map(|(name, e)| ExportType { name: name.clone(), ty: self.inner.info.entity_type(*e) })
+        self.inner.info.exports.iter().map(|(name, e)| ExportType {
+            name: name.clone(),
+            ty: self.inner.info.entity_type(*e),
+        })
     }
 
     pub(crate) fn info(&self) -> &ModuleInfo {
@@ -119,9 +126,18 @@ fn parse(engine: &Engine, wasm: &[u8]) -> Result<ModuleInfo> {
     let mut validator = Validator::new_with_features(engine.config().features);
     let mut info = ModuleInfo::default();
     let mut func_validators = Vec::new();
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| anyhow!(e)).context("failed to parse module")?;
-        match validator.payload(&payload).map_err(|e| anyhow!(e)).context("invalid module")? {
+    info.features = engine.config().features;
+    let mut parser = Parser::new(0);
+    parser.set_features(info.features);
+    for payload in parser.parse_all(wasm) {
+        let payload = payload
+            .map_err(|e| anyhow!(e))
+            .context("failed to parse module")?;
+        match validator
+            .payload(&payload)
+            .map_err(|e| anyhow!(e))
+            .context("invalid module")?
+        {
             ValidPayload::Func(f, body) => func_validators.push((f, body)),
             ValidPayload::Parser(_) => bail!("nested modules and components are not supported"),
             ValidPayload::Ok | ValidPayload::End(_) => {}
@@ -131,7 +147,9 @@ fn parse(engine: &Engine, wasm: &[u8]) -> Result<ModuleInfo> {
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for (f, body) in func_validators {
         let mut v = f.into_validator(allocs);
-        v.validate(&body).map_err(|e| anyhow!(e)).context("invalid module")?;
+        v.validate(&body)
+            .map_err(|e| anyhow!(e))
+            .context("invalid module")?;
         allocs = v.into_allocations();
     }
     Ok(info)
@@ -159,22 +177,34 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                     wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
                         info.funcs.push(t);
                         info.num_imported_funcs += 1;
-                        (info.funcs.len() - 1, ExternType::Func(info.types[t as usize].clone()))
+                        (
+                            info.funcs.len() - 1,
+                            ExternType::Func(info.types[t as usize].clone()),
+                        )
                     }
                     wasmparser::TypeRef::Table(t) => {
                         info.tables.push((convert::table_type(&t, &canon), None));
                         info.num_imported_tables += 1;
-                        (info.tables.len() - 1, ExternType::Table(info.tables.last().expect("pushed").0))
+                        (
+                            info.tables.len() - 1,
+                            ExternType::Table(info.tables.last().expect("pushed").0),
+                        )
                     }
                     wasmparser::TypeRef::Memory(m) => {
                         info.memories.push(convert::memory_type(&m));
                         info.num_imported_memories += 1;
-                        (info.memories.len() - 1, ExternType::Memory(convert::memory_type(&m)))
+                        (
+                            info.memories.len() - 1,
+                            ExternType::Memory(convert::memory_type(&m)),
+                        )
                     }
                     wasmparser::TypeRef::Global(g) => {
                         info.globals.push((convert::global_type(&g, &canon), None));
                         info.num_imported_globals += 1;
-                        (info.globals.len() - 1, ExternType::Global(convert::global_type(&g, &canon)))
+                        (
+                            info.globals.len() - 1,
+                            ExternType::Global(convert::global_type(&g, &canon)),
+                        )
                     }
                     wasmparser::TypeRef::Tag(_) => bail!("exception tags are not supported yet"),
                 };
@@ -198,7 +228,8 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                     wasmparser::TableInit::RefNull => None,
                     wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
                 };
-                info.tables.push((convert::table_type(&table.ty, &canon), init));
+                info.tables
+                    .push((convert::table_type(&table.ty, &canon), init));
             }
         }
         Payload::MemorySection(reader) => {
@@ -214,7 +245,8 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
             for g in reader {
                 let g = g?;
                 let ty = convert::global_type(&g.ty, &canon);
-                info.globals.push((ty, Some(ConstExpr::parse(&g.init_expr)?)));
+                info.globals
+                    .push((ty, Some(ConstExpr::parse(&g.init_expr)?)));
             }
         }
         Payload::ExportSection(reader) => {
@@ -239,27 +271,33 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                 let mode = match elem.kind {
                     wasmparser::ElementKind::Passive => SegmentMode::Passive,
                     wasmparser::ElementKind::Declared => SegmentMode::Declared,
-                    wasmparser::ElementKind::Active { table_index, offset_expr } => {
-                        SegmentMode::Active {
-                            index: table_index.unwrap_or(0),
-                            offset: ConstExpr::parse(&offset_expr)?,
-                        }
-                    }
+                    wasmparser::ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } => SegmentMode::Active {
+                        index: table_index.unwrap_or(0),
+                        offset: ConstExpr::parse(&offset_expr)?,
+                    },
                 };
                 let mut items = Vec::new();
+                let mut gc = false;
                 match elem.items {
                     wasmparser::ElementItems::Functions(r) => {
                         for f in r {
-                            items.push(ConstExpr { ops: vec![ConstOp::RefFunc(f?)] });
+                            items.push(ConstExpr {
+                                ops: vec![ConstOp::RefFunc(f?)],
+                            });
                         }
                     }
-                    wasmparser::ElementItems::Expressions(_, r) => {
+                    wasmparser::ElementItems::Expressions(ty, r) => {
+                        gc = convert::ref_type(ty, &canon).heap_type().top()
+                            != crate::types::HeapType::Func;
                         for e in r {
                             items.push(ConstExpr::parse(&e?)?);
                         }
                     }
                 }
-                info.elems.push(ElemSegment { mode, items });
+                info.elems.push(ElemSegment { mode, items, gc });
             }
         }
         Payload::DataSection(reader) => {
@@ -267,19 +305,25 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                 let data = data?;
                 let mode = match data.kind {
                     wasmparser::DataKind::Passive => SegmentMode::Passive,
-                    wasmparser::DataKind::Active { memory_index, offset_expr } => {
-                        SegmentMode::Active {
-                            index: memory_index,
-                            offset: ConstExpr::parse(&offset_expr)?,
-                        }
-                    }
+                    wasmparser::DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => SegmentMode::Active {
+                        index: memory_index,
+                        offset: ConstExpr::parse(&offset_expr)?,
+                    },
                 };
-                info.data.push(DataSegment { mode, bytes: data.data.to_vec() });
+                info.data.push(DataSegment {
+                    mode,
+                    bytes: data.data.to_vec(),
+                });
             }
         }
         Payload::CodeSectionEntry(body) => {
             let range = body.range();
-            info.bodies.push(FuncBody { range: range.start as usize..range.end as usize });
+            info.bodies.push(FuncBody {
+                range: range.start as usize..range.end as usize,
+            });
         }
         Payload::CustomSection(reader) => {
             if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
@@ -300,7 +344,8 @@ fn read_names(info: &mut ModuleInfo, names: wasmparser::NameSectionReader<'_>) -
             wasmparser::Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
-                    info.func_names.insert(naming.index, naming.name.to_string());
+                    info.func_names
+                        .insert(naming.index, naming.name.to_string());
                 }
             }
             _ => {}

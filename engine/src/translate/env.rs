@@ -6,11 +6,11 @@ use crate::module::ModuleInfo;
 use crate::trap::Trap;
 use crate::vm::{Builtin, VMOffsets, field, header};
 use cranelift_codegen::ir::{
-    self, AbiParam, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, Signature, UserExternalName,
-    Value, condcodes::IntCC, types::*,
+    self, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, UserExternalName, Value,
+    condcodes::IntCC, types::*,
 };
-use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
+use gc_compiler::{DrcCompiler, GcCompileEnv, GcCompiler};
 use std::collections::HashMap;
 
 /// Flags for loads of `VMContext` fields that never change after instantiation.
@@ -26,6 +26,8 @@ pub(crate) fn trusted() -> MemFlagsData {
 /// Per-function translation environment.
 pub(crate) struct FuncEnv<'m> {
     pub info: &'m ModuleInfo,
+    /// Emits GC barriers and accesses.
+    gc: DrcCompiler,
     pub offsets: VMOffsets,
     pub vmctx: Value,
     sigs: HashMap<u32, ir::SigRef>,
@@ -34,9 +36,10 @@ pub(crate) struct FuncEnv<'m> {
 }
 
 impl<'m> FuncEnv<'m> {
-    pub(crate) fn new(info: &'m ModuleInfo, vmctx: Value) -> Self {
+    pub(crate) fn new(info: &'m ModuleInfo, vmctx: Value, gc: DrcCompiler) -> Self {
         FuncEnv {
             info,
+            gc,
             offsets: info.offsets(),
             vmctx,
             sigs: HashMap::new(),
@@ -54,15 +57,26 @@ impl<'m> FuncEnv<'m> {
         self.vmctx_load(b, self.offsets.global(index))
     }
 
-    pub(crate) fn global_get(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
-        let ty = value_type(self.info.globals[index as usize].0.content());
+    pub(crate) fn global_get(&mut self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        let wasm_ty = *self.info.globals[index as usize].0.content();
         let ptr = self.global_ptr(b, index);
-        b.ins().load(ty, trusted(), ptr, 0)
+        if wasm_ty.is_gc_ref() {
+            let gc = self.gc;
+            let v = gc.load_gc_ref(self, b, trusted(), ptr, 0);
+            b.declare_value_needs_stack_map(v);
+            return v;
+        }
+        b.ins().load(value_type(&wasm_ty), trusted(), ptr, 0)
     }
 
-    pub(crate) fn global_set(&self, b: &mut FunctionBuilder<'_>, index: u32, value: Value) {
+    pub(crate) fn global_set(&mut self, b: &mut FunctionBuilder<'_>, index: u32, value: Value) {
         let ptr = self.global_ptr(b, index);
-        b.ins().store(trusted(), value, ptr, 0);
+        if self.info.globals[index as usize].0.content().is_gc_ref() {
+            let gc = self.gc;
+            gc.store_gc_ref(self, b, trusted(), ptr, 0, value);
+        } else {
+            b.ins().store(trusted(), value, ptr, 0);
+        }
     }
 
     /// Pointer to memory `index`'s `VMMemoryDefinition`.
@@ -135,37 +149,58 @@ impl<'m> FuncEnv<'m> {
         crate::compile::ref_type(self.info.tables[table as usize].0.element().heap_type())
     }
 
-    /// `table.get`: the raw element, widened or narrowed to the element's IR type.
-    pub(crate) fn table_get(&self, b: &mut FunctionBuilder<'_>, table: u32, index: Value) -> Value {
+    /// `table.get`.
+    pub(crate) fn table_get(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        table: u32,
+        index: Value,
+    ) -> Value {
         let addr = self.table_elem_addr(b, table, index, Trap::TableOutOfBounds);
-        let raw = b.ins().load(I64, trusted(), addr, 0);
-        match self.table_elem_type(table) {
-            I64 => raw,
-            ty => b.ins().ireduce(ty, raw),
+        if self.table_is_gc(table) {
+            // Elements are little-endian and zero-extended: the reference is the low half.
+            let gc = self.gc;
+            let v = gc.load_gc_ref(self, b, trusted(), addr, 0);
+            b.declare_value_needs_stack_map(v);
+            return v;
         }
+        b.ins().load(I64, trusted(), addr, 0)
     }
 
     /// `table.set`.
     pub(crate) fn table_set(
-        &self,
+        &mut self,
         b: &mut FunctionBuilder<'_>,
         table: u32,
         index: Value,
         value: Value,
     ) {
         let addr = self.table_elem_addr(b, table, index, Trap::TableOutOfBounds);
-        let raw = self.ref_to_raw(b, value);
-        b.ins().store(trusted(), raw, addr, 0);
+        if self.table_is_gc(table) {
+            let gc = self.gc;
+            gc.store_gc_ref(self, b, trusted(), addr, 0, value);
+        } else {
+            b.ins().store(trusted(), value, addr, 0);
+        }
+    }
+
+    fn table_is_gc(&self, table: u32) -> bool {
+        self.table_elem_type(table) == gc_compiler::GC_REF_TYPE
     }
 
     /// A reference value as a pointer-sized table element.
     pub(crate) fn ref_to_raw(&self, b: &mut FunctionBuilder<'_>, value: Value) -> Value {
-        if b.func.dfg.value_type(value) == I64 { value } else { b.ins().uextend(I64, value) }
+        if b.func.dfg.value_type(value) == I64 {
+            value
+        } else {
+            b.ins().uextend(I64, value)
+        }
     }
 
     /// `ref.func`: the address of the function's `VMFuncRef` in this instance.
     pub(crate) fn ref_func(&self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
-        b.ins().iadd_imm_u(self.vmctx, i64::from(self.offsets.funcref(func)))
+        b.ins()
+            .iadd_imm_u(self.vmctx, i64::from(self.offsets.funcref(func)))
     }
 
     /// The signature for module type `index`.
@@ -187,9 +222,15 @@ impl<'m> FuncEnv<'m> {
             let type_index = self.info.funcs[func as usize];
             let sig = self.signature(b, type_index);
             let funcref = self.offsets.funcref(func) as i32;
-            let code =
-                b.ins().load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_WASM_CALL);
-            let callee = b.ins().load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_VMCTX);
+            let code = b.ins().load(
+                I64,
+                readonly(),
+                self.vmctx,
+                funcref + field::FUNCREF_WASM_CALL,
+            );
+            let callee = b
+                .ins()
+                .load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_VMCTX);
             full.extend([callee, self.vmctx]);
             full.extend_from_slice(args);
             let call = b.ins().call_indirect(sig, code, &full);
@@ -201,9 +242,10 @@ impl<'m> FuncEnv<'m> {
                 let type_index = self.info.funcs[func as usize];
                 let signature = self.signature(b, type_index);
                 let defined = func - self.info.num_imported_funcs;
-                let name = b
-                    .func
-                    .declare_imported_user_function(UserExternalName { namespace: 0, index: defined });
+                let name = b.func.declare_imported_user_function(UserExternalName {
+                    namespace: 0,
+                    index: defined,
+                });
                 let f = b.import_function(ExtFuncData {
                     name: ExternalName::User(name),
                     signature,
@@ -237,11 +279,15 @@ impl<'m> FuncEnv<'m> {
     ) -> Vec<Value> {
         let addr = self.table_elem_addr(b, table, index, Trap::UndefinedElement);
         let funcref = b.ins().load(I64, trusted(), addr, 0);
-        b.ins().trapz(funcref, Trap::UninitializedElement.to_cranelift());
-        let actual = b.ins().load(I32, trusted(), funcref, field::FUNCREF_TYPE_INDEX);
+        b.ins()
+            .trapz(funcref, Trap::UninitializedElement.to_cranelift());
+        let actual = b
+            .ins()
+            .load(I32, trusted(), funcref, field::FUNCREF_TYPE_INDEX);
         let expected = self.canonical_type(b, type_index);
         let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
-        b.ins().trapnz(mismatch, Trap::IndirectCallTypeMismatch.to_cranelift());
+        b.ins()
+            .trapnz(mismatch, Trap::IndirectCallTypeMismatch.to_cranelift());
         self.call_funcref(b, type_index, funcref, args)
     }
 
@@ -254,7 +300,9 @@ impl<'m> FuncEnv<'m> {
         args: &[Value],
     ) -> Vec<Value> {
         let sig = self.signature(b, type_index);
-        let code = b.ins().load(I64, trusted(), funcref, field::FUNCREF_WASM_CALL);
+        let code = b
+            .ins()
+            .load(I64, trusted(), funcref, field::FUNCREF_WASM_CALL);
         let callee = b.ins().load(I64, trusted(), funcref, field::FUNCREF_VMCTX);
         let mut full = vec![callee, self.vmctx];
         full.extend_from_slice(args);
@@ -269,16 +317,14 @@ impl<'m> FuncEnv<'m> {
         builtin: Builtin,
         args: &[Value],
     ) -> Option<Value> {
-        let sig = *self.builtin_sigs.entry(builtin).or_insert_with(|| {
-            let (params, ret) = builtin.signature();
-            let mut sig = Signature::new(CallConv::SystemV);
-            sig.params.push(AbiParam::new(I64));
-            sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-            sig.returns.extend(ret.map(AbiParam::new));
-            b.import_signature(sig)
-        });
+        let sig = *self
+            .builtin_sigs
+            .entry(builtin)
+            .or_insert_with(|| b.import_signature(crate::compile::builtin_signature(I64, builtin)));
         let table = b.ins().load(I64, readonly(), self.vmctx, header::BUILTINS);
-        let f = b.ins().load(I64, readonly(), table, builtin.index() as i32 * 8);
+        let f = b
+            .ins()
+            .load(I64, readonly(), table, builtin.index() as i32 * 8);
         let mut full = vec![self.vmctx];
         full.extend_from_slice(args);
         let call = b.ins().call_indirect(sig, f, &full);
@@ -293,7 +339,31 @@ impl<'m> FuncEnv<'m> {
         args: &[Value],
         trap: Trap,
     ) {
-        let ok = self.builtin(b, builtin, args).expect("checked builtins return a status");
+        let ok = self
+            .builtin(b, builtin, args)
+            .expect("checked builtins return a status");
         b.ins().trapz(ok, trap.to_cranelift());
+    }
+}
+
+impl GcCompileEnv for FuncEnv<'_> {
+    fn gc_heap_base(&mut self, b: &mut FunctionBuilder<'_>) -> Value {
+        let store = b.ins().load(I64, readonly(), self.vmctx, header::STORE);
+        b.ins()
+            .load(I64, readonly(), store, field::STORE_GC_HEAP_BASE)
+    }
+
+    fn gc_heap_bound(&mut self, b: &mut FunctionBuilder<'_>) -> Value {
+        let store = b.ins().load(I64, readonly(), self.vmctx, header::STORE);
+        b.ins()
+            .load(I64, readonly(), store, field::STORE_GC_HEAP_BOUND)
+    }
+
+    fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
+        self.builtin(b, Builtin::GcRefCountZero, &[gc_ref]);
+    }
+
+    fn gc_heap_out_of_bounds(&self) -> ir::TrapCode {
+        Trap::GcHeapOutOfBounds.to_cranelift()
     }
 }

@@ -11,6 +11,7 @@ mod numeric;
 use crate::compile::{value_type, wasm_signature};
 use crate::module::ModuleInfo;
 use crate::trap::Trap;
+use crate::types::ValType;
 use crate::vm::{Builtin, field, header};
 use anyhow::{Result, bail};
 use cranelift_codegen::ir::{
@@ -24,15 +25,21 @@ use wasmparser::{BlockType, Operator};
 /// Reusable state for translating functions.
 pub(crate) struct FuncTranslator {
     fctx: FunctionBuilderContext,
+    gc: gc_compiler::DrcCompiler,
 }
 
 #[derive(Debug)]
 enum FrameKind {
     Block,
-    Loop { header: ir::Block },
+    Loop {
+        header: ir::Block,
+    },
     /// `else_block` is `Some` until an `else` is seen; `params` are the values the `if`
     /// consumed, handed again to the else arm.
-    If { else_block: Option<ir::Block>, params: Vec<Value> },
+    If {
+        else_block: Option<ir::Block>,
+        params: Vec<Value>,
+    },
 }
 
 #[derive(Debug)]
@@ -69,7 +76,9 @@ struct State {
 
 impl State {
     fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated: operand stack underflow")
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
     }
     fn pop2(&mut self) -> (Value, Value) {
         let b = self.pop();
@@ -95,8 +104,11 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator {
-    pub(crate) fn new() -> Self {
-        FuncTranslator { fctx: FunctionBuilderContext::new() }
+    pub(crate) fn new(gc_layouts: &gc_core::GcLayouts) -> Self {
+        FuncTranslator {
+            fctx: FunctionBuilderContext::new(),
+            gc: gc_compiler::DrcCompiler::new(gc_layouts),
+        }
     }
 
     /// Translates the body of function `func_index` (`body` starts at `body_offset` in the
@@ -111,7 +123,10 @@ impl FuncTranslator {
         func: &mut ir::Function,
     ) -> Result<()> {
         let ty = info.func_type(func_index);
-        *func = ir::Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
+        *func = ir::Function::with_name_signature(
+            UserFuncName::user(0, func_index),
+            wasm_signature(ty),
+        );
         let mut b = FunctionBuilder::new(func, &mut self.fctx);
 
         // Stack limit: vmctx -> VMStoreContext -> stack_limit.
@@ -123,7 +138,11 @@ impl FuncTranslator {
             global_type: I64,
             flags: ro,
         });
-        let limit_flags = b.func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+        let limit_flags = b
+            .func
+            .dfg
+            .mem_flags
+            .insert_unchecked(MemFlagsData::trusted());
         let limit_gv = b.create_global_value(GlobalValueData::Load {
             base: store_gv,
             offset: field::STORE_STACK_LIMIT.into(),
@@ -139,10 +158,18 @@ impl FuncTranslator {
         let params = b.block_params(entry).to_vec();
         let vmctx = params[0];
 
-        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(body, body_offset as u64));
+        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new_features(
+            body,
+            body_offset as u64,
+            info.features,
+        ));
         let mut locals = Vec::new();
         for (&p, t) in params[2..].iter().zip(ty.params()) {
             let var = b.declare_var(value_type(t));
+            if t.is_gc_ref() {
+                b.declare_var_needs_stack_map(var);
+                b.declare_value_needs_stack_map(p);
+            }
             b.def_var(var, p);
             locals.push(var);
         }
@@ -152,16 +179,16 @@ impl FuncTranslator {
             let ir_ty = value_type(&t);
             for _ in 0..count {
                 let var = b.declare_var(ir_ty);
+                if t.is_gc_ref() {
+                    b.declare_var_needs_stack_map(var);
+                }
                 let zero = zero_value(&mut b, ir_ty);
                 b.def_var(var, zero);
                 locals.push(var);
             }
         }
 
-        let exit = b.create_block();
-        for r in ty.results() {
-            b.append_block_param(exit, value_type(r));
-        }
+        let exit = new_block_with(&mut b, ty.results());
         let mut state = State {
             stack: Vec::new(),
             control: vec![Frame {
@@ -176,7 +203,7 @@ impl FuncTranslator {
             dead_depth: 0,
             locals,
         };
-        let mut env = FuncEnv::new(info, vmctx);
+        let mut env = FuncEnv::new(info, vmctx, self.gc);
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
@@ -201,26 +228,37 @@ fn zero_value(b: &mut FunctionBuilder<'_>, ty: ir::Type) -> Value {
 }
 
 /// Parameter and result types of a block type.
-fn block_sig(info: &ModuleInfo, bt: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+fn block_sig(info: &ModuleInfo, bt: BlockType) -> (Vec<ValType>, Vec<ValType>) {
     match bt {
         BlockType::Empty => (vec![], vec![]),
-        BlockType::Type(t) => (vec![], vec![value_type(&crate::types::convert::val_type(t, &|i| i))]),
+        BlockType::Type(t) => (vec![], vec![crate::types::convert::val_type(t, &|i| i)]),
         BlockType::FuncType(i) => {
             let ft = &info.types[i as usize];
-            (
-                ft.params().iter().map(value_type).collect(),
-                ft.results().iter().map(value_type).collect(),
-            )
+            (ft.params().to_vec(), ft.results().to_vec())
         }
     }
 }
 
-fn new_block_with(b: &mut FunctionBuilder<'_>, types: &[ir::Type]) -> ir::Block {
+/// A block taking values of `types` as parameters; GC references among them are declared
+/// for stack maps.
+fn new_block_with(b: &mut FunctionBuilder<'_>, types: &[ValType]) -> ir::Block {
     let block = b.create_block();
-    for &t in types {
-        b.append_block_param(block, t);
+    for t in types {
+        let v = b.append_block_param(block, value_type(t));
+        if t.is_gc_ref() {
+            b.declare_value_needs_stack_map(v);
+        }
     }
     block
+}
+
+/// Declares the GC references among `values` (of `types`) for stack maps.
+fn declare_gc_values(b: &mut FunctionBuilder<'_>, values: &[Value], types: &[ValType]) {
+    for (&v, t) in values.iter().zip(types) {
+        if t.is_gc_ref() {
+            b.declare_value_needs_stack_map(v);
+        }
+    }
 }
 
 /// Handles an operator while the current code is unreachable: only nesting matters.
@@ -250,7 +288,9 @@ fn translate_unreachable(
             state.dead_depth -= 1;
             Ok(true)
         }
-        Operator::End | Operator::Else => Ok(false),
+        // `else` of an `if` opened in dead code: still dead.
+        Operator::Else => Ok(state.dead_depth > 0),
+        Operator::End => Ok(false),
         _ => Ok(true),
     }
 }
@@ -262,7 +302,11 @@ fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State, env: &FuncEnv<'_>) 
         b.ins().jump(frame.next, &block_args(&results));
         frame.next_reached = true;
     }
-    if let FrameKind::If { else_block: Some(else_block), params } = &frame.kind {
+    if let FrameKind::If {
+        else_block: Some(else_block),
+        params,
+    } = &frame.kind
+    {
         // No else arm: the implicit one passes the parameters through as results.
         b.switch_to_block(*else_block);
         b.ins().jump(frame.next, &block_args(params));
@@ -355,7 +399,10 @@ fn translate_op(
             b.switch_to_block(then_block);
             let params_values = state.peekn(params.len()).to_vec();
             state.control.push(Frame {
-                kind: FrameKind::If { else_block: Some(else_block), params: params_values },
+                kind: FrameKind::If {
+                    else_block: Some(else_block),
+                    params: params_values,
+                },
                 next,
                 num_params: params.len(),
                 num_results: results.len(),
@@ -426,24 +473,36 @@ fn translate_op(
             state.reachable = false;
         }
         Operator::Call { function_index } => {
-            let n = env.info.func_type(function_index).params().len();
-            let args = state.popn(n);
+            let ty = env.info.func_type(function_index).clone();
+            let args = state.popn(ty.params().len());
             let results = env.call(b, function_index, &args);
+            declare_gc_values(b, &results, ty.results());
             state.stack.extend(results);
         }
-        Operator::CallIndirect { type_index, table_index } => {
+        Operator::CallIndirect {
+            type_index,
+            table_index,
+        } => {
             let index = state.pop();
-            let n = env.info.types[type_index as usize].params().len();
-            let args = state.popn(n);
+            let ty = env.info.types[type_index as usize].clone();
+            let args = state.popn(ty.params().len());
             let results = env.call_indirect(b, table_index, type_index, index, &args);
+            declare_gc_values(b, &results, ty.results());
             state.stack.extend(results);
         }
         Operator::Drop => {
             state.pop();
         }
-        Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
+        Operator::Select => {
             let (x, y, c) = state.pop3();
             state.stack.push(b.ins().select(c, x, y));
+        }
+        Operator::TypedSelect { ty } => {
+            let (x, y, c) = state.pop3();
+            let v = b.ins().select(c, x, y);
+            let ty = crate::types::convert::val_type(ty, &|i| i);
+            declare_gc_values(b, &[v], &[ty]);
+            state.stack.push(v);
         }
         Operator::LocalGet { local_index } => {
             let v = b.use_var(state.locals[local_index as usize]);
@@ -499,7 +558,9 @@ fn translate_op(
         Operator::MemoryGrow { mem } => {
             let delta = state.pop();
             let mem = b.ins().iconst(I32, i64::from(mem));
-            let r = env.builtin(b, Builtin::MemoryGrow, &[mem, delta]).expect("returns");
+            let r = env
+                .builtin(b, Builtin::MemoryGrow, &[mem, delta])
+                .expect("returns");
             state.stack.push(r);
         }
         Operator::MemoryFill { mem } => {
@@ -507,7 +568,12 @@ fn translate_op(
             let mem = b.ins().iconst(I32, i64::from(mem));
             let dst = b.ins().uextend(I64, dst);
             let len = b.ins().uextend(I64, len);
-            env.checked_builtin(b, Builtin::MemoryFill, &[mem, dst, val, len], Trap::MemoryOutOfBounds);
+            env.checked_builtin(
+                b,
+                Builtin::MemoryFill,
+                &[mem, dst, val, len],
+                Trap::MemoryOutOfBounds,
+            );
         }
         Operator::MemoryCopy { dst_mem, src_mem } => {
             let (dst, src, len) = state.pop3();
@@ -558,16 +624,26 @@ fn translate_op(
             let (init, delta) = state.pop2();
             let init = env.ref_to_raw(b, init);
             let t = b.ins().iconst(I32, i64::from(table));
-            let r = env.builtin(b, Builtin::TableGrow, &[t, delta, init]).expect("returns");
+            let r = env
+                .builtin(b, Builtin::TableGrow, &[t, delta, init])
+                .expect("returns");
             state.stack.push(r);
         }
         Operator::TableFill { table } => {
             let (dst, val, len) = state.pop3();
             let val = env.ref_to_raw(b, val);
             let t = b.ins().iconst(I32, i64::from(table));
-            env.checked_builtin(b, Builtin::TableFill, &[t, dst, val, len], Trap::TableOutOfBounds);
+            env.checked_builtin(
+                b,
+                Builtin::TableFill,
+                &[t, dst, val, len],
+                Trap::TableOutOfBounds,
+            );
         }
-        Operator::TableCopy { dst_table, src_table } => {
+        Operator::TableCopy {
+            dst_table,
+            src_table,
+        } => {
             let (dst, src, len) = state.pop3();
             let dt = b.ins().iconst(I32, i64::from(dst_table));
             let st = b.ins().iconst(I32, i64::from(src_table));
@@ -582,7 +658,12 @@ fn translate_op(
             let (dst, src, len) = state.pop3();
             let t = b.ins().iconst(I32, i64::from(table));
             let e = b.ins().iconst(I32, i64::from(elem_index));
-            env.checked_builtin(b, Builtin::TableInit, &[t, e, dst, src, len], Trap::TableOutOfBounds);
+            env.checked_builtin(
+                b,
+                Builtin::TableInit,
+                &[t, e, dst, src, len],
+                Trap::TableOutOfBounds,
+            );
         }
         Operator::ElemDrop { elem_index } => {
             let e = b.ins().iconst(I32, i64::from(elem_index));
@@ -623,7 +704,9 @@ enum LoadKind {
 fn memory_index(memarg: &wasmparser::MemArg) -> Result<u32> {
     match memarg.target {
         wasmparser::MemArgTarget::Memory(i) => Ok(i),
-        wasmparser::MemArgTarget::Array(_) => bail!("array-targeted memory accesses are not supported"),
+        wasmparser::MemArgTarget::Array(_) => {
+            bail!("array-targeted memory accesses are not supported")
+        }
     }
 }
 

@@ -37,6 +37,11 @@ struct CallThreadState {
     jmp_buf: Cell<*mut c_void>,
     trap: Cell<Option<TrapRecord>>,
     prev: *const CallThreadState,
+    /// The store entered, and its exit record from before this entry: where the Wasm
+    /// frames of the enclosing activation (if any) left off when they called the host.
+    store: *mut VMStoreContext,
+    saved_exit_fp: usize,
+    saved_exit_pc: usize,
 }
 
 thread_local! {
@@ -79,12 +84,22 @@ pub(crate) unsafe fn call_entry(
 ) -> Result<(), TrapRecord> {
     init_handlers();
     ensure_sigaltstack();
+    // SAFETY: the caller guarantees `store` is live.
+    let (saved_exit_fp, saved_exit_pc) = unsafe { ((*store).last_exit_fp, (*store).last_exit_pc) };
     let state = CallThreadState {
         jmp_buf: Cell::new(ptr::null_mut()),
         trap: Cell::new(None),
         prev: CURRENT.with(|c| c.get()),
+        store,
+        saved_exit_fp,
+        saved_exit_pc,
     };
-    // SAFETY: the caller guarantees `store` is live.
+    // SAFETY: as above.
+    unsafe {
+        (*store).last_exit_fp = 0;
+        (*store).last_exit_pc = 0;
+    }
+    // SAFETY: as above.
     let old_limit = unsafe { (*store).stack_limit };
     if old_limit == usize::MAX {
         let here = &state as *const _ as usize;
@@ -92,19 +107,35 @@ pub(crate) unsafe fn call_entry(
         unsafe { (*store).stack_limit = here.saturating_sub(max_stack) };
     }
     CURRENT.with(|c| c.set(&state));
-    let mut payload = Payload { entry, funcref, caller, values };
+    let mut payload = Payload {
+        entry,
+        funcref,
+        caller,
+        values,
+    };
     // SAFETY: `body` only calls the entry trampoline (per this function's contract); the
     // jump buffer is published through `state.jmp_buf` before `body` runs.
     let ok = unsafe {
-        engine_catch_traps(state.jmp_buf.as_ptr(), body, (&mut payload as *mut Payload).cast())
+        engine_catch_traps(
+            state.jmp_buf.as_ptr(),
+            body,
+            (&mut payload as *mut Payload).cast(),
+        )
     };
     CURRENT.with(|c| c.set(state.prev));
     // SAFETY: as above.
-    unsafe { (*store).stack_limit = old_limit };
+    unsafe {
+        (*store).stack_limit = old_limit;
+        (*store).last_exit_fp = state.saved_exit_fp;
+        (*store).last_exit_pc = state.saved_exit_pc;
+    }
     if ok != 0 {
         Ok(())
     } else {
-        Err(state.trap.take().expect("a trap was recorded before unwinding"))
+        Err(state
+            .trap
+            .take()
+            .expect("a trap was recorded before unwinding"))
     }
 }
 
@@ -143,7 +174,10 @@ unsafe fn pc_and_fp(ctx: *mut c_void) -> (usize, usize) {
     // SAFETY: per the contract, `uc` is a valid ucontext.
     unsafe {
         let gregs = &(*uc).uc_mcontext.gregs;
-        (gregs[libc::REG_RIP as usize] as usize, gregs[libc::REG_RBP as usize] as usize)
+        (
+            gregs[libc::REG_RIP as usize] as usize,
+            gregs[libc::REG_RBP as usize] as usize,
+        )
     }
     #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     // SAFETY: per the contract, `uc` is a valid ucontext.
@@ -170,13 +204,18 @@ unsafe extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: 
         }
     }
     // Not ours: hand the signal to whoever had it before.
-    let i = SIGNALS.iter().position(|&s| s == sig).expect("a signal we registered");
+    let i = SIGNALS
+        .iter()
+        .position(|&s| s == sig)
+        .expect("a signal we registered");
     // SAFETY: `PREVIOUS` is only written before handlers are installed.
     let previous = unsafe { (*ptr::addr_of!(PREVIOUS))[i] };
     // SAFETY: re-installing or calling the previous action as the kernel would have.
     unsafe {
         match previous {
-            Some(prev) if prev.sa_sigaction != libc::SIG_DFL && prev.sa_sigaction != libc::SIG_IGN => {
+            Some(prev)
+                if prev.sa_sigaction != libc::SIG_DFL && prev.sa_sigaction != libc::SIG_IGN =>
+            {
                 if prev.sa_flags & libc::SA_SIGINFO != 0 {
                     let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
                         std::mem::transmute(prev.sa_sigaction);
@@ -220,6 +259,53 @@ unsafe fn walk_frames(pc: usize, mut fp: usize) -> WasmBacktrace {
     WasmBacktrace::new(frames)
 }
 
+/// Adds to `roots` every GC reference slot in the Wasm frames of `store` on this thread,
+/// found with the stack maps of the frames' call sites.
+///
+/// # Safety
+/// Must be called from host code reached from Wasm through a trampoline that recorded the
+/// exit frame (or with no Wasm of this store active). The slots stay valid only while that
+/// Wasm code is suspended; `roots` must not be used after it resumes.
+pub(crate) unsafe fn wasm_stack_roots(store: &VMStoreContext, roots: &mut gc_core::GcRootsList) {
+    let mut exit = (store.last_exit_pc, store.last_exit_fp);
+    let mut state = CURRENT.with(|c| c.get());
+    loop {
+        let (mut pc, mut fp) = exit;
+        while fp != 0 && crate::compile::is_wasm_pc(pc) {
+            crate::compile::stack_map_at(pc, |span, slots| {
+                let sp = fp - span as usize;
+                for &offset in slots {
+                    let slot = (sp + offset as usize) as *mut u32;
+                    // SAFETY: the stack map describes live slots of this suspended frame.
+                    if unsafe { slot.read() } != 0 {
+                        // SAFETY: as above; the slot outlives the collection.
+                        unsafe { roots.add_wasm_stack_root(ptr::NonNull::new_unchecked(slot)) };
+                    }
+                }
+            });
+            // SAFETY: compiled code keeps frame pointers: [fp] is the caller's frame pointer
+            // and [fp + 8] the return address into it.
+            unsafe {
+                pc = *((fp + 8) as *const usize);
+                fp = *(fp as *const usize);
+            }
+        }
+        // The enclosing activation of the same store, if any.
+        loop {
+            if state.is_null() {
+                return;
+            }
+            // SAFETY: entries on the chain are live frames of `call_entry` on this thread.
+            let s = unsafe { &*state };
+            state = s.prev;
+            if ptr::eq(s.store, store) {
+                exit = (s.saved_exit_pc, s.saved_exit_fp);
+                break;
+            }
+        }
+    }
+}
+
 /// Size of the alternate signal stack this engine installs.
 const ALT_STACK_SIZE: usize = 128 * 1024;
 
@@ -232,7 +318,11 @@ impl Drop for AltStack {
     fn drop(&mut self) {
         // SAFETY: disable the alternate stack before unmapping it; it was mapped by us.
         unsafe {
-            let ss = libc::stack_t { ss_sp: ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            let ss = libc::stack_t {
+                ss_sp: ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
             libc::sigaltstack(&ss, ptr::null_mut());
             libc::munmap(self.mapping, self.size);
         }

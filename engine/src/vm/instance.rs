@@ -28,6 +28,10 @@ pub(crate) struct InstanceData {
     pub tables: Vec<*mut TableData>,
     /// Passive element segments' values; `None` once dropped.
     pub elems: Vec<Option<Box<[usize]>>>,
+    /// Whether each element segment holds GC references (counted while it is alive).
+    pub elem_is_gc: Vec<bool>,
+    /// The store this instance belongs to, for builtins.
+    pub store: *mut crate::store::StoreOpaque,
     /// Whether each data segment has been dropped.
     pub dropped_data: Vec<bool>,
 }
@@ -38,7 +42,12 @@ unsafe impl Send for InstanceData {}
 impl InstanceData {
     /// Allocates a zeroed `VMContext` for `module`, with its header filled in. The back
     /// pointer to `InstanceData` is written by `set_self_pointer` once boxed.
-    pub(crate) fn new(module: Module, store: *mut VMStoreContext) -> InstanceData {
+    pub(crate) fn new(
+        module: Module,
+        store: *mut crate::store::StoreOpaque,
+        vm_store: *mut VMStoreContext,
+        builtins: *const usize,
+    ) -> InstanceData {
         let offsets = module.info().offsets();
         let layout = Layout::from_size_align(offsets.size() as usize, 16).expect("valid layout");
         // SAFETY: the layout's size is at least the header size, so non-zero.
@@ -48,6 +57,8 @@ impl InstanceData {
         }
         let data = InstanceData {
             elems: Vec::new(),
+            elem_is_gc: Vec::new(),
+            store,
             dropped_data: vec![false; module.info().data.len()],
             module,
             vmctx,
@@ -59,9 +70,12 @@ impl InstanceData {
             memories: Vec::new(),
             tables: Vec::new(),
         };
-        data.write(header::STORE as u32, store as usize);
-        data.write(header::BUILTINS as u32, &super::libcalls::BUILTINS as *const _ as usize);
-        data.write(header::TYPE_IDS as u32, data.module.info().type_ids.as_ptr() as usize);
+        data.write(header::STORE as u32, vm_store as usize);
+        data.write(header::BUILTINS as u32, builtins as usize);
+        data.write(
+            header::TYPE_IDS as u32,
+            data.module.info().type_ids.as_ptr() as usize,
+        );
         data
     }
 
@@ -99,6 +113,20 @@ impl InstanceData {
         assert!(i < self.offsets.num_funcs);
         // SAFETY: in bounds of the allocation by the assertion and the layout.
         unsafe { self.vmctx.add(self.offsets.funcref(i) as usize).cast() }
+    }
+
+    /// Drops passive element segment `i` (`elem.drop`), releasing its references.
+    pub(crate) fn drop_elem(&mut self, i: usize, heap: &mut dyn gc_core::GcHeap) {
+        if let Some(values) = self.elems[i].take()
+            && self.elem_is_gc[i]
+        {
+            for r in values
+                .iter()
+                .filter_map(|&v| gc_core::VMGcRef::from_raw(v as u32))
+            {
+                heap.drop_gc_ref(r);
+            }
+        }
     }
 
     pub(crate) fn set_funcref(&self, i: u32, f: VMFuncRef) {

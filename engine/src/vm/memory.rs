@@ -48,7 +48,10 @@ impl LinearMemory {
             bail!("failed to reserve address space for a linear memory");
         }
         let mut memory = LinearMemory {
-            def: VMMemoryDefinition { base: base.cast(), current_length: 0 },
+            def: VMMemoryDefinition {
+                base: base.cast(),
+                current_length: 0,
+            },
             ty,
         };
         if memory.grow(u64::from(ty.minimum())).is_none() {
@@ -72,7 +75,11 @@ impl LinearMemory {
     pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta)?;
-        let max = self.ty.maximum().map_or(MAX_PAGES, u64::from).min(MAX_PAGES);
+        let max = self
+            .ty
+            .maximum()
+            .map_or(MAX_PAGES, u64::from)
+            .min(MAX_PAGES);
         if new > max {
             return None;
         }

@@ -1,8 +1,9 @@
 //! Tables: growable arrays of pointer-sized reference elements.
 
 use super::VMTableDefinition;
-use crate::types::TableType;
+use crate::types::{HeapType, TableType};
 use anyhow::{Result, bail};
+use gc_core::{GcHeap, VMGcRef};
 
 /// The largest table this engine creates, in elements.
 pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
@@ -14,6 +15,21 @@ pub(crate) struct TableData {
     pub def: VMTableDefinition,
     elements: Vec<usize>,
     ty: TableType,
+    /// Whether elements are GC references (counted, so every write pays the barrier).
+    gc: bool,
+}
+
+/// Stores `new` into `slot`, counting GC references when `gc` is set.
+fn store(slot: &mut usize, new: usize, gc: bool, heap: &mut dyn GcHeap) {
+    if gc {
+        if let Some(r) = VMGcRef::from_raw(new as u32) {
+            heap.clone_gc_ref(&r);
+        }
+        if let Some(old) = VMGcRef::from_raw(*slot as u32) {
+            heap.drop_gc_ref(old);
+        }
+    }
+    *slot = new;
 }
 
 // SAFETY: elements are raw references into the same store; the table moves with it.
@@ -21,15 +37,25 @@ unsafe impl Send for TableData {}
 
 impl TableData {
     /// A table of type `ty` filled with `init`.
-    pub(crate) fn new(ty: TableType, init: usize) -> Result<TableData> {
+    pub(crate) fn new(ty: TableType, init: usize, heap: &mut dyn GcHeap) -> Result<TableData> {
         if u64::from(ty.minimum()) > MAX_TABLE_ELEMENTS {
-            bail!("table of {} elements is larger than this engine allows", ty.minimum());
+            bail!(
+                "table of {} elements is larger than this engine allows",
+                ty.minimum()
+            );
         }
+        let gc = ty.element().heap_type().top() != HeapType::Func;
         let mut t = TableData {
-            def: VMTableDefinition { base: std::ptr::null_mut(), current_elements: 0 },
-            elements: vec![init; ty.minimum() as usize],
+            def: VMTableDefinition {
+                base: std::ptr::null_mut(),
+                current_elements: 0,
+            },
+            elements: vec![0; ty.minimum() as usize],
             ty,
+            gc,
         };
+        let size = t.size();
+        t.fill(0, init, size, heap);
         t.sync();
         Ok(t)
     }
@@ -39,9 +65,19 @@ impl TableData {
         self.def.current_elements = self.elements.len();
     }
 
+    /// The slots holding GC references, for the collector's root list.
+    pub(crate) fn gc_slots(&mut self) -> impl Iterator<Item = &mut usize> {
+        let gc = self.gc;
+        self.elements.iter_mut().filter(move |e| gc && **e != 0)
+    }
+
     /// The type, with the current size as minimum.
     pub(crate) fn ty(&self) -> TableType {
-        TableType::new(*self.ty.element(), self.elements.len() as u32, self.ty.maximum())
+        TableType::new(
+            *self.ty.element(),
+            self.elements.len() as u32,
+            self.ty.maximum(),
+        )
     }
 
     /// The number of elements.
@@ -55,10 +91,14 @@ impl TableData {
     }
 
     /// Sets element `i`; `false` if out of bounds.
-    pub(crate) fn set(&mut self, i: u64, v: usize) -> bool {
-        match usize::try_from(i).ok().and_then(|i| self.elements.get_mut(i)) {
+    pub(crate) fn set(&mut self, i: u64, v: usize, heap: &mut dyn GcHeap) -> bool {
+        let gc = self.gc;
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| self.elements.get_mut(i))
+        {
             Some(slot) => {
-                *slot = v;
+                store(slot, v, gc, heap);
                 true
             }
             None => false,
@@ -66,23 +106,27 @@ impl TableData {
     }
 
     /// Grows by `delta` elements set to `init`; the old size, or `None` past the maximum.
-    pub(crate) fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
+    pub(crate) fn grow(&mut self, delta: u64, init: usize, heap: &mut dyn GcHeap) -> Option<u64> {
         let old = self.size();
         let new = old.checked_add(delta)?;
         let max = self.ty.maximum().map_or(u64::from(u32::MAX), u64::from);
         if new > max || new > MAX_TABLE_ELEMENTS {
             return None;
         }
-        self.elements.resize(new as usize, init);
+        self.elements.resize(new as usize, 0);
         self.sync();
+        self.fill(old, init, delta, heap);
         Some(old)
     }
 
     /// Fills `[dst, dst + len)` with `v`; `false` (nothing written) if out of bounds.
-    pub(crate) fn fill(&mut self, dst: u64, v: usize, len: u64) -> bool {
+    pub(crate) fn fill(&mut self, dst: u64, v: usize, len: u64, heap: &mut dyn GcHeap) -> bool {
+        let gc = self.gc;
         match range(dst, len, self.size()) {
             Some(r) => {
-                self.elements[r].fill(v);
+                for slot in &mut self.elements[r] {
+                    store(slot, v, gc, heap);
+                }
                 true
             }
             None => false,
@@ -95,10 +139,13 @@ impl TableData {
     }
 
     /// Copies `src` into `[dst, dst + src.len())`; `false` if out of bounds.
-    pub(crate) fn write(&mut self, dst: u64, src: &[usize]) -> bool {
+    pub(crate) fn write(&mut self, dst: u64, src: &[usize], heap: &mut dyn GcHeap) -> bool {
+        let gc = self.gc;
         match range(dst, src.len() as u64, self.size()) {
             Some(r) => {
-                self.elements[r].copy_from_slice(src);
+                for (slot, &v) in self.elements[r].iter_mut().zip(src) {
+                    store(slot, v, gc, heap);
+                }
                 true
             }
             None => false,
@@ -106,9 +153,19 @@ impl TableData {
     }
 
     /// `table.copy` within this table.
-    pub(crate) fn copy_within(&mut self, dst: u64, src: u64, len: u64) -> bool {
+    pub(crate) fn copy_within(
+        &mut self,
+        dst: u64,
+        src: u64,
+        len: u64,
+        heap: &mut dyn GcHeap,
+    ) -> bool {
         let size = self.size();
         match (range(dst, len, size), range(src, len, size)) {
+            (Some(_), Some(s)) if self.gc => {
+                let values = self.elements[s].to_vec();
+                self.write(dst, &values, heap)
+            }
             (Some(d), Some(s)) => {
                 self.elements.copy_within(s, d.start);
                 true
@@ -121,7 +178,7 @@ impl TableData {
 /// `[start, start + len)` as a range if it lies within `size`.
 pub(crate) fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
-    (end <= size).then(|| start as usize..end as usize)
+    (end <= size).then_some(start as usize..end as usize)
 }
 
 #[cfg(test)]
@@ -129,19 +186,57 @@ mod tests {
     use super::*;
     use crate::types::RefType;
 
+    fn heap() -> Box<dyn GcHeap> {
+        use gc_core::GcRuntime;
+        let config = gc_core::GcHeapConfig {
+            max_size: 1 << 16,
+            stress: false,
+        };
+        gc_heap_drc::DrcRuntime.new_gc_heap(&config).unwrap()
+    }
+
     #[test]
     fn bounds_are_checked_and_grow_respects_maximum() {
-        let mut t = TableData::new(TableType::new(RefType::FUNCREF, 2, Some(3)), 0).unwrap();
-        assert!(t.set(1, 5));
-        assert!(!t.set(2, 5));
-        assert_eq!(t.grow(1, 9), Some(2));
+        let h = &mut *heap();
+        let mut t = TableData::new(TableType::new(RefType::FUNCREF, 2, Some(3)), 0, h).unwrap();
+        assert!(t.set(1, 5, h));
+        assert!(!t.set(2, 5, h));
+        assert_eq!(t.grow(1, 9, h), Some(2));
         assert_eq!(t.get(2), Some(9));
-        assert_eq!(t.grow(1, 0), None);
-        assert!(!t.fill(2, 1, 2));
-        assert!(t.fill(3, 1, 0));
-        assert!(!t.fill(4, 1, 0));
-        assert!(t.copy_within(0, 1, 2));
+        assert_eq!(t.grow(1, 0, h), None);
+        assert!(!t.fill(2, 1, 2, h));
+        assert!(t.fill(3, 1, 0, h));
+        assert!(!t.fill(4, 1, 0, h));
+        assert!(t.copy_within(0, 1, 2, h));
         assert_eq!(t.slice(0, 3), Some(&[5, 9, 9][..]));
         assert_eq!(t.def.current_elements, 3);
+    }
+
+    #[test]
+    fn gc_tables_count_their_references() {
+        let mut host = gc_core::ExternRefHostDataTable::default();
+        let config = gc_core::GcHeapConfig {
+            max_size: 1 << 16,
+            stress: false,
+        };
+        let mut drc = gc_heap_drc::DrcHeap::new(&config).unwrap();
+        let r = drc
+            .alloc_externref(host.alloc(Box::new(())))
+            .unwrap()
+            .unwrap();
+        let raw = r.as_raw() as usize;
+        let ty = TableType::new(RefType::EXTERNREF, 4, None);
+        let mut t = TableData::new(ty, raw, &mut drc).unwrap();
+        assert_eq!(drc.ref_count(r), 4);
+        assert!(t.fill(0, 0, 3, &mut drc));
+        assert_eq!(drc.ref_count(r), 1);
+        assert!(t.copy_within(0, 3, 1, &mut drc));
+        assert_eq!(drc.ref_count(r), 2);
+        assert_eq!(t.grow(2, raw, &mut drc), Some(4));
+        assert_eq!(drc.ref_count(r), 4);
+        assert!(t.set(5, 0, &mut drc));
+        assert!(t.set(5, 0, &mut drc));
+        assert_eq!(drc.ref_count(r), 3);
+        assert_eq!(t.gc_slots().count(), 3);
     }
 }

@@ -72,7 +72,12 @@ pub struct VMFuncRef {
 impl VMFuncRef {
     /// A function reference.
     pub fn new(wasm_call: *const u8, vmctx: *mut u8, type_index: u32) -> Self {
-        VMFuncRef { wasm_call, vmctx, type_index, _pad: 0 }
+        VMFuncRef {
+            wasm_call,
+            vmctx,
+            type_index,
+            _pad: 0,
+        }
     }
 }
 
@@ -114,11 +119,21 @@ pub struct VMStoreContext {
     pub last_exit_fp: usize,
     /// The return address of that call, or 0.
     pub last_exit_pc: usize,
+    /// The GC heap's base address.
+    pub gc_heap_base: usize,
+    /// The number of bytes compiled code may access from `gc_heap_base`.
+    pub gc_heap_bound: usize,
 }
 
 impl Default for VMStoreContext {
     fn default() -> Self {
-        VMStoreContext { stack_limit: usize::MAX, last_exit_fp: 0, last_exit_pc: 0 }
+        VMStoreContext {
+            stack_limit: usize::MAX,
+            last_exit_fp: 0,
+            last_exit_pc: 0,
+            gc_heap_base: 0,
+            gc_heap_bound: 0,
+        }
     }
 }
 
@@ -155,6 +170,14 @@ pub mod field {
     pub const TABLE_LENGTH: i32 = offset_of!(VMTableDefinition, current_elements) as i32;
     /// `VMStoreContext::stack_limit`.
     pub const STORE_STACK_LIMIT: i32 = offset_of!(VMStoreContext, stack_limit) as i32;
+    /// `VMStoreContext::last_exit_fp`.
+    pub const STORE_LAST_EXIT_FP: i32 = offset_of!(VMStoreContext, last_exit_fp) as i32;
+    /// `VMStoreContext::last_exit_pc`.
+    pub const STORE_LAST_EXIT_PC: i32 = offset_of!(VMStoreContext, last_exit_pc) as i32;
+    /// `VMStoreContext::gc_heap_base`.
+    pub const STORE_GC_HEAP_BASE: i32 = offset_of!(VMStoreContext, gc_heap_base) as i32;
+    /// `VMStoreContext::gc_heap_bound`.
+    pub const STORE_GC_HEAP_BOUND: i32 = offset_of!(VMStoreContext, gc_heap_bound) as i32;
     /// Size of a `VMFuncRef`.
     pub const FUNCREF_SIZE: u32 = size_of::<VMFuncRef>() as u32;
     /// Size of a `ValRaw`.
@@ -214,7 +237,12 @@ mod tests {
 
     #[test]
     fn regions_follow_each_other() {
-        let o = VMOffsets { num_memories: 1, num_tables: 2, num_globals: 3, num_funcs: 4 };
+        let o = VMOffsets {
+            num_memories: 1,
+            num_tables: 2,
+            num_globals: 3,
+            num_funcs: 4,
+        };
         assert_eq!(o.memory(0), 32);
         assert_eq!(o.table(0), 40);
         assert_eq!(o.global(0), 56);

@@ -1,0 +1,119 @@
+//! `ExternRef`: a host reference that Wasm can hold as an `externref`.
+//!
+//! The value lives in the store's host-data table; the GC heap holds a small object naming
+//! it. A host handle owns one counted reference to that object: cloning a handle is an
+//! `Arc` clone (no heap access), and dropping the last clone queues the reference for
+//! release, which the store performs before its next collection. Once no handle, table,
+//! global or Wasm frame holds the object, a collection frees it and drops the host value,
+//! exactly once.
+
+use crate::gc::DroppedRefs;
+use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
+use anyhow::{Result, bail};
+use gc_core::VMGcRef;
+use std::any::Any;
+use std::sync::Arc;
+
+/// A reference to a host value, usable as a Wasm `externref`. Cloning is cheap.
+#[derive(Clone)]
+pub struct ExternRef {
+    root: Arc<Root>,
+}
+
+struct Root {
+    store: StoreId,
+    gc_ref: VMGcRef,
+    dropped: DroppedRefs,
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        self.dropped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.gc_ref.as_raw());
+    }
+}
+
+impl std::fmt::Debug for ExternRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExternRef({:#x})", self.root.gc_ref.as_raw())
+    }
+}
+
+impl ExternRef {
+    /// Allocates an `externref` holding `value` in `store`.
+    pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> Result<ExternRef> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.maybe_gc();
+        let id = opaque.gc.host_data.alloc(Box::new(value));
+        let gc_ref = match opaque.gc.heap.alloc_externref(id)? {
+            Some(r) => r,
+            None => {
+                opaque.gc_now();
+                match opaque.gc.heap.alloc_externref(id)? {
+                    Some(r) => r,
+                    None => {
+                        opaque.gc.host_data.dealloc(id);
+                        bail!("GC heap out of memory: cannot allocate an externref");
+                    }
+                }
+            }
+        };
+        Ok(ExternRef::from_gc_ref(opaque, gc_ref))
+    }
+
+    /// A new handle counting one more reference to `gc_ref`.
+    pub(crate) fn from_gc_ref(opaque: &mut StoreOpaque, gc_ref: VMGcRef) -> ExternRef {
+        opaque.gc.heap.clone_gc_ref(&gc_ref);
+        ExternRef {
+            root: Arc::new(Root {
+                store: opaque.id,
+                gc_ref,
+                dropped: opaque.gc.dropped.clone(),
+            }),
+        }
+    }
+
+    /// A handle for raw reference `raw` (0 is null).
+    pub(crate) fn from_raw(opaque: &mut StoreOpaque, raw: u32) -> Option<ExternRef> {
+        VMGcRef::from_raw(raw).map(|r| ExternRef::from_gc_ref(opaque, r))
+    }
+
+    /// The raw reference, for handing to Wasm in `store`.
+    pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
+        opaque.check(self.root.store);
+        opaque.gc.heap.expose_gc_ref_to_wasm(self.root.gc_ref);
+        self.root.gc_ref.as_raw()
+    }
+
+    /// The host value.
+    pub fn data<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContext<'a, T>>,
+    ) -> &'a (dyn Any + Send + Sync) {
+        let cx = store.into();
+        let opaque = &cx.0.opaque;
+        opaque.check(self.root.store);
+        let id = opaque.gc.heap.externref_host_data(self.root.gc_ref);
+        opaque.gc.host_data.get(id)
+    }
+
+    /// The host value, mutably.
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> &'a mut (dyn Any + Send + Sync) {
+        let cx = store.into();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.root.store);
+        let id = opaque.gc.heap.externref_host_data(self.root.gc_ref);
+        opaque.gc.host_data.get_mut(id)
+    }
+
+    /// Whether two handles refer to the same object.
+    pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
+        a.root.store == b.root.store && a.root.gc_ref == b.root.gc_ref
+    }
+}

@@ -1,0 +1,126 @@
+//! The deferred-reference-counting collector's barriers.
+
+use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
+use cranelift_frontend::FunctionBuilder;
+use gc_core::{GcLayouts, VMGcRef};
+
+/// Barriers for the DRC collector.
+#[derive(Clone, Copy, Debug)]
+pub struct DrcCompiler {
+    ref_count_offset: u32,
+}
+
+impl DrcCompiler {
+    /// A compiler for heaps with `layouts`. Panics if the layouts have no reference count.
+    pub fn new(layouts: &GcLayouts) -> Self {
+        let ref_count_offset = layouts
+            .ref_count_offset
+            .expect("the DRC collector's layouts have a reference count");
+        DrcCompiler { ref_count_offset }
+    }
+
+    /// Flags for accesses to object headers: bounds-checked, so they cannot fault, but a
+    /// corrupt reference may be misaligned.
+    fn header_flags() -> MemFlagsData {
+        MemFlagsData::new().with_notrap()
+    }
+
+    /// Whether `r` refers to a heap object: non-null and not an `i31`.
+    fn is_heap_object(b: &mut FunctionBuilder<'_>, r: Value) -> Value {
+        let nonnull = b.ins().icmp_imm_u(IntCC::NotEqual, r, 0);
+        let tag = b.ins().band_imm_u(r, i64::from(VMGcRef::I31_TAG));
+        let untagged = b.ins().icmp_imm_u(IntCC::Equal, tag, 0);
+        b.ins().band(nonnull, untagged)
+    }
+
+    /// The address of `r`'s reference count, trapping if the count lies outside the heap.
+    fn ref_count_addr(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+    ) -> Value {
+        let r64 = b.ins().uextend(I64, r);
+        let end = b
+            .ins()
+            .iadd_imm_u(r64, i64::from(self.ref_count_offset + 4));
+        let bound = env.gc_heap_bound(b);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, bound);
+        b.ins().trapnz(oob, env.gc_heap_out_of_bounds());
+        let base = env.gc_heap_base(b);
+        let addr = b.ins().iadd(base, r64);
+        b.ins().iadd_imm_u(addr, i64::from(self.ref_count_offset))
+    }
+
+    /// Emits: if `r` is a heap object, increment its count.
+    pub fn emit_inc_ref(&self, env: &mut dyn GcCompileEnv, b: &mut FunctionBuilder<'_>, r: Value) {
+        let is_obj = Self::is_heap_object(b, r);
+        let inc = b.create_block();
+        let done = b.create_block();
+        b.ins().brif(is_obj, inc, &[], done, &[]);
+        b.seal_block(inc);
+        b.switch_to_block(inc);
+        let addr = self.ref_count_addr(env, b, r);
+        let count = b.ins().load(I32, Self::header_flags(), addr, 0);
+        let count = b.ins().iadd_imm_u(count, 1);
+        b.ins().store(Self::header_flags(), count, addr, 0);
+        b.ins().jump(done, &[]);
+        b.seal_block(done);
+        b.switch_to_block(done);
+    }
+
+    /// Emits: if `r` is a heap object, decrement its count, calling the runtime when the
+    /// count reaches zero.
+    pub fn emit_dec_ref(&self, env: &mut dyn GcCompileEnv, b: &mut FunctionBuilder<'_>, r: Value) {
+        let is_obj = Self::is_heap_object(b, r);
+        let dec = b.create_block();
+        let zero = b.create_block();
+        let done = b.create_block();
+        b.ins().brif(is_obj, dec, &[], done, &[]);
+        b.seal_block(dec);
+        b.switch_to_block(dec);
+        let addr = self.ref_count_addr(env, b, r);
+        let count = b.ins().load(I32, Self::header_flags(), addr, 0);
+        let count = b.ins().iadd_imm_s(count, -1);
+        b.ins().store(Self::header_flags(), count, addr, 0);
+        b.ins().brif(count, done, &[], zero, &[]);
+        b.seal_block(zero);
+        b.switch_to_block(zero);
+        b.set_cold_block(zero);
+        env.gc_note_zero_count(b, r);
+        b.ins().jump(done, &[]);
+        b.seal_block(done);
+        b.switch_to_block(done);
+    }
+}
+
+impl GcCompiler for DrcCompiler {
+    fn load_gc_ref(
+        &self,
+        _env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        flags: MemFlagsData,
+        addr: Value,
+        offset: i32,
+    ) -> Value {
+        // No read barrier: frames are scanned at collection time instead.
+        b.ins().load(GC_REF_TYPE, flags, addr, offset)
+    }
+
+    fn store_gc_ref(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        flags: MemFlagsData,
+        addr: Value,
+        offset: i32,
+        value: Value,
+    ) {
+        // Increment first: storing a reference over itself must not free it.
+        self.emit_inc_ref(env, b, value);
+        let old = b.ins().load(GC_REF_TYPE, flags, addr, offset);
+        b.ins().store(flags, value, addr, offset);
+        self.emit_dec_ref(env, b, old);
+    }
+}

@@ -1,0 +1,143 @@
+//! The collector abstraction: `GcRuntime` creates heaps, `GcHeap` is one store's heap
+//! (allocation, barriers the runtime calls, collection, what compiled code sees), and
+//! `GarbageCollection` is one collection run in bounded increments.
+
+use crate::{
+    ExternRefHostDataId, ExternRefHostDataTable, GcLayouts, GcRootsIter, VMGcHeader, VMGcRef,
+};
+use anyhow::Result;
+
+/// Settings for a new heap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcHeapConfig {
+    /// The most bytes the heap may use (its address-space reservation).
+    pub max_size: usize,
+    /// Collect at every opportunity (allocation, barrier slow path, host call), to expose
+    /// missing roots and barriers.
+    pub stress: bool,
+}
+
+impl Default for GcHeapConfig {
+    fn default() -> Self {
+        GcHeapConfig {
+            max_size: 256 << 20,
+            stress: false,
+        }
+    }
+}
+
+/// A kind of collector: creates heaps and describes their object layouts.
+///
+/// # Safety
+/// The layouts returned must describe the heaps this runtime creates exactly: compiled code
+/// reads and writes objects at these offsets without asking the heap.
+pub unsafe trait GcRuntime: Send + Sync {
+    /// The collector's name (for configuration and logs).
+    fn name(&self) -> &'static str;
+    /// The object layouts of this collector's heaps.
+    fn layouts(&self) -> &GcLayouts;
+    /// A new, empty heap.
+    fn new_gc_heap(&self, config: &GcHeapConfig) -> Result<Box<dyn GcHeap>>;
+}
+
+/// The result of one increment of a collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcProgress {
+    /// More work remains: call `collect_increment` again.
+    Continue,
+    /// The collection is done.
+    Complete,
+}
+
+/// One collection, performed in increments of bounded work.
+pub trait GarbageCollection<'a>: Send {
+    /// Does a bounded amount of work.
+    fn collect_increment(&mut self) -> GcProgress;
+
+    /// Runs the collection to completion.
+    fn collect(mut self: Box<Self>) {
+        while self.collect_increment() == GcProgress::Continue {}
+    }
+}
+
+/// Runs `collection` to completion, yielding to the executor between increments.
+#[cfg(feature = "async")]
+pub async fn collect_async<'a>(mut collection: Box<dyn GarbageCollection<'a> + 'a>) {
+    while collection.collect_increment() == GcProgress::Continue {
+        crate::yield_now().await;
+    }
+}
+
+/// One store's GC heap.
+///
+/// References are `VMGcRef` indices from the heap's base. Every access the heap makes
+/// through a reference it was handed is bounds-checked: a bogus reference panics (or
+/// returns an error) and never reads or writes outside the heap's own region.
+///
+/// # Safety
+/// Compiled code reads the heap through `vmctx_gc_heap_base` / `vmctx_gc_heap_bound` and
+/// the runtime's `GcLayouts`: the region `[base, base + bound)` must stay mapped and
+/// readable and writable, at the same address, for the heap's whole life, and objects must
+/// be laid out as the layouts say.
+pub unsafe trait GcHeap: Send {
+    /// Allocates an `externref` object owning host data `host_data`; `Ok(None)` if the
+    /// heap is full (the caller may collect and retry).
+    fn alloc_externref(&mut self, host_data: ExternRefHostDataId) -> Result<Option<VMGcRef>>;
+
+    /// The host data id of `externref` object `r`. Panics if `r` is not one.
+    fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId;
+
+    /// The header of object `r`. Panics if `r` is out of bounds.
+    fn header(&self, r: VMGcRef) -> VMGcHeader;
+
+    /// Read barrier for a reference the host is copying: returns the copy, counted.
+    fn clone_gc_ref(&mut self, r: &VMGcRef) -> VMGcRef;
+
+    /// Write barrier: stores `src` (cloned) into `dest`, releasing what `dest` held.
+    fn write_gc_ref(&mut self, dest: &mut Option<VMGcRef>, src: Option<&VMGcRef>) {
+        let new = src.map(|r| self.clone_gc_ref(r));
+        if let Some(old) = std::mem::replace(dest, new) {
+            self.drop_gc_ref(old);
+        }
+    }
+
+    /// Releases a counted reference.
+    fn drop_gc_ref(&mut self, r: VMGcRef);
+
+    /// Called when compiled code's decrement barrier has set `r`'s count to zero (for
+    /// reference-counting collectors; others never emit that call).
+    fn dec_ref_slow_path(&mut self, r: VMGcRef);
+
+    /// Notes that `r` is being handed to Wasm code, where it will be held by frames the
+    /// heap does not count.
+    fn expose_gc_ref_to_wasm(&mut self, r: VMGcRef);
+
+    /// Enters a scope in which `gc` must not run (it panics).
+    fn enter_no_gc_scope(&mut self);
+
+    /// Leaves a scope entered with `enter_no_gc_scope`.
+    fn exit_no_gc_scope(&mut self);
+
+    /// Whether the heap would like a collection soon (allocation volume, pending work).
+    fn needs_gc(&self) -> bool;
+
+    /// Starts a collection with `roots`; freed `externref`s drop their host data from
+    /// `host_data_table`. Panics inside a no-GC scope.
+    fn gc<'a>(
+        &'a mut self,
+        roots: GcRootsIter<'a>,
+        host_data_table: &'a mut ExternRefHostDataTable,
+    ) -> Box<dyn GarbageCollection<'a> + 'a>;
+
+    /// The heap's base address, for compiled code.
+    fn vmctx_gc_heap_base(&self) -> *mut u8;
+
+    /// The size of the region compiled code may access from the base.
+    fn vmctx_gc_heap_bound(&self) -> usize;
+
+    /// The number of live objects.
+    fn live_objects(&self) -> usize;
+
+    /// Bytes held by live objects (excluding free space).
+    fn bytes_in_use(&self) -> usize;
+}

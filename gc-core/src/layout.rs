@@ -1,0 +1,41 @@
+//! Object layouts: every offset compiled code uses to reach into GC objects, defined once
+//! by the collector and read by the compiler.
+
+use crate::VMGcHeader;
+
+/// The layout facts a collector publishes for compiled code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcLayouts {
+    /// Size of the collector's object header (at least `VMGcHeader::SIZE`).
+    pub header_size: u32,
+    /// Alignment of every object, a power of two.
+    pub object_align: u32,
+    /// Offset of the 32-bit reference count within the header, for reference-counting
+    /// collectors.
+    pub ref_count_offset: Option<u32>,
+    /// Offset of the host-data id within an `externref` object.
+    pub externref_host_data_offset: u32,
+    /// Size of an `externref` object.
+    pub externref_size: u32,
+}
+
+impl GcLayouts {
+    /// Checks the invariants compiled code relies on.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if self.header_size < VMGcHeader::SIZE {
+            return Err("header smaller than VMGcHeader");
+        }
+        if !self.object_align.is_power_of_two() || self.object_align < 2 {
+            return Err("object alignment must be a power of two of at least 2 (i31 tag bit)");
+        }
+        if let Some(rc) = self.ref_count_offset
+            && (rc < VMGcHeader::SIZE || rc + 4 > self.header_size)
+        {
+            return Err("reference count must lie in the header, after VMGcHeader");
+        }
+        if self.externref_host_data_offset + 4 > self.externref_size {
+            return Err("host data id must lie within the externref object");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,491 @@
+//! `DrcHeap`: objects in one reserved region, counted references, and a zero-count table.
+//!
+//! Object layout (all objects 16-byte aligned, index 0 is null):
+//!
+//! ```text
+//! 0   kind word   VMGcKind bits | collector bits (bit 0: in the zero-count table)
+//! 4   type index
+//! 8   ref count   references from the heap, tables, globals and host handles
+//! 12  size        the object's size in bytes
+//! 16  payload     externref: the host-data id
+//! ```
+//!
+//! References held by Wasm frames are not counted (deferred reference counting). An object
+//! whose count drops to zero is not freed at once: it goes to the zero-count table (ZCT),
+//! and a collection frees the ZCT entries that no Wasm frame holds, as found by walking the
+//! frames with stack maps. So reads of references (`table.get`, `global.get`, field loads)
+//! need no barrier at all.
+
+use crate::DRC_LAYOUTS;
+use crate::free_list::FreeList;
+use anyhow::Result;
+use gc_core::{
+    ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap, GcHeapConfig,
+    GcProgress, GcRootsIter, VMGcHeader, VMGcKind, VMGcRef,
+};
+use std::collections::HashSet;
+
+const KIND: usize = 0;
+const TYPE: usize = 4;
+const REF_COUNT: usize = 8;
+const SIZE: usize = 12;
+const HOST_DATA: usize = 16;
+/// Collector bit in the kind word: the object is in the zero-count table.
+const IN_ZCT: u32 = 1;
+/// ZCT entries examined per collection increment.
+const INCREMENT_BUDGET: usize = 4096;
+/// The zero-count table size that triggers a collection, at least.
+const MIN_ZCT_LIMIT: usize = 4096;
+/// Bytes allocated between collections, at least.
+const MIN_ALLOC_LIMIT: u64 = 1 << 20;
+
+/// A deferred-reference-counting heap.
+pub struct DrcHeap {
+    mmap: memmap2::MmapMut,
+    free: FreeList,
+    zct: Vec<u32>,
+    zct_limit: usize,
+    allocated_since_gc: u64,
+    alloc_limit: u64,
+    live_objects: usize,
+    bytes_in_use: u64,
+    no_gc_depth: u32,
+    stress: bool,
+}
+
+impl std::fmt::Debug for DrcHeap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrcHeap")
+            .field("size", &self.mmap.len())
+            .field("live_objects", &self.live_objects)
+            .field("zct", &self.zct.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DrcHeap {
+    /// A heap reserving `config.max_size` bytes (rounded to 16, at most 4 GiB).
+    pub fn new(config: &GcHeapConfig) -> Result<DrcHeap> {
+        let size = config.max_size.clamp(64, u32::MAX as usize) & !15;
+        let mmap = memmap2::MmapMut::map_anon(size)?;
+        Ok(DrcHeap {
+            mmap,
+            free: FreeList::new(DRC_LAYOUTS.object_align, size as u32),
+            zct: Vec::new(),
+            zct_limit: MIN_ZCT_LIMIT,
+            allocated_since_gc: 0,
+            alloc_limit: MIN_ALLOC_LIMIT,
+            live_objects: 0,
+            bytes_in_use: 0,
+            no_gc_depth: 0,
+            stress: config.stress,
+        })
+    }
+
+    /// The byte range of `len` bytes at `r + offset`, panicking if outside the heap.
+    fn range(&self, r: VMGcRef, offset: usize, len: usize) -> std::ops::Range<usize> {
+        let start = r.as_raw() as usize + offset;
+        assert!(
+            !r.is_i31() && start + len <= self.mmap.len(),
+            "GC reference {:#x} out of bounds of a {}-byte heap",
+            r.as_raw(),
+            self.mmap.len()
+        );
+        start..start + len
+    }
+
+    fn read_u32(&self, r: VMGcRef, offset: usize) -> u32 {
+        let range = self.range(r, offset, 4);
+        u32::from_le_bytes(self.mmap[range].try_into().expect("4 bytes"))
+    }
+
+    fn write_u32(&mut self, r: VMGcRef, offset: usize, value: u32) {
+        let range = self.range(r, offset, 4);
+        self.mmap[range].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// The reference count of `r`.
+    pub fn ref_count(&self, r: VMGcRef) -> u32 {
+        self.read_u32(r, REF_COUNT)
+    }
+
+    fn zct_push(&mut self, r: VMGcRef) {
+        let kind = self.read_u32(r, KIND);
+        if kind & IN_ZCT == 0 {
+            self.write_u32(r, KIND, kind | IN_ZCT);
+            self.zct.push(r.as_raw());
+        }
+    }
+
+    /// Records that compiled code decremented `r`'s count to zero.
+    pub fn note_zero_count(&mut self, r: VMGcRef) {
+        if self.ref_count(r) == 0 {
+            self.zct_push(r);
+        }
+    }
+
+    /// Bytes of freed space below the frontier, available for reuse.
+    pub fn free_bytes(&self) -> u64 {
+        self.free.free_bytes()
+    }
+
+    /// The end of the space ever allocated, in bytes from the base.
+    pub fn frontier(&self) -> u32 {
+        self.free.frontier()
+    }
+
+    /// The number of entries in the zero-count table.
+    pub fn zct_len(&self) -> usize {
+        self.zct.len()
+    }
+
+    fn alloc_raw(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Option<VMGcRef> {
+        let size = size.next_multiple_of(DRC_LAYOUTS.object_align);
+        let start = self.free.alloc(size)?;
+        let r = VMGcRef::from_raw(start).expect("allocations start above 0");
+        let range = self.range(r, 0, size as usize);
+        self.mmap[range].fill(0);
+        self.write_u32(r, KIND, VMGcHeader::new(kind, ty).to_words()[0]);
+        self.write_u32(r, TYPE, ty);
+        self.write_u32(r, SIZE, size);
+        self.live_objects += 1;
+        self.bytes_in_use += u64::from(size);
+        self.allocated_since_gc += u64::from(size);
+        // A new object has no counted references yet: it starts in the ZCT.
+        self.zct_push(r);
+        Some(r)
+    }
+
+    /// Frees `r` (whose count is zero and which no frame holds), dropping its host data.
+    fn free_object(&mut self, r: VMGcRef, host_data: &mut ExternRefHostDataTable) {
+        let header = self.header(r);
+        if header.kind() == Some(VMGcKind::ExternRef) {
+            host_data.dealloc(self.externref_host_data(r));
+        }
+        let size = self.read_u32(r, SIZE);
+        // Poison the header so stale references fail loudly.
+        self.write_u32(r, KIND, 0);
+        self.free.free(r.as_raw(), size);
+        self.live_objects -= 1;
+        self.bytes_in_use -= u64::from(size);
+    }
+}
+
+// SAFETY: the region is one mapping owned by the heap, never moved or unmapped before the
+// heap is dropped, and objects follow `DRC_LAYOUTS` (header 16 bytes, count at 8, host
+// data at 16, 16-byte alignment).
+unsafe impl GcHeap for DrcHeap {
+    fn alloc_externref(&mut self, host_data: ExternRefHostDataId) -> Result<Option<VMGcRef>> {
+        let Some(r) = self.alloc_raw(
+            VMGcKind::ExternRef,
+            VMGcHeader::NO_TYPE,
+            DRC_LAYOUTS.externref_size,
+        ) else {
+            return Ok(None);
+        };
+        self.write_u32(r, HOST_DATA, host_data.as_raw());
+        Ok(Some(r))
+    }
+
+    fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId {
+        assert_eq!(
+            self.header(r).kind(),
+            Some(VMGcKind::ExternRef),
+            "not an externref"
+        );
+        ExternRefHostDataId::from_raw(self.read_u32(r, HOST_DATA))
+    }
+
+    fn header(&self, r: VMGcRef) -> VMGcHeader {
+        VMGcHeader::from_words([self.read_u32(r, KIND), self.read_u32(r, TYPE)])
+    }
+
+    fn clone_gc_ref(&mut self, r: &VMGcRef) -> VMGcRef {
+        if !r.is_i31() {
+            let count = self.ref_count(*r);
+            self.write_u32(
+                *r,
+                REF_COUNT,
+                count.checked_add(1).expect("reference count overflow"),
+            );
+        }
+        *r
+    }
+
+    fn drop_gc_ref(&mut self, r: VMGcRef) {
+        if r.is_i31() {
+            return;
+        }
+        let count = self.ref_count(r);
+        assert!(
+            count > 0,
+            "dropping a reference to {:#x} whose count is zero",
+            r.as_raw()
+        );
+        self.write_u32(r, REF_COUNT, count - 1);
+        if count == 1 {
+            self.zct_push(r);
+        }
+    }
+
+    fn dec_ref_slow_path(&mut self, r: VMGcRef) {
+        self.note_zero_count(r);
+    }
+
+    fn expose_gc_ref_to_wasm(&mut self, _r: VMGcRef) {
+        // Frames are found by stack maps at collection time; nothing to record.
+    }
+
+    fn enter_no_gc_scope(&mut self) {
+        self.no_gc_depth += 1;
+    }
+
+    fn exit_no_gc_scope(&mut self) {
+        self.no_gc_depth = self
+            .no_gc_depth
+            .checked_sub(1)
+            .expect("balanced no-GC scopes");
+    }
+
+    fn needs_gc(&self) -> bool {
+        self.stress
+            || self.zct.len() >= self.zct_limit
+            || self.allocated_since_gc >= self.alloc_limit
+    }
+
+    fn gc<'a>(
+        &'a mut self,
+        roots: GcRootsIter<'a>,
+        host_data_table: &'a mut ExternRefHostDataTable,
+    ) -> Box<dyn GarbageCollection<'a> + 'a> {
+        assert_eq!(
+            self.no_gc_depth, 0,
+            "garbage collection inside a no-GC scope"
+        );
+        let stack_roots: HashSet<u32> = roots
+            .filter(|r| r.is_on_wasm_stack())
+            .map(|r| r.get().as_raw())
+            .collect();
+        let pending = std::mem::take(&mut self.zct);
+        Box::new(DrcCollection {
+            heap: self,
+            host_data: host_data_table,
+            stack_roots,
+            pending,
+        })
+    }
+
+    fn vmctx_gc_heap_base(&self) -> *mut u8 {
+        self.mmap.as_ptr().cast_mut()
+    }
+
+    fn vmctx_gc_heap_bound(&self) -> usize {
+        self.mmap.len()
+    }
+
+    fn live_objects(&self) -> usize {
+        self.live_objects
+    }
+
+    fn bytes_in_use(&self) -> usize {
+        self.bytes_in_use as usize
+    }
+}
+
+/// One collection: walks the zero-count table, freeing entries no frame holds.
+struct DrcCollection<'a> {
+    heap: &'a mut DrcHeap,
+    host_data: &'a mut ExternRefHostDataTable,
+    stack_roots: HashSet<u32>,
+    pending: Vec<u32>,
+}
+
+impl GarbageCollection<'_> for DrcCollection<'_> {
+    fn collect_increment(&mut self) -> GcProgress {
+        for _ in 0..INCREMENT_BUDGET {
+            let Some(raw) = self.pending.pop() else {
+                let heap = &mut *self.heap;
+                heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
+                heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
+                heap.allocated_since_gc = 0;
+                return GcProgress::Complete;
+            };
+            let r = VMGcRef::from_raw(raw).expect("ZCT entries are non-null");
+            let heap = &mut *self.heap;
+            let kind = heap.read_u32(r, KIND);
+            heap.write_u32(r, KIND, kind & !IN_ZCT);
+            if heap.ref_count(r) != 0 {
+                continue;
+            }
+            if self.stack_roots.contains(&raw) {
+                heap.zct_push(r);
+            } else {
+                heap.free_object(r, self.host_data);
+            }
+        }
+        GcProgress::Continue
+    }
+}
+
+impl Drop for DrcCollection<'_> {
+    fn drop(&mut self) {
+        // An abandoned collection keeps its unexamined entries in the ZCT.
+        for raw in std::mem::take(&mut self.pending) {
+            let r = VMGcRef::from_raw(raw).expect("ZCT entries are non-null");
+            let kind = self.heap.read_u32(r, KIND);
+            if kind & IN_ZCT != 0 {
+                self.heap.write_u32(r, KIND, kind & !IN_ZCT);
+            }
+            self.heap.zct_push(r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gc_core::GcRootsList;
+    use std::ptr::NonNull;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct CountDrops(Arc<AtomicUsize>);
+    impl Drop for CountDrops {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn setup() -> (DrcHeap, ExternRefHostDataTable, Arc<AtomicUsize>) {
+        let heap = DrcHeap::new(&GcHeapConfig {
+            max_size: 1 << 16,
+            stress: false,
+        })
+        .unwrap();
+        (
+            heap,
+            ExternRefHostDataTable::default(),
+            Arc::new(AtomicUsize::new(0)),
+        )
+    }
+
+    fn externref(
+        heap: &mut DrcHeap,
+        t: &mut ExternRefHostDataTable,
+        d: &Arc<AtomicUsize>,
+    ) -> VMGcRef {
+        let id = t.alloc(Box::new(CountDrops(d.clone())));
+        heap.alloc_externref(id).unwrap().unwrap()
+    }
+
+    fn collect(heap: &mut DrcHeap, t: &mut ExternRefHostDataTable, stack: &mut [u32]) {
+        let mut roots = GcRootsList::new();
+        for slot in stack.iter_mut() {
+            // SAFETY: the slots outlive the collection below and are not otherwise used.
+            unsafe { roots.add_wasm_stack_root(NonNull::from(slot)) };
+        }
+        heap.gc(roots.iter(), t).collect();
+    }
+
+    #[test]
+    fn counted_objects_survive_and_uncounted_ones_are_freed_once() {
+        let (mut heap, mut t, drops) = setup();
+        let kept = externref(&mut heap, &mut t, &drops);
+        let garbage = externref(&mut heap, &mut t, &drops);
+        heap.clone_gc_ref(&kept);
+        assert_eq!(heap.zct_len(), 2);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(heap.live_objects(), 1);
+        assert_eq!(heap.ref_count(kept), 1);
+        let _ = garbage;
+        // Dropping the last count puts it in the ZCT; the next collection frees it.
+        heap.drop_gc_ref(kept);
+        assert_eq!(heap.zct_len(), 1);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        assert_eq!(heap.live_objects(), 0);
+        assert!(t.is_empty());
+        // Nothing is freed twice.
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn stack_roots_keep_zero_count_objects() {
+        let (mut heap, mut t, drops) = setup();
+        let on_stack = externref(&mut heap, &mut t, &drops);
+        let mut stack = [on_stack.as_raw()];
+        collect(&mut heap, &mut t, &mut stack);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        assert_eq!(heap.zct_len(), 1, "still a zero-count candidate");
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn freed_space_is_reused() {
+        let (mut heap, mut t, drops) = setup();
+        let refs: Vec<_> = (0..10)
+            .map(|_| externref(&mut heap, &mut t, &drops))
+            .collect();
+        let frontier = heap.frontier();
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(
+            heap.frontier(),
+            DRC_LAYOUTS.object_align,
+            "all space returned"
+        );
+        for _ in 0..10 {
+            externref(&mut heap, &mut t, &drops);
+        }
+        assert_eq!(heap.frontier(), frontier);
+        assert_eq!(refs.len(), 10);
+    }
+
+    #[test]
+    fn full_heap_reports_none() {
+        let (mut heap, mut t, drops) = setup();
+        let mut n = 0;
+        while heap
+            .alloc_externref(t.alloc(Box::new(CountDrops(drops.clone()))))
+            .unwrap()
+            .is_some()
+        {
+            n += 1;
+        }
+        assert_eq!(n, ((1 << 16) - 16) / 32);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn bogus_references_panic_instead_of_escaping_the_heap() {
+        let (heap, _, _) = setup();
+        heap.header(VMGcRef::from_raw(1 << 20).unwrap());
+    }
+
+    #[test]
+    #[should_panic(expected = "no-GC scope")]
+    fn gc_in_a_no_gc_scope_panics() {
+        let (mut heap, mut t, _) = setup();
+        heap.enter_no_gc_scope();
+        collect(&mut heap, &mut t, &mut []);
+    }
+
+    #[test]
+    fn collection_runs_in_bounded_increments() {
+        let (mut heap, mut t, drops) = setup();
+        for _ in 0..(INCREMENT_BUDGET + 10).min(2000) {
+            externref(&mut heap, &mut t, &drops);
+        }
+        let mut roots = GcRootsList::new();
+        let mut c = heap.gc(roots.iter(), &mut t);
+        let mut increments = 1;
+        while c.collect_increment() == GcProgress::Continue {
+            increments += 1;
+        }
+        drop(c);
+        assert!(increments >= 1);
+        assert_eq!(heap.live_objects(), 0);
+    }
+}
