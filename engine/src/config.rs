@@ -31,10 +31,20 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The proposals this engine implements, on by default.
-    pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2.difference(WasmFeatures::SIMD);
+    /// The proposals this engine accepts, on by default: Wasm 2.0 without SIMD, plus typed
+    /// function references, tail calls, extended constant expressions, multiple memories
+    /// and the GC proposal's type system (rec groups, subtyping). Struct, array and i31
+    /// instructions are not compiled yet: modules using them fail to compile with an error
+    /// naming the instruction.
+    pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
+        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::FUNCTION_REFERENCES)
+        .union(WasmFeatures::TAIL_CALL)
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::GC);
 
-    /// The default configuration: Wasm 2.0 without SIMD, 512 KiB of Wasm stack.
+    /// The default configuration: every supported feature, 512 KiB of Wasm stack.
     pub fn new() -> Config {
         Config {
             features: Self::SUPPORTED_FEATURES,

@@ -3,7 +3,7 @@
 
 use crate::func::Func;
 use crate::store::{AsContext, AsContextMut, StoreId};
-use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType, ValType};
+use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
 use crate::values::{Ref, Val};
 use crate::vm::{GlobalData, LinearMemory, TableData, VMGlobalDefinition};
 use anyhow::{Result, bail};
@@ -293,9 +293,4 @@ impl Memory {
             None => bail!("failed to grow memory by {delta} pages"),
         }
     }
-}
-
-/// Whether a value of type `actual` may be used where `expected` is required.
-pub(crate) fn val_type_matches(actual: &ValType, expected: &ValType) -> bool {
-    actual == expected
 }

@@ -146,7 +146,7 @@ impl Func {
     ) -> Func {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
-        let index = opaque.engine.registry().register(&ty);
+        let index = opaque.engine.registry().register_func_type(&ty);
         let trampolines = opaque
             .engine
             .trampolines(index)
@@ -179,6 +179,11 @@ impl Func {
         Func::new(store, ty, move |caller, params, results| {
             f(caller, params, results)
         })
+    }
+
+    /// The canonical index of the function's type.
+    pub(crate) fn type_index(&self) -> u32 {
+        self.vm().type_index
     }
 
     pub(crate) fn store_id(&self) -> StoreId {

@@ -1,7 +1,7 @@
 //! `Instance`: instantiation (import checks, allocation, segment initialisation, start
 //! function) and export lookup.
 
-use crate::externals::{Extern, Global, Memory, Table, val_type_matches};
+use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
 use crate::module::{ConstExpr, ConstOp, EntityIndex, Module, SegmentMode};
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
@@ -158,14 +158,17 @@ fn check_imports(opaque: &StoreOpaque, module: &Module, imports: &[Extern]) -> R
                 let expected = info.type_ids[info.funcs[import.index as usize] as usize];
                 // SAFETY: a `Func` of this store points at a live `VMFuncRef`.
                 let actual = unsafe { (*(f.raw() as *const VMFuncRef)).type_index };
-                actual == expected
+                opaque.engine.registry().is_subtype(actual, expected)
             }
             (ExternType::Global(expected), Extern::Global(g)) => {
                 let actual = g.ty(StoreRef(opaque));
                 actual.mutability() == expected.mutability()
                     && match expected.mutability() {
                         Mutability::Var => actual.content() == expected.content(),
-                        Mutability::Const => val_type_matches(actual.content(), expected.content()),
+                        Mutability::Const => opaque
+                            .engine
+                            .registry()
+                            .val_matches(actual.content(), expected.content()),
                     }
             }
             (ExternType::Table(expected), Extern::Table(t)) => {

@@ -1,18 +1,27 @@
-//! The engine-wide type registry: canonical indices for function types, shared by every
-//! module of an engine so that signatures compare by one integer compare.
+//! The engine-wide type registry: canonical indices for defined types, shared by every module
+//! of an engine, so that type identity is one integer compare.
 //!
-//! Function types are interned structurally. (Iso-recursive rec groups of the GC proposal
-//! will be interned as whole groups here; until then a type's canonical index is its
-//! structural identity.)
+//! Types are interned a whole rec group at a time (iso-recursive equivalence): a group's key
+//! is its list of subtypes with references to members of the same group written relative to
+//! the group (`RELATIVE | i`) and references to earlier groups written as their canonical
+//! indices. Two groups with equal keys are the same group; its members get consecutive
+//! canonical indices. Each type also records its supertype chain, from the root down to
+//! itself, so "is `a` a subtype of `b`" is `chain(a)[depth(b)] == b`: one bounds check and
+//! one load.
+//!
+//! Registered types live as long as the engine.
 
-use crate::types::FuncType;
+use crate::types::{CompositeType, FuncType, HeapType, RefType, SubType, ValType};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 /// An engine-wide canonical type index.
 pub type VMSharedTypeIndex = u32;
 
-/// Interns function types.
+/// Marks an index in a rec-group key as relative to the group.
+pub(crate) const RELATIVE: u32 = 1 << 31;
+
+/// Interns rec groups and answers subtyping questions.
 #[derive(Debug, Default)]
 pub(crate) struct TypeRegistry {
     inner: RwLock<Inner>,
@@ -20,50 +29,207 @@ pub(crate) struct TypeRegistry {
 
 #[derive(Debug, Default)]
 struct Inner {
-    types: Vec<FuncType>,
-    index: HashMap<FuncType, VMSharedTypeIndex>,
+    types: Vec<TypeInfo>,
+    groups: HashMap<Box<[SubType]>, VMSharedTypeIndex>,
+}
+
+#[derive(Debug)]
+struct TypeInfo {
+    ty: SubType,
+    /// Supertypes from the root down to the type itself.
+    chain: Box<[VMSharedTypeIndex]>,
 }
 
 impl TypeRegistry {
-    /// The canonical index of `ty`, registering it if new.
-    pub(crate) fn register(&self, ty: &FuncType) -> VMSharedTypeIndex {
-        if let Some(&i) = self
-            .inner
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .index
-            .get(ty)
-        {
-            return i;
-        }
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(&i) = inner.index.get(ty) {
-            return i;
-        }
-        let i = inner.types.len() as VMSharedTypeIndex;
-        inner.types.push(ty.clone());
-        inner.index.insert(ty.clone(), i);
-        i
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The type with canonical index `index`.
+    /// Interns the rec group whose key is `key` (see the module docs) and returns the
+    /// canonical index of its first member; the others follow consecutively.
+    pub(crate) fn register_rec_group(&self, key: Vec<SubType>) -> VMSharedTypeIndex {
+        if let Some(&base) = self.read().groups.get(key.as_slice()) {
+            return base;
+        }
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(&base) = inner.groups.get(key.as_slice()) {
+            return base;
+        }
+        let base = inner.types.len() as VMSharedTypeIndex;
+        let resolve = |i: u32| {
+            if i & RELATIVE != 0 {
+                base + (i & !RELATIVE)
+            } else {
+                i
+            }
+        };
+        for (i, member) in key.iter().enumerate() {
+            let ty = SubType {
+                is_final: member.is_final,
+                supertype: member.supertype.map(resolve),
+                composite: member.composite.map_index(&resolve),
+            };
+            let index = base + i as u32;
+            let mut chain = match ty.supertype {
+                Some(s) => inner.types[s as usize].chain.to_vec(),
+                None => Vec::new(),
+            };
+            chain.push(index);
+            inner.types.push(TypeInfo {
+                ty,
+                chain: chain.into(),
+            });
+        }
+        inner.groups.insert(key.into(), base);
+        base
+    }
+
+    /// The canonical index of a function type on its own (a final, single-type rec group),
+    /// as host functions declare.
+    pub(crate) fn register_func_type(&self, ty: &FuncType) -> VMSharedTypeIndex {
+        self.register_rec_group(vec![SubType {
+            is_final: true,
+            supertype: None,
+            composite: CompositeType::Func(ty.clone()),
+        }])
+    }
+
+    /// The defined type with canonical index `index`.
+    pub(crate) fn sub_type(&self, index: VMSharedTypeIndex) -> SubType {
+        self.read().types[index as usize].ty.clone()
+    }
+
+    /// The function type with canonical index `index`. Panics for struct and array types.
     pub(crate) fn func_type(&self, index: VMSharedTypeIndex) -> FuncType {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).types[index as usize].clone()
+        match &self.read().types[index as usize].ty.composite {
+            CompositeType::Func(f) => f.clone(),
+            other => panic!("type {index} is not a function type: {other:?}"),
+        }
+    }
+
+    /// Whether type `a` is `b` or one of its declared subtypes.
+    pub(crate) fn is_subtype(&self, a: VMSharedTypeIndex, b: VMSharedTypeIndex) -> bool {
+        if a == b {
+            return true;
+        }
+        let inner = self.read();
+        let depth = inner.types[b as usize].chain.len() - 1;
+        inner.types[a as usize].chain.get(depth) == Some(&b)
+    }
+
+    /// Whether heap type `a` is a subtype of `b`.
+    pub(crate) fn heap_matches(&self, a: &HeapType, b: &HeapType) -> bool {
+        use HeapType::*;
+        match (a, b) {
+            _ if a == b => true,
+            (ConcreteFunc(x), ConcreteFunc(y))
+            | (ConcreteStruct(x), ConcreteStruct(y))
+            | (ConcreteArray(x), ConcreteArray(y)) => self.is_subtype(*x, *y),
+            (ConcreteFunc(_) | NoFunc, Func) | (NoFunc, ConcreteFunc(_)) => true,
+            (NoExtern, Extern) | (NoExn, Exn) => true,
+            (None, b) => b.top() == Any,
+            (I31 | Struct | Array | ConcreteStruct(_) | ConcreteArray(_) | Eq, Any) => true,
+            (I31 | Struct | Array | ConcreteStruct(_) | ConcreteArray(_), Eq) => true,
+            (ConcreteStruct(_), Struct) | (ConcreteArray(_), Array) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether reference type `a` is a subtype of `b`.
+    pub(crate) fn ref_matches(&self, a: &RefType, b: &RefType) -> bool {
+        (!a.is_nullable() || b.is_nullable()) && self.heap_matches(a.heap_type(), b.heap_type())
+    }
+
+    /// Whether value type `a` is a subtype of `b`.
+    pub(crate) fn val_matches(&self, a: &ValType, b: &ValType) -> bool {
+        match (a, b) {
+            (ValType::Ref(a), ValType::Ref(b)) => self.ref_matches(a, b),
+            _ => a == b,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::ValType;
+
+    fn func(params: &[ValType], results: &[ValType]) -> CompositeType {
+        CompositeType::Func(FuncType::new(
+            params.iter().copied(),
+            results.iter().copied(),
+        ))
+    }
+
+    fn sub(composite: CompositeType, supertype: Option<u32>, is_final: bool) -> SubType {
+        SubType {
+            is_final,
+            supertype,
+            composite,
+        }
+    }
 
     #[test]
-    fn equal_types_share_an_index() {
+    fn equal_groups_share_indices() {
         let r = TypeRegistry::default();
-        let a = r.register(&FuncType::new([ValType::I32], []));
-        let b = r.register(&FuncType::new([ValType::I64], []));
+        let a = r.register_func_type(&FuncType::new([ValType::I32], []));
+        let b = r.register_func_type(&FuncType::new([ValType::I64], []));
         assert_ne!(a, b);
-        assert_eq!(r.register(&FuncType::new([ValType::I32], [])), a);
+        assert_eq!(r.register_func_type(&FuncType::new([ValType::I32], [])), a);
         assert_eq!(r.func_type(b).params(), &[ValType::I64]);
+    }
+
+    #[test]
+    fn recursive_groups_are_equal_only_structurally() {
+        let r = TypeRegistry::default();
+        // (rec (type $a (func (param (ref $b)))) (type $b (func (param (ref $a)))))
+        let refto = |i| ValType::Ref(RefType::new(false, HeapType::ConcreteFunc(RELATIVE | i)));
+        let group = || {
+            vec![
+                sub(func(&[refto(1)], &[]), None, true),
+                sub(func(&[refto(0)], &[]), None, true),
+            ]
+        };
+        let base = r.register_rec_group(group());
+        assert_eq!(r.register_rec_group(group()), base);
+        // Its members point at each other by canonical index.
+        let a = r.func_type(base);
+        assert_eq!(
+            a.params(),
+            &[ValType::Ref(RefType::new(
+                false,
+                HeapType::ConcreteFunc(base + 1)
+            ))]
+        );
+        // A group with the members swapped differs only in order, which matters.
+        let swapped = vec![
+            sub(func(&[refto(1)], &[]), None, false),
+            sub(func(&[refto(0)], &[]), None, true),
+        ];
+        assert_ne!(r.register_rec_group(swapped), base);
+    }
+
+    #[test]
+    fn subtyping_follows_declared_chains() {
+        let r = TypeRegistry::default();
+        let root = r.register_rec_group(vec![sub(func(&[], &[]), None, false)]);
+        let mid = r.register_rec_group(vec![sub(func(&[], &[]), Some(root), false)]);
+        let leaf = r.register_rec_group(vec![sub(func(&[], &[]), Some(mid), true)]);
+        let other = r.register_rec_group(vec![sub(func(&[], &[]), None, true)]);
+        assert!(r.is_subtype(leaf, root));
+        assert!(r.is_subtype(leaf, mid));
+        assert!(r.is_subtype(mid, root));
+        assert!(!r.is_subtype(root, mid));
+        assert!(!r.is_subtype(other, root));
+        assert!(!r.is_subtype(leaf, other));
+        let (f, nf) = (HeapType::ConcreteFunc(leaf), HeapType::NoFunc);
+        assert!(r.heap_matches(&f, &HeapType::Func));
+        assert!(r.heap_matches(&nf, &f));
+        assert!(!r.heap_matches(&f, &HeapType::Any));
+        assert!(r.heap_matches(&HeapType::ConcreteStruct(0), &HeapType::Eq));
+        assert!(r.heap_matches(&HeapType::None, &HeapType::I31));
+        assert!(!r.heap_matches(&HeapType::None, &HeapType::Func));
+        let nullable = RefType::new(true, f);
+        assert!(!r.ref_matches(&nullable, &RefType::new(false, HeapType::Func)));
+        assert!(r.ref_matches(&RefType::new(false, f), &RefType::FUNCREF));
     }
 }

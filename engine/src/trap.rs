@@ -50,8 +50,10 @@ traps! {
     UninitializedElement = TrapCode::unwrap_user(4), "uninitialized element";
     /// `call_indirect` whose callee has the wrong type.
     IndirectCallTypeMismatch = TrapCode::unwrap_user(5), "indirect call type mismatch";
-    /// A null reference was dereferenced (`call_ref`, `ref.as_non_null`, ...).
+    /// `ref.as_non_null` of null.
     NullReference = TrapCode::unwrap_user(6), "null reference";
+    /// `call_ref` or `return_call_ref` of null.
+    NullFunctionReference = TrapCode::unwrap_user(12), "null function reference";
     /// A host function called from Wasm returned an error; the error itself is reported.
     HostError = TrapCode::unwrap_user(7), "host function error";
     /// A cast failed.

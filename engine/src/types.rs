@@ -31,8 +31,12 @@ pub enum HeapType {
     Exn,
     /// The bottom of the `exn` hierarchy (`noexn`).
     NoExn,
-    /// A concrete type, by its engine-wide canonical index.
-    Concrete(u32),
+    /// A concrete function type, by its engine-wide canonical index.
+    ConcreteFunc(u32),
+    /// A concrete struct type, by its engine-wide canonical index.
+    ConcreteStruct(u32),
+    /// A concrete array type, by its engine-wide canonical index.
+    ConcreteArray(u32),
 }
 
 impl HeapType {
@@ -42,9 +46,38 @@ impl HeapType {
             HeapType::Func | HeapType::NoFunc => HeapType::Func,
             HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
             HeapType::Exn | HeapType::NoExn => HeapType::Exn,
-            // Concrete types are function types until the GC proposal lands.
-            HeapType::Concrete(_) => HeapType::Func,
+            HeapType::ConcreteFunc(_) => HeapType::Func,
             _ => HeapType::Any,
+        }
+    }
+
+    /// The bottom type of this heap type's hierarchy.
+    pub fn bottom(&self) -> HeapType {
+        match self.top() {
+            HeapType::Func => HeapType::NoFunc,
+            HeapType::Extern => HeapType::NoExtern,
+            HeapType::Exn => HeapType::NoExn,
+            _ => HeapType::None,
+        }
+    }
+
+    /// The canonical type index, for concrete types.
+    pub fn concrete_index(&self) -> Option<u32> {
+        match *self {
+            HeapType::ConcreteFunc(i)
+            | HeapType::ConcreteStruct(i)
+            | HeapType::ConcreteArray(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The same heap type with its concrete index (if any) mapped by `f`.
+    pub(crate) fn map_index(&self, f: &dyn Fn(u32) -> u32) -> HeapType {
+        match *self {
+            HeapType::ConcreteFunc(i) => HeapType::ConcreteFunc(f(i)),
+            HeapType::ConcreteStruct(i) => HeapType::ConcreteStruct(f(i)),
+            HeapType::ConcreteArray(i) => HeapType::ConcreteArray(f(i)),
+            other => other,
         }
     }
 }
@@ -82,6 +115,13 @@ impl RefType {
     pub fn heap_type(&self) -> &HeapType {
         &self.heap
     }
+
+    pub(crate) fn map_index(&self, f: &dyn Fn(u32) -> u32) -> RefType {
+        RefType {
+            nullable: self.nullable,
+            heap: self.heap.map_index(f),
+        }
+    }
 }
 
 impl fmt::Display for RefType {
@@ -117,6 +157,13 @@ impl ValType {
     /// Whether this is a reference type.
     pub fn is_ref(&self) -> bool {
         matches!(self, ValType::Ref(_))
+    }
+
+    pub(crate) fn map_index(&self, f: &dyn Fn(u32) -> u32) -> ValType {
+        match self {
+            ValType::Ref(r) => ValType::Ref(r.map_index(f)),
+            other => *other,
+        }
     }
 
     /// Whether values of this type are references into the GC heap (everything but
@@ -184,6 +231,91 @@ impl fmt::Display for FuncType {
             list(&self.results)
         )
     }
+}
+
+impl FuncType {
+    pub(crate) fn map_index(&self, f: &dyn Fn(u32) -> u32) -> FuncType {
+        FuncType::new(
+            self.params.iter().map(|t| t.map_index(f)),
+            self.results.iter().map(|t| t.map_index(f)),
+        )
+    }
+}
+
+/// How a struct field or array element is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    /// A packed 8-bit integer.
+    I8,
+    /// A packed 16-bit integer.
+    I16,
+    /// A full value.
+    Val(ValType),
+}
+
+/// A struct field or array element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    /// How the value is stored.
+    pub storage: StorageType,
+    /// Whether it may be written after allocation.
+    pub mutable: bool,
+}
+
+impl FieldType {
+    fn map_index(&self, f: &dyn Fn(u32) -> u32) -> FieldType {
+        let storage = match self.storage {
+            StorageType::Val(v) => StorageType::Val(v.map_index(f)),
+            other => other,
+        };
+        FieldType {
+            storage,
+            mutable: self.mutable,
+        }
+    }
+}
+
+/// The shape of a defined type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CompositeType {
+    /// A function type.
+    Func(FuncType),
+    /// A struct type: its fields.
+    Struct(Box<[FieldType]>),
+    /// An array type: its element.
+    Array(FieldType),
+}
+
+impl CompositeType {
+    pub(crate) fn map_index(&self, f: &dyn Fn(u32) -> u32) -> CompositeType {
+        match self {
+            CompositeType::Func(t) => CompositeType::Func(t.map_index(f)),
+            CompositeType::Struct(fields) => {
+                CompositeType::Struct(fields.iter().map(|x| x.map_index(f)).collect())
+            }
+            CompositeType::Array(e) => CompositeType::Array(e.map_index(f)),
+        }
+    }
+
+    /// The concrete heap type for a type of this shape with canonical index `index`.
+    pub(crate) fn heap_type(&self, index: u32) -> HeapType {
+        match self {
+            CompositeType::Func(_) => HeapType::ConcreteFunc(index),
+            CompositeType::Struct(_) => HeapType::ConcreteStruct(index),
+            CompositeType::Array(_) => HeapType::ConcreteArray(index),
+        }
+    }
+}
+
+/// A defined type: its shape, declared supertype and finality.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SubType {
+    /// Whether no type may declare this one as its supertype.
+    pub is_final: bool,
+    /// The declared supertype's canonical index.
+    pub supertype: Option<u32>,
+    /// The shape.
+    pub composite: CompositeType,
 }
 
 /// Whether a global may be written.
@@ -305,7 +437,10 @@ impl fmt::Display for ExternType {
 pub(crate) mod convert {
     use super::*;
 
-    pub(crate) fn heap_type(h: wasmparser::HeapType, canon: &dyn Fn(u32) -> u32) -> HeapType {
+    /// Maps a module type index to its concrete heap type.
+    pub(crate) type Canon<'a> = &'a dyn Fn(u32) -> HeapType;
+
+    pub(crate) fn heap_type(h: wasmparser::HeapType, canon: Canon<'_>) -> HeapType {
         use wasmparser::AbstractHeapType as A;
         match h {
             wasmparser::HeapType::Abstract { ty, .. } => match ty {
@@ -324,17 +459,16 @@ pub(crate) mod convert {
                 A::Cont | A::NoCont => HeapType::Any,
             },
             wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
-                let i = idx.as_module_index().unwrap_or(u32::MAX);
-                HeapType::Concrete(canon(i))
+                canon(idx.as_module_index().unwrap_or(u32::MAX))
             }
         }
     }
 
-    pub(crate) fn ref_type(r: wasmparser::RefType, canon: &dyn Fn(u32) -> u32) -> RefType {
+    pub(crate) fn ref_type(r: wasmparser::RefType, canon: Canon<'_>) -> RefType {
         RefType::new(r.is_nullable(), heap_type(r.heap_type(), canon))
     }
 
-    pub(crate) fn val_type(v: wasmparser::ValType, canon: &dyn Fn(u32) -> u32) -> ValType {
+    pub(crate) fn val_type(v: wasmparser::ValType, canon: Canon<'_>) -> ValType {
         match v {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
@@ -345,14 +479,44 @@ pub(crate) mod convert {
         }
     }
 
-    pub(crate) fn func_type(f: &wasmparser::FuncType, canon: &dyn Fn(u32) -> u32) -> FuncType {
+    pub(crate) fn func_type(f: &wasmparser::FuncType, canon: Canon<'_>) -> FuncType {
         FuncType::new(
             f.params().iter().map(|p| val_type(*p, canon)),
             f.results().iter().map(|r| val_type(*r, canon)),
         )
     }
 
-    pub(crate) fn table_type(t: &wasmparser::TableType, canon: &dyn Fn(u32) -> u32) -> TableType {
+    fn field_type(f: &wasmparser::FieldType, canon: Canon<'_>) -> FieldType {
+        let storage = match f.element_type {
+            wasmparser::StorageType::I8 => StorageType::I8,
+            wasmparser::StorageType::I16 => StorageType::I16,
+            wasmparser::StorageType::Val(v) => StorageType::Val(val_type(v, canon)),
+        };
+        FieldType {
+            storage,
+            mutable: f.mutable,
+        }
+    }
+
+    pub(crate) fn composite_type(
+        c: &wasmparser::CompositeInnerType,
+        canon: Canon<'_>,
+    ) -> anyhow::Result<CompositeType> {
+        Ok(match c {
+            wasmparser::CompositeInnerType::Func(f) => CompositeType::Func(func_type(f, canon)),
+            wasmparser::CompositeInnerType::Struct(s) => {
+                CompositeType::Struct(s.fields.iter().map(|f| field_type(f, canon)).collect())
+            }
+            wasmparser::CompositeInnerType::Array(a) => {
+                CompositeType::Array(field_type(&a.0, canon))
+            }
+            wasmparser::CompositeInnerType::Cont(_) => {
+                anyhow::bail!("continuation types are not supported")
+            }
+        })
+    }
+
+    pub(crate) fn table_type(t: &wasmparser::TableType, canon: Canon<'_>) -> TableType {
         TableType::new(
             ref_type(t.element_type, canon),
             t.initial.min(u64::from(u32::MAX)) as u32,
@@ -367,10 +531,7 @@ pub(crate) mod convert {
         )
     }
 
-    pub(crate) fn global_type(
-        g: &wasmparser::GlobalType,
-        canon: &dyn Fn(u32) -> u32,
-    ) -> GlobalType {
+    pub(crate) fn global_type(g: &wasmparser::GlobalType, canon: Canon<'_>) -> GlobalType {
         GlobalType::new(
             val_type(g.content_type, canon),
             if g.mutable {

@@ -2,6 +2,7 @@
 
 use crate::externref::ExternRef;
 use crate::func::Func;
+use crate::registry::TypeRegistry;
 use crate::store::StoreOpaque;
 use crate::types::{HeapType, RefType, ValType};
 use crate::vm::ValRaw;
@@ -144,23 +145,36 @@ impl Val {
         }
     }
 
-    /// Whether this value has type `ty`.
-    pub(crate) fn matches(&self, ty: &ValType) -> bool {
-        match (self, ty) {
-            (Val::I32(_), ValType::I32)
-            | (Val::I64(_), ValType::I64)
-            | (Val::F32(_), ValType::F32)
-            | (Val::F64(_), ValType::F64)
-            | (Val::V128(_), ValType::V128) => true,
-            (Val::FuncRef(f), ValType::Ref(r)) => ref_matches(f.is_none(), HeapType::Func, r),
-            (Val::ExternRef(e), ValType::Ref(r)) => ref_matches(e.is_none(), HeapType::Extern, r),
-            _ => false,
+    /// Whether this value has type `ty` (or a subtype of it).
+    pub(crate) fn matches(&self, registry: &TypeRegistry, ty: &ValType) -> bool {
+        let ValType::Ref(r) = ty else {
+            return matches!(
+                (self, ty),
+                (Val::I32(_), ValType::I32)
+                    | (Val::I64(_), ValType::I64)
+                    | (Val::F32(_), ValType::F32)
+                    | (Val::F64(_), ValType::F64)
+                    | (Val::V128(_), ValType::V128)
+            );
+        };
+        let (is_null, top, actual) = match self {
+            Val::FuncRef(f) => (f.is_none(), HeapType::Func, f.map(|f| f.type_index())),
+            Val::ExternRef(e) => (e.is_none(), HeapType::Extern, None),
+            _ => return false,
+        };
+        if r.heap_type().top() != top {
+            return false;
         }
+        if is_null {
+            return r.is_nullable();
+        }
+        let heap = actual.map_or(top, HeapType::ConcreteFunc);
+        registry.heap_matches(&heap, r.heap_type())
     }
 
     /// Checks the type and converts to the raw form for `store`.
     pub(crate) fn to_raw(&self, store: &mut StoreOpaque, ty: &ValType) -> Result<ValRaw> {
-        if !self.matches(ty) {
+        if !self.matches(store.engine.registry(), ty) {
             bail!("type mismatch: expected a value of type {ty}, got {self:?}");
         }
         Ok(match self {
@@ -190,14 +204,6 @@ impl Val {
             ValType::Ref(r) => Ref::from_raw(store, raw.get_u64() as usize, r).into(),
         }
     }
-}
-
-/// Whether a reference (null or not) into `heap` has reference type `r`.
-fn ref_matches(is_null: bool, heap: HeapType, r: &RefType) -> bool {
-    if is_null {
-        return r.is_nullable() && r.heap_type().top() == heap;
-    }
-    *r.heap_type() == heap
 }
 
 impl Ref {

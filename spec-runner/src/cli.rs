@@ -121,6 +121,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
     let options = RunOptions {
         gc_stress: cli.gc_stress,
         verbose: cli.verbose,
+        features: None,
     };
     let totals = Arc::new(Mutex::new(Totals::default()));
     let trials = match trials(&cli, &options, &known, &totals) {
@@ -175,22 +176,26 @@ fn trials(
 ) -> anyhow::Result<Vec<Trial>> {
     let mut sources = Vec::new();
     for suite in &cli.suites {
+        let features = crate::suite_features(suite);
         for (name, text) in embedded_suite(suite)? {
-            sources.push((name, Source::Embedded(text)));
+            sources.push((name, Source::Embedded(text), features));
         }
     }
     for path in &cli.paths {
         for file in wast_files(path)? {
-            sources.push((file.display().to_string(), Source::File(file)));
+            sources.push((file.display().to_string(), Source::File(file), None));
         }
     }
     let mut seen = std::collections::HashSet::new();
-    sources.retain(|(name, _)| seen.insert(name.clone()));
+    sources.retain(|(name, _, _)| seen.insert(name.clone()));
 
     Ok(sources
         .into_iter()
-        .map(|(name, source)| {
-            let options = options.clone();
+        .map(|(name, source, features)| {
+            let options = RunOptions {
+                features,
+                ..options.clone()
+            };
             let known_directives = known.directives(&name);
             let known = known.reason(&name).map(str::to_owned);
             let totals = Arc::clone(totals);

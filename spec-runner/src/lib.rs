@@ -44,4 +44,4 @@ mod values;
 pub use cli::main_with_args;
 pub use report::{Counts, DirectiveReport, Location, Outcome, ScriptReport};
 pub use script::{RunOptions, run_script};
-pub use suite::{KnownFailures, SPEC_SUITES, embedded_suite, wast_files};
+pub use suite::{KnownFailures, SPEC_SUITES, embedded_suite, suite_features, wast_files};

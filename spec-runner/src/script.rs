@@ -25,6 +25,9 @@ use crate::values::{
 pub struct RunOptions {
     /// Run the engine in GC stress mode ([`engine::Config::gc_stress`]).
     pub gc_stress: bool,
+    /// The Wasm features to validate with; `None` for the engine's defaults. The embedded
+    /// suites of older spec versions need theirs ([`suite_features`](crate::suite_features)).
+    pub features: Option<engine::WasmFeatures>,
     /// Record the expected and actual error messages of `assert_invalid`, `assert_malformed`
     /// and `assert_unlinkable` as [notes](crate::DirectiveReport::note).
     pub verbose: bool,
@@ -207,6 +210,9 @@ impl Runner {
     fn new(options: &RunOptions) -> anyhow::Result<(Runner, Option<anyhow::Error>)> {
         let mut config = Config::new();
         config.gc_stress(options.gc_stress);
+        if let Some(features) = options.features {
+            config.wasm_features(features);
+        }
         let engine = Engine::new(&config).context("failed to create the engine")?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
@@ -493,7 +499,14 @@ impl Runner {
         let args = invoke
             .args
             .iter()
-            .map(|arg| arg_to_val(&mut self.store, arg))
+            .zip(
+                func.ty(&self.store)
+                    .params()
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(arg, ty)| arg_to_val(&mut self.store, arg, ty))
             .collect::<Result<Vec<_>, _>>()?;
         let mut results = vec![Val::null_func_ref(); func.ty(&self.store).results().len()];
         Ok(func

@@ -71,6 +71,33 @@ pub fn wast_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The Wasm features an embedded suite is written for, where they differ from the engine's
+/// defaults. The spec versions and each proposal's folder assert that features beyond
+/// theirs are invalid or malformed (a second memory, a non-zero reserved byte, ...), so
+/// each gets Wasm 2.0 (1.0 for `wasm-v1`) plus its own proposal. `None` means the engine's
+/// defaults (`wasm-v3`, `wasm-latest`, `gc`, and files given by path).
+pub fn suite_features(name: &str) -> Option<engine::WasmFeatures> {
+    use engine::WasmFeatures as F;
+    let features = match name {
+        "wasm-v1" => F::WASM1,
+        "wasm-v2"
+        | "reference-types"
+        | "multi-value"
+        | "mutable-global"
+        | "sign-extension-ops"
+        | "nontrapping-float-to-int-conversions" => F::WASM2,
+        "function-references" => F::WASM2
+            .union(F::FUNCTION_REFERENCES)
+            .union(F::TAIL_CALL)
+            .union(F::GC),
+        "tail-call" => F::WASM2.union(F::TAIL_CALL),
+        "extended-const" => F::WASM2.union(F::EXTENDED_CONST),
+        "multi-memory" => F::WASM2.union(F::MULTI_MEMORY),
+        _ => return None,
+    };
+    Some(features.intersection(engine::Config::SUPPORTED_FEATURES))
+}
+
 /// Trials expected to fail, each with the reason (`known-failures.txt`).
 ///
 /// The runner still runs them: a listed trial that fails is reported as a known failure and

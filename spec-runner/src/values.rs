@@ -31,7 +31,13 @@ pub(crate) const COMPONENTS: &str = "component model not supported";
 pub(crate) struct Unsupported(pub &'static str);
 
 /// Converts an `invoke` argument to an engine value, allocating host references in `store`.
-pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val, Unsupported> {
+/// `param` is the callee's parameter type, which tells which hierarchy a null of a concrete
+/// type (`ref.null $t`) belongs to.
+pub(crate) fn arg_to_val(
+    store: &mut Store<()>,
+    arg: &WastArg<'_>,
+    param: Option<&engine::ValType>,
+) -> Result<Val, Unsupported> {
     let WastArg::Core(arg) = arg else {
         return Err(Unsupported(COMPONENTS));
     };
@@ -46,7 +52,12 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val
             RefFamily::Extern => Val::ExternRef(None),
             // A null of a concrete type could be a function or a GC object; without GC reference
             // values in `Val` the runner cannot build the latter, so it builds neither.
-            RefFamily::Concrete => return Err(Unsupported(GC_REFS)),
+            RefFamily::Concrete => match param {
+                Some(engine::ValType::Ref(r)) if r.heap_type().top() == engine::HeapType::Func => {
+                    Val::FuncRef(None)
+                }
+                _ => return Err(Unsupported(GC_REFS)),
+            },
         },
         WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => Val::ExternRef(Some(
             ExternRef::new(store, *n).expect("allocating a host reference for an argument"),
@@ -585,7 +596,7 @@ mod tests {
     #[test]
     fn args() {
         let mut s = store();
-        let mut val = |text| with_arg(text, |arg| arg_to_val(&mut s, arg));
+        let mut val = |text| with_arg(text, |arg| arg_to_val(&mut s, arg, None));
         assert!(matches!(val("i32.const -7"), Ok(Val::I32(-7))));
         assert!(matches!(val("i64.const 7"), Ok(Val::I64(7))));
         assert!(matches!(val("f32.const -0"), Ok(Val::F32(0x8000_0000))));

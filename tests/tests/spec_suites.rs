@@ -2,7 +2,7 @@
 //! stress mode: every directive must pass except those listed (with a reason) in
 //! `spec-runner/known-failures.txt`, and none may be skipped.
 
-use spec_runner::{KnownFailures, RunOptions, embedded_suite, run_script};
+use spec_runner::{KnownFailures, RunOptions, embedded_suite, run_script, suite_features};
 
 /// Runs every script of embedded suite `name` and returns the number of directives that
 /// passed, panicking with every unexpected failure or skip.
@@ -15,6 +15,7 @@ fn run_suite(name: &str, gc_stress: bool) -> usize {
             let known = KnownFailures::checked_in().expect("known-failures.txt parses");
             let options = RunOptions {
                 gc_stress,
+                features: suite_features(&name),
                 ..RunOptions::default()
             };
             let mut passed = 0;
@@ -23,14 +24,14 @@ fn run_suite(name: &str, gc_stress: bool) -> usize {
                 let report = run_script(&trial, text, &options);
                 let counts = report.counts();
                 passed += counts.passed;
-                if counts.skipped > 0 {
-                    problems.push(format!("{trial}: {} skipped", counts.skipped));
-                }
                 if let Some(reason) = known.reason(&trial) {
                     if report.is_success() {
                         problems.push(format!("{trial}: listed as failing ({reason}) but passed"));
                     }
                     continue;
+                }
+                if counts.skipped > 0 {
+                    problems.push(format!("{trial}: {} skipped", counts.skipped));
                 }
                 if let Err(message) = report.check_known_directives(&known.directives(&trial)) {
                     problems.push(message);
@@ -71,4 +72,38 @@ fn wasm_v2_gc_stress() {
 #[test]
 fn reference_types_gc_stress() {
     assert!(run_suite("reference-types", true) > 9_000);
+}
+
+#[test]
+fn wasm_v3() {
+    assert!(run_suite("wasm-v3", false) > 21_000);
+}
+
+#[test]
+fn wasm_v3_gc_stress() {
+    assert!(run_suite("wasm-v3", true) > 21_000);
+}
+
+#[test]
+fn function_references_and_tail_calls() {
+    assert!(run_suite("function-references", false) > 1_800);
+    assert!(run_suite("tail-call", false) > 100);
+}
+
+#[test]
+fn function_references_and_tail_calls_gc_stress() {
+    assert!(run_suite("function-references", true) > 1_800);
+    assert!(run_suite("tail-call", true) > 100);
+}
+
+#[test]
+fn other_merged_proposals() {
+    for suite in [
+        "bulk-memory",
+        "extended-const",
+        "multi-memory",
+        "multi-value",
+    ] {
+        assert!(run_suite(suite, false) > 100, "{suite}");
+    }
 }

@@ -1,6 +1,8 @@
 //! `ModuleInfo`: everything about a module except its code, gathered while parsing.
 
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use crate::types::{
+    CompositeType, ExternType, FuncType, GlobalType, HeapType, MemoryType, SubType, TableType,
+};
 use crate::vm::VMOffsets;
 
 /// A constant expression, kept as its operators for evaluation at instantiation.
@@ -118,8 +120,8 @@ pub(crate) struct ModuleInfo {
     /// The features the module was validated with; the translator parses with them too.
     pub features: wasmparser::WasmFeatures,
     pub name: Option<String>,
-    /// Module type index -> function type (non-function types hold an empty placeholder).
-    pub types: Vec<FuncType>,
+    /// Module type index -> the type, with concrete references as canonical indices.
+    pub types: Vec<SubType>,
     /// Module type index -> engine-wide canonical index.
     pub type_ids: Vec<u32>,
     /// Function index -> module type index.
@@ -153,7 +155,30 @@ impl ModuleInfo {
 
     /// The type of function `index`.
     pub fn func_type(&self, index: u32) -> &FuncType {
-        &self.types[self.funcs[index as usize] as usize]
+        self.func_type_at(self.funcs[index as usize])
+    }
+
+    /// Module type `type_index`, which validation guarantees is a function type.
+    pub fn func_type_at(&self, type_index: u32) -> &FuncType {
+        match &self.types[type_index as usize].composite {
+            CompositeType::Func(f) => f,
+            other => panic!("type {type_index} is not a function type: {other:?}"),
+        }
+    }
+
+    /// The concrete heap type of module type `type_index`.
+    pub fn concrete_heap(&self, type_index: u32) -> HeapType {
+        let i = type_index as usize;
+        match (self.types.get(i), self.type_ids.get(i)) {
+            (Some(t), Some(&id)) => t.composite.heap_type(id),
+            // Validation rejects out-of-range indices; this keeps conversion total.
+            _ => HeapType::None,
+        }
+    }
+
+    /// Maps module type indices to concrete heap types, for `types::convert`.
+    pub fn canon(&self) -> impl Fn(u32) -> HeapType + '_ {
+        |i| self.concrete_heap(i)
     }
 
     /// Whether function `index` is imported.

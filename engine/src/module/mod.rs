@@ -9,7 +9,8 @@ pub(crate) use info::{
 
 use crate::Engine;
 use crate::compile::{CodeMemory, compile_module};
-use crate::types::{ExternType, FuncType, convert};
+use crate::registry::RELATIVE;
+use crate::types::{ExternType, HeapType, SubType, convert};
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;
 use wasmparser::{Parser, Payload, ValidPayload, Validator};
@@ -155,19 +156,61 @@ fn parse(engine: &Engine, wasm: &[u8]) -> Result<ModuleInfo> {
     Ok(info)
 }
 
+/// Registers one rec group with the engine and records its members' canonical types.
+fn register_rec_group(
+    info: &mut ModuleInfo,
+    engine: &Engine,
+    group: wasmparser::RecGroup,
+) -> Result<()> {
+    let start = info.types.len() as u32;
+    let members: Vec<wasmparser::SubType> = group.into_types().collect();
+    let len = members.len() as u32;
+    let in_group = |i: u32| (start..start + len).contains(&i);
+    // In the key, references to the group's own members are relative (see `registry`).
+    let key_canon = |i: u32| -> HeapType {
+        if in_group(i) {
+            let relative = RELATIVE | (i - start);
+            match &members[(i - start) as usize].composite_type.inner {
+                wasmparser::CompositeInnerType::Func(_) => HeapType::ConcreteFunc(relative),
+                wasmparser::CompositeInnerType::Struct(_) => HeapType::ConcreteStruct(relative),
+                _ => HeapType::ConcreteArray(relative),
+            }
+        } else {
+            info.concrete_heap(i)
+        }
+    };
+    let mut key = Vec::with_capacity(members.len());
+    for member in &members {
+        let supertype = member
+            .supertype_idxs
+            .first()
+            .and_then(|s| s.as_module_index())
+            .map(|s| {
+                if in_group(s) {
+                    RELATIVE | (s - start)
+                } else {
+                    info.type_ids[s as usize]
+                }
+            });
+        key.push(SubType {
+            is_final: member.is_final,
+            supertype,
+            composite: convert::composite_type(&member.composite_type.inner, &key_canon)?,
+        });
+    }
+    let base = engine.registry().register_rec_group(key);
+    for i in 0..len {
+        info.type_ids.push(base + i);
+        info.types.push(engine.registry().sub_type(base + i));
+    }
+    Ok(())
+}
+
 fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Result<()> {
-    let canon = |i: u32| i;
     match payload {
         Payload::TypeSection(reader) => {
             for group in reader {
-                for sub in group?.into_types() {
-                    let ty = match &sub.composite_type.inner {
-                        wasmparser::CompositeInnerType::Func(f) => convert::func_type(f, &canon),
-                        _ => bail!("struct and array types are not supported yet"),
-                    };
-                    info.type_ids.push(engine.registry().register(&ty));
-                    info.types.push(ty);
-                }
+                register_rec_group(info, engine, group?)?;
             }
         }
         Payload::ImportSection(reader) => {
@@ -179,11 +222,12 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                         info.num_imported_funcs += 1;
                         (
                             info.funcs.len() - 1,
-                            ExternType::Func(info.types[t as usize].clone()),
+                            ExternType::Func(info.func_type_at(t).clone()),
                         )
                     }
                     wasmparser::TypeRef::Table(t) => {
-                        info.tables.push((convert::table_type(&t, &canon), None));
+                        let ty = convert::table_type(&t, &info.canon());
+                        info.tables.push((ty, None));
                         info.num_imported_tables += 1;
                         (
                             info.tables.len() - 1,
@@ -199,11 +243,12 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                         )
                     }
                     wasmparser::TypeRef::Global(g) => {
-                        info.globals.push((convert::global_type(&g, &canon), None));
+                        let ty = convert::global_type(&g, &info.canon());
+                        info.globals.push((ty, None));
                         info.num_imported_globals += 1;
                         (
                             info.globals.len() - 1,
-                            ExternType::Global(convert::global_type(&g, &canon)),
+                            ExternType::Global(convert::global_type(&g, &info.canon())),
                         )
                     }
                     wasmparser::TypeRef::Tag(_) => bail!("exception tags are not supported yet"),
@@ -228,8 +273,8 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                     wasmparser::TableInit::RefNull => None,
                     wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
                 };
-                info.tables
-                    .push((convert::table_type(&table.ty, &canon), init));
+                let ty = convert::table_type(&table.ty, &info.canon());
+                info.tables.push((ty, init));
             }
         }
         Payload::MemorySection(reader) => {
@@ -244,7 +289,7 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
         Payload::GlobalSection(reader) => {
             for g in reader {
                 let g = g?;
-                let ty = convert::global_type(&g.ty, &canon);
+                let ty = convert::global_type(&g.ty, &info.canon());
                 info.globals
                     .push((ty, Some(ConstExpr::parse(&g.init_expr)?)));
             }
@@ -290,7 +335,7 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                         }
                     }
                     wasmparser::ElementItems::Expressions(ty, r) => {
-                        gc = convert::ref_type(ty, &canon).heap_type().top()
+                        gc = convert::ref_type(ty, &info.canon()).heap_type().top()
                             != crate::types::HeapType::Func;
                         for e in r {
                             items.push(ConstExpr::parse(&e?)?);
@@ -352,12 +397,4 @@ fn read_names(info: &mut ModuleInfo, names: wasmparser::NameSectionReader<'_>) -
         }
     }
     Ok(())
-}
-
-impl ModuleInfo {
-    /// The function type of module type `index`.
-    #[allow(dead_code)]
-    pub(crate) fn type_at(&self, index: u32) -> &FuncType {
-        &self.types[index as usize]
-    }
 }

@@ -206,16 +206,17 @@ impl<'m> FuncEnv<'m> {
     /// The signature for module type `index`.
     pub(crate) fn signature(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> ir::SigRef {
         *self.sigs.entry(type_index).or_insert_with(|| {
-            b.import_signature(wasm_signature(&self.info.types[type_index as usize]))
+            b.import_signature(wasm_signature(self.info.func_type_at(type_index)))
         })
     }
 
-    /// `call`.
+    /// `call` (or `return_call` when `tail`; then there are no results).
     pub(crate) fn call(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         func: u32,
         args: &[Value],
+        tail: bool,
     ) -> Vec<Value> {
         let mut full = Vec::with_capacity(args.len() + 2);
         if self.info.is_imported_func(func) {
@@ -233,6 +234,10 @@ impl<'m> FuncEnv<'m> {
                 .load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_VMCTX);
             full.extend([callee, self.vmctx]);
             full.extend_from_slice(args);
+            if tail {
+                b.ins().return_call_indirect(sig, code, &full);
+                return Vec::new();
+            }
             let call = b.ins().call_indirect(sig, code, &full);
             return b.inst_results(call).to_vec();
         }
@@ -258,6 +263,10 @@ impl<'m> FuncEnv<'m> {
         };
         full.extend([self.vmctx, self.vmctx]);
         full.extend_from_slice(args);
+        if tail {
+            b.ins().return_call(fref, &full);
+            return Vec::new();
+        }
         let call = b.ins().call(fref, &full);
         b.inst_results(call).to_vec()
     }
@@ -268,7 +277,11 @@ impl<'m> FuncEnv<'m> {
         b.ins().load(I32, readonly(), ids, (type_index * 4) as i32)
     }
 
-    /// `call_indirect`.
+    /// `call_indirect` (or `return_call_indirect` when `tail`).
+    ///
+    /// The callee's type must be a subtype of the expected type: for a final expected type
+    /// (every function type without an explicit non-final `sub`) that is one compare; for
+    /// other types a mismatch falls back to a check of the callee type's supertype chain.
     pub(crate) fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder<'_>,
@@ -276,6 +289,7 @@ impl<'m> FuncEnv<'m> {
         type_index: u32,
         index: Value,
         args: &[Value],
+        tail: bool,
     ) -> Vec<Value> {
         let addr = self.table_elem_addr(b, table, index, Trap::UndefinedElement);
         let funcref = b.ins().load(I64, trusted(), addr, 0);
@@ -286,9 +300,40 @@ impl<'m> FuncEnv<'m> {
             .load(I32, trusted(), funcref, field::FUNCREF_TYPE_INDEX);
         let expected = self.canonical_type(b, type_index);
         let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
+        if self.info.types[type_index as usize].is_final {
+            b.ins()
+                .trapnz(mismatch, Trap::IndirectCallTypeMismatch.to_cranelift());
+        } else {
+            let slow = b.create_block();
+            let done = b.create_block();
+            b.ins().brif(mismatch, slow, &[], done, &[]);
+            b.seal_block(slow);
+            b.switch_to_block(slow);
+            b.set_cold_block(slow);
+            let ok = self
+                .builtin(b, Builtin::IsSubtype, &[actual, expected])
+                .expect("returns");
+            b.ins()
+                .trapz(ok, Trap::IndirectCallTypeMismatch.to_cranelift());
+            b.ins().jump(done, &[]);
+            b.seal_block(done);
+            b.switch_to_block(done);
+        }
+        self.call_funcref(b, type_index, funcref, args, tail)
+    }
+
+    /// `call_ref` (or `return_call_ref` when `tail`): traps on null, then calls.
+    pub(crate) fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        funcref: Value,
+        args: &[Value],
+        tail: bool,
+    ) -> Vec<Value> {
         b.ins()
-            .trapnz(mismatch, Trap::IndirectCallTypeMismatch.to_cranelift());
-        self.call_funcref(b, type_index, funcref, args)
+            .trapz(funcref, Trap::NullFunctionReference.to_cranelift());
+        self.call_funcref(b, type_index, funcref, args, tail)
     }
 
     /// Calls through a non-null `VMFuncRef` pointer known to have module type `type_index`.
@@ -298,6 +343,7 @@ impl<'m> FuncEnv<'m> {
         type_index: u32,
         funcref: Value,
         args: &[Value],
+        tail: bool,
     ) -> Vec<Value> {
         let sig = self.signature(b, type_index);
         let code = b
@@ -306,6 +352,10 @@ impl<'m> FuncEnv<'m> {
         let callee = b.ins().load(I64, trusted(), funcref, field::FUNCREF_VMCTX);
         let mut full = vec![callee, self.vmctx];
         full.extend_from_slice(args);
+        if tail {
+            b.ins().return_call_indirect(sig, code, &full);
+            return Vec::new();
+        }
         let call = b.ins().call_indirect(sig, code, &full);
         b.inst_results(call).to_vec()
     }

@@ -175,7 +175,7 @@ impl FuncTranslator {
         }
         for local in body.get_locals_reader()? {
             let (count, t) = local?;
-            let t = crate::types::convert::val_type(t, &|i| i);
+            let t = crate::types::convert::val_type(t, &info.canon());
             let ir_ty = value_type(&t);
             for _ in 0..count {
                 let var = b.declare_var(ir_ty);
@@ -231,9 +231,12 @@ fn zero_value(b: &mut FunctionBuilder<'_>, ty: ir::Type) -> Value {
 fn block_sig(info: &ModuleInfo, bt: BlockType) -> (Vec<ValType>, Vec<ValType>) {
     match bt {
         BlockType::Empty => (vec![], vec![]),
-        BlockType::Type(t) => (vec![], vec![crate::types::convert::val_type(t, &|i| i)]),
+        BlockType::Type(t) => (
+            vec![],
+            vec![crate::types::convert::val_type(t, &info.canon())],
+        ),
         BlockType::FuncType(i) => {
-            let ft = &info.types[i as usize];
+            let ft = info.func_type_at(i);
             (ft.params().to_vec(), ft.results().to_vec())
         }
     }
@@ -340,6 +343,29 @@ fn branch(b: &mut FunctionBuilder<'_>, state: &mut State, depth: u32) {
     b.ins().jump(target, &args);
 }
 
+/// Branches to the label `depth` levels out if `cond` is non-zero, passing the label's
+/// arity worth of values: the top of the stack followed by `extra`. Falls through otherwise.
+fn branch_if(
+    b: &mut FunctionBuilder<'_>,
+    state: &mut State,
+    depth: u32,
+    cond: Value,
+    extra: &[Value],
+) {
+    let i = state.control.len() - 1 - depth as usize;
+    let (target, n) = state.control[i].branch_target();
+    if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
+        state.control[i].next_reached = true;
+    }
+    let mut values = state.peekn(n - extra.len()).to_vec();
+    values.extend_from_slice(extra);
+    let fallthrough = b.create_block();
+    b.ins()
+        .brif(cond, target, &block_args(&values), fallthrough, &[]);
+    b.seal_block(fallthrough);
+    b.switch_to_block(fallthrough);
+}
+
 fn translate_op(
     op: &Operator<'_>,
     b: &mut FunctionBuilder<'_>,
@@ -429,16 +455,7 @@ fn translate_op(
         }
         Operator::BrIf { relative_depth } => {
             let cond = state.pop();
-            let i = state.control.len() - 1 - relative_depth as usize;
-            let (target, n) = state.control[i].branch_target();
-            if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
-                state.control[i].next_reached = true;
-            }
-            let args = block_args(state.peekn(n));
-            let fallthrough = b.create_block();
-            b.ins().brif(cond, target, &args, fallthrough, &[]);
-            b.seal_block(fallthrough);
-            b.switch_to_block(fallthrough);
+            branch_if(b, state, relative_depth, cond, &[]);
         }
         Operator::BrTable { ref targets } => {
             let index = state.pop();
@@ -475,7 +492,7 @@ fn translate_op(
         Operator::Call { function_index } => {
             let ty = env.info.func_type(function_index).clone();
             let args = state.popn(ty.params().len());
-            let results = env.call(b, function_index, &args);
+            let results = env.call(b, function_index, &args, false);
             declare_gc_values(b, &results, ty.results());
             state.stack.extend(results);
         }
@@ -484,11 +501,58 @@ fn translate_op(
             table_index,
         } => {
             let index = state.pop();
-            let ty = env.info.types[type_index as usize].clone();
+            let ty = env.info.func_type_at(type_index).clone();
             let args = state.popn(ty.params().len());
-            let results = env.call_indirect(b, table_index, type_index, index, &args);
+            let results = env.call_indirect(b, table_index, type_index, index, &args, false);
             declare_gc_values(b, &results, ty.results());
             state.stack.extend(results);
+        }
+        Operator::CallRef { type_index } => {
+            let funcref = state.pop();
+            let ty = env.info.func_type_at(type_index).clone();
+            let args = state.popn(ty.params().len());
+            let results = env.call_ref(b, type_index, funcref, &args, false);
+            declare_gc_values(b, &results, ty.results());
+            state.stack.extend(results);
+        }
+        Operator::ReturnCall { function_index } => {
+            let n = env.info.func_type(function_index).params().len();
+            let args = state.popn(n);
+            env.call(b, function_index, &args, true);
+            state.reachable = false;
+        }
+        Operator::ReturnCallIndirect {
+            type_index,
+            table_index,
+        } => {
+            let index = state.pop();
+            let n = env.info.func_type_at(type_index).params().len();
+            let args = state.popn(n);
+            env.call_indirect(b, table_index, type_index, index, &args, true);
+            state.reachable = false;
+        }
+        Operator::ReturnCallRef { type_index } => {
+            let funcref = state.pop();
+            let n = env.info.func_type_at(type_index).params().len();
+            let args = state.popn(n);
+            env.call_ref(b, type_index, funcref, &args, true);
+            state.reachable = false;
+        }
+        Operator::RefAsNonNull => {
+            let r = *state.stack.last().expect("validated");
+            b.ins().trapz(r, Trap::NullReference.to_cranelift());
+        }
+        Operator::BrOnNull { relative_depth } => {
+            // Branch (without the reference) if null; otherwise continue with it.
+            let r = state.pop();
+            let is_null = b.ins().icmp_imm_u(IntCC::Equal, r, 0);
+            branch_if(b, state, relative_depth, is_null, &[]);
+            state.stack.push(r);
+        }
+        Operator::BrOnNonNull { relative_depth } => {
+            // Branch with the reference if non-null; otherwise continue without it.
+            let r = state.pop();
+            branch_if(b, state, relative_depth, r, &[r]);
         }
         Operator::Drop => {
             state.pop();
@@ -500,7 +564,7 @@ fn translate_op(
         Operator::TypedSelect { ty } => {
             let (x, y, c) = state.pop3();
             let v = b.ins().select(c, x, y);
-            let ty = crate::types::convert::val_type(ty, &|i| i);
+            let ty = crate::types::convert::val_type(ty, &env.info.canon());
             declare_gc_values(b, &[v], &[ty]);
             state.stack.push(v);
         }
@@ -670,7 +734,7 @@ fn translate_op(
             env.builtin(b, Builtin::ElemDrop, &[e]);
         }
         Operator::RefNull { hty } => {
-            let heap = crate::types::convert::heap_type(hty, &|i| i);
+            let heap = crate::types::convert::heap_type(hty, &env.info.canon());
             let ty = crate::compile::ref_type(&heap);
             let v = b.ins().iconst(ty, 0);
             state.stack.push(v);

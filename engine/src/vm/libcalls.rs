@@ -54,6 +54,7 @@ builtins! {
     TableInit = table_init(I32, I32, I32, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
     GcRefCountZero = gc_ref_count_zero(I32);
+    IsSubtype = is_subtype(I32, I32) -> I8;
 }
 
 /// The instance whose `VMContext` is `vmctx`.
@@ -237,4 +238,10 @@ extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) {
         store.gc.heap.dec_ref_slow_path(r);
     }
     store.maybe_gc();
+}
+
+extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u8 {
+    // SAFETY: as in `memory_grow`.
+    let inst = unsafe { instance(vmctx) };
+    u8::from(inst.module.engine().registry().is_subtype(actual, expected))
 }
