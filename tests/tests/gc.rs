@@ -7,15 +7,7 @@ use engine::{
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A host value that counts its drops.
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use tests::Counted;
 
 const MODULE: &str = r#"(module
   (import "host" "gc" (func $gc))

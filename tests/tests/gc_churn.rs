@@ -5,22 +5,7 @@
 use engine::{Engine, ExternRef, Func, FuncType, Instance, Module, Store, Val};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A host value that counts its drops.
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Resident set size of this process in bytes.
-fn rss() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
+use tests::{Counted, rss};
 
 /// `../shared/bench/externref_churn.wast` ten times longer, plus a variant that allocates a
 /// fresh externref each iteration: the heap stays bounded and the process memory flat.

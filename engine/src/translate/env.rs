@@ -396,17 +396,21 @@ impl<'m> FuncEnv<'m> {
     }
 }
 
+impl FuncEnv<'_> {
+    /// Loads a field of the store context that never changes during a store's life.
+    fn store_constant(&self, b: &mut FunctionBuilder<'_>, offset: i32) -> Value {
+        let store = b.ins().load(I64, readonly(), self.vmctx, header::STORE);
+        b.ins().load(I64, readonly(), store, offset)
+    }
+}
+
 impl GcCompileEnv for FuncEnv<'_> {
     fn gc_heap_base(&mut self, b: &mut FunctionBuilder<'_>) -> Value {
-        let store = b.ins().load(I64, readonly(), self.vmctx, header::STORE);
-        b.ins()
-            .load(I64, readonly(), store, field::STORE_GC_HEAP_BASE)
+        self.store_constant(b, field::STORE_GC_HEAP_BASE)
     }
 
     fn gc_heap_bound(&mut self, b: &mut FunctionBuilder<'_>) -> Value {
-        let store = b.ins().load(I64, readonly(), self.vmctx, header::STORE);
-        b.ins()
-            .load(I64, readonly(), store, field::STORE_GC_HEAP_BOUND)
+        self.store_constant(b, field::STORE_GC_HEAP_BOUND)
     }
 
     fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
