@@ -34,6 +34,11 @@ pub(crate) struct HostFuncContext {
     _trampolines: Arc<Trampolines>,
 }
 
+// SAFETY: the raw pointers point into the store that owns this context (its own boxed
+// funcref, the store itself, trampoline code); they move with the store as a whole, and the
+// closure is `Send + Sync`.
+unsafe impl Send for HostFuncContext {}
+
 /// The host's view of the calling instance and the store, inside a host function.
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,

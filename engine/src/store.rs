@@ -287,3 +287,19 @@ impl<'a, T> From<&'a mut crate::Caller<'_, T>> for StoreContextMut<'a, T> {
         StoreContextMut(c.store)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn stores_and_handles_move_between_threads() {
+        assert_send::<Store<()>>();
+        assert_send::<crate::Func>();
+        assert_send::<crate::ExternRef>();
+        assert_send::<crate::Module>();
+        assert_send::<Engine>();
+    }
+}
