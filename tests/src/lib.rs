@@ -1,5 +1,6 @@
 //! Helpers shared by the workspace integration tests in `tests/tests/`.
 
+use engine::{Engine, Instance, Module, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,4 +22,13 @@ pub fn rss() -> usize {
         .and_then(|p| p.parse().ok())
         .expect("resident pages");
     pages * 4096
+}
+
+/// Compiles `wat` and instantiates it without imports in a fresh store.
+pub fn instantiate(wat: &str) -> anyhow::Result<(Store<()>, Instance)> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    Ok((store, instance))
 }
