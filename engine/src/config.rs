@@ -9,6 +9,7 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) gc_stress: bool,
     pub(crate) gc_heap_max_size: usize,
+    pub(crate) gc_heap_reserve_index_space: bool,
     pub(crate) debug_verifier: bool,
     pub(crate) opt_level: OptLevel,
 }
@@ -51,6 +52,7 @@ impl Config {
             max_wasm_stack: 512 * 1024,
             gc_stress: false,
             gc_heap_max_size: 256 << 20,
+            gc_heap_reserve_index_space: true,
             debug_verifier: cfg!(debug_assertions),
             opt_level: OptLevel::Speed,
         }
@@ -85,6 +87,16 @@ impl Config {
     /// The most bytes each store's GC heap may use (its address-space reservation).
     pub fn gc_heap_max_size(&mut self, bytes: usize) -> &mut Self {
         self.gc_heap_max_size = bytes;
+        self
+    }
+
+    /// Whether each store's GC heap reserves address space for every 32-bit reference (4 GiB
+    /// plus a header, never committed beyond what is used). Then no access through a
+    /// reference can leave the heap's mapping, and compiled barriers skip their bounds
+    /// checks. Turn off where virtual address space is scarce or overcommit is strict: the
+    /// heap then reserves only its maximum size and compiled code checks bounds. Default on.
+    pub fn gc_heap_reserve_index_space(&mut self, enable: bool) -> &mut Self {
+        self.gc_heap_reserve_index_space = enable;
         self
     }
 

@@ -31,6 +31,7 @@ impl StoreGc {
         let config = GcHeapConfig {
             max_size: engine.config().gc_heap_max_size,
             stress: engine.config().gc_stress,
+            reserve_index_space: engine.config().gc_heap_reserve_index_space,
         };
         Ok(StoreGc {
             heap: engine.gc_runtime().new_gc_heap(&config)?,

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use gc_compiler::{DrcCompiler, GC_REF_TYPE};
-//! let drc = DrcCompiler::new(&gc_heap_layouts());
+//! let drc = DrcCompiler::new(&gc_heap_layouts(), true);
 //! assert_eq!(GC_REF_TYPE.bits(), 32);
 //! # fn gc_heap_layouts() -> gc_core::GcLayouts {
 //! #     gc_core::GcLayouts { header_size: 16, object_align: 16, ref_count_offset: Some(8),

@@ -113,7 +113,7 @@ fn check(name: &str, func: &Function) {
 
 #[test]
 fn drc_store_barrier() {
-    let drc = DrcCompiler::new(&LAYOUTS);
+    let drc = DrcCompiler::new(&LAYOUTS, true);
     let func = build(|env, b, addr, value| {
         drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value);
         None
@@ -123,7 +123,7 @@ fn drc_store_barrier() {
 
 #[test]
 fn drc_load_has_no_read_barrier() {
-    let drc = DrcCompiler::new(&LAYOUTS);
+    let drc = DrcCompiler::new(&LAYOUTS, true);
     let func =
         build(|env, b, addr, _| Some(drc.load_gc_ref(env, b, MemFlagsData::trusted(), addr, 0)));
     check("drc_load", &func);
@@ -133,4 +133,19 @@ fn drc_load_has_no_read_barrier() {
         .flat_map(|bl| func.layout.block_insts(bl))
         .count();
     assert_eq!(loads, 2, "one load and the return: no barrier");
+}
+
+#[test]
+fn drc_store_barrier_without_bounds_checks() {
+    // For heaps that reserve the whole index space: no compare against the bound.
+    let drc = DrcCompiler::new(&LAYOUTS, false);
+    let func = build(|env, b, addr, value| {
+        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value);
+        None
+    });
+    check("drc_store_barrier_unchecked", &func);
+    assert!(
+        !func.display().to_string().contains("user11"),
+        "no heap bounds trap"
+    );
 }

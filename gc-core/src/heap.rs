@@ -15,6 +15,11 @@ pub struct GcHeapConfig {
     /// Collect at every opportunity (allocation, barrier slow path, host call), to expose
     /// missing roots and barriers.
     pub stress: bool,
+    /// Reserve address space for every 32-bit reference plus an object header
+    /// ([`GcLayouts::index_space_reservation`]), so that no access through a `VMGcRef` can
+    /// leave the heap's region and compiled code needs no bounds checks on header accesses.
+    /// Pages beyond `max_size` are never touched by the allocator.
+    pub reserve_index_space: bool,
 }
 
 impl Default for GcHeapConfig {
@@ -22,6 +27,7 @@ impl Default for GcHeapConfig {
         GcHeapConfig {
             max_size: 256 << 20,
             stress: false,
+            reserve_index_space: false,
         }
     }
 }

@@ -20,6 +20,10 @@ pub struct GcLayouts {
 }
 
 impl GcLayouts {
+    /// The reservation that makes every `VMGcRef` plus a full header fall inside the heap.
+    pub fn index_space_reservation(&self) -> usize {
+        (1usize << 32) + self.header_size as usize
+    }
     /// Checks the invariants compiled code relies on.
     pub fn validate(&self) -> Result<(), &'static str> {
         if self.header_size < VMGcHeader::SIZE {

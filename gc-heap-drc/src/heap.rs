@@ -42,6 +42,9 @@ const MIN_ALLOC_LIMIT: u64 = 1 << 20;
 /// A deferred-reference-counting heap.
 pub struct DrcHeap {
     mmap: memmap2::MmapMut,
+    /// The heap's logical size: objects lie below it, and every access the runtime makes
+    /// is checked against it (the mapping may be larger, see `reserve_index_space`).
+    size: usize,
     free: FreeList,
     zct: Vec<u32>,
     zct_limit: usize,
@@ -64,12 +67,23 @@ impl std::fmt::Debug for DrcHeap {
 }
 
 impl DrcHeap {
-    /// A heap reserving `config.max_size` bytes (rounded to 16, at most 4 GiB).
+    /// A heap of at most `config.max_size` bytes (rounded to 16, at most 4 GiB), reserving
+    /// the whole index space if `config.reserve_index_space`.
     pub fn new(config: &GcHeapConfig) -> Result<DrcHeap> {
         let size = config.max_size.clamp(64, u32::MAX as usize) & !15;
-        let mmap = memmap2::MmapMut::map_anon(size)?;
+        let reservation = if config.reserve_index_space {
+            DRC_LAYOUTS.index_space_reservation().max(size)
+        } else {
+            size
+        };
+        // Untouched pages cost nothing; never reserve swap for them.
+        let mmap = memmap2::MmapOptions::new()
+            .len(reservation)
+            .no_reserve_swap()
+            .map_anon()?;
         Ok(DrcHeap {
             mmap,
+            size,
             free: FreeList::new(DRC_LAYOUTS.object_align, size as u32),
             zct: Vec::new(),
             zct_limit: MIN_ZCT_LIMIT,
@@ -86,10 +100,10 @@ impl DrcHeap {
     fn range(&self, r: VMGcRef, offset: usize, len: usize) -> std::ops::Range<usize> {
         let start = r.as_raw() as usize + offset;
         assert!(
-            !r.is_i31() && start + len <= self.mmap.len(),
+            !r.is_i31() && start + len <= self.size,
             "GC reference {:#x} out of bounds of a {}-byte heap",
             r.as_raw(),
-            self.mmap.len()
+            self.size
         );
         start..start + len
     }
@@ -357,11 +371,11 @@ mod tests {
     }
 
     fn setup() -> (DrcHeap, ExternRefHostDataTable, Arc<AtomicUsize>) {
-        let heap = DrcHeap::new(&GcHeapConfig {
+        let config = GcHeapConfig {
             max_size: 1 << 16,
-            stress: false,
-        })
-        .unwrap();
+            ..GcHeapConfig::default()
+        };
+        let heap = DrcHeap::new(&config).unwrap();
         (
             heap,
             ExternRefHostDataTable::default(),

@@ -64,10 +64,16 @@ impl Fixture {
     }
 }
 
-fn configs() -> [Config; 2] {
+/// The default configuration, GC stress mode, and heaps that reserve only their maximum size
+/// (so compiled barriers check bounds).
+fn configs() -> [Config; 3] {
     let mut stress = Config::new();
     stress.gc_stress(true);
-    [Config::new(), stress]
+    let mut checked = Config::new();
+    checked
+        .gc_heap_reserve_index_space(false)
+        .gc_heap_max_size(1 << 20);
+    [Config::new(), stress, checked]
 }
 
 #[test]

@@ -175,7 +175,10 @@ pub(crate) fn compile_module(
 ) -> Result<CodeMemory> {
     let isa = engine.isa();
     let mut ctx = cranelift_codegen::Context::new();
-    let mut translator = crate::translate::FuncTranslator::new(engine.gc_runtime().layouts());
+    // Heaps reserving the whole index space need no bounds checks in barriers.
+    let gc_bounds_checks = !engine.config().gc_heap_reserve_index_space;
+    let mut translator =
+        crate::translate::FuncTranslator::new(engine.gc_runtime().layouts(), gc_bounds_checks);
     let mut functions = Vec::with_capacity(info.bodies.len());
     for (def_index, body) in info.bodies.iter().enumerate() {
         let func_index = info.num_imported_funcs + def_index as u32;

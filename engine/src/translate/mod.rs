@@ -104,10 +104,12 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator {
-    pub(crate) fn new(gc_layouts: &gc_core::GcLayouts) -> Self {
+    /// A translator for heaps with `gc_layouts`; `gc_bounds_checks` as for
+    /// [`gc_compiler::DrcCompiler::new`].
+    pub(crate) fn new(gc_layouts: &gc_core::GcLayouts, gc_bounds_checks: bool) -> Self {
         FuncTranslator {
             fctx: FunctionBuilderContext::new(),
-            gc: gc_compiler::DrcCompiler::new(gc_layouts),
+            gc: gc_compiler::DrcCompiler::new(gc_layouts, gc_bounds_checks),
         }
     }
 

@@ -190,7 +190,7 @@ mod tests {
         use gc_core::GcRuntime;
         let config = gc_core::GcHeapConfig {
             max_size: 1 << 16,
-            stress: false,
+            ..Default::default()
         };
         gc_heap_drc::DrcRuntime.new_gc_heap(&config).unwrap()
     }
@@ -217,7 +217,7 @@ mod tests {
         let mut host = gc_core::ExternRefHostDataTable::default();
         let config = gc_core::GcHeapConfig {
             max_size: 1 << 16,
-            stress: false,
+            ..Default::default()
         };
         let mut drc = gc_heap_drc::DrcHeap::new(&config).unwrap();
         let r = drc

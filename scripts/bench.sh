@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Compares release `spec-runner` with Wasmtime 48 on benchmark scripts: median wall time over
+# alternating runs and peak RSS, reported as ratios (ours / wasmtime). Usage:
+#
+#   scripts/bench.sh [-n RUNS] FILE.wast...
+#
+# Needs `wasmtime` on PATH (`cargo install wasmtime-cli@48.0.8 --locked`) and a release build
+# (`cargo build --release -p spec-runner`). Wasmtime runs with both its DRC and its default
+# copying collector.
+set -euo pipefail
+runs=5
+if [ "${1:-}" = "-n" ]; then runs=$2; shift 2; fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+ours="$root/target/release/spec-runner"
+wt_flags=(wast -W gc=y,function-references=y,tail-call=y)
+
+# Prints "seconds kilobytes" for one run of the given command (its output discarded).
+measure() {
+  /usr/bin/time -f "%e %M" -o /tmp/bench-time.$$ "$@" >/dev/null 2>&1 || echo "(exit $? from $*)" >&2
+  cat /tmp/bench-time.$$
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf "%-22s %9s %9s %9s %9s %9s %8s %8s\n" file ours_s drc_s copy_s vs_drc vs_copy rss_MB drc_MB
+for file in "$@"; do
+  : > /tmp/bench-ours.$$; : > /tmp/bench-drc.$$; : > /tmp/bench-copy.$$
+  for _ in $(seq "$runs"); do
+    measure "$ours" "$file" >> /tmp/bench-ours.$$
+    measure wasmtime "${wt_flags[@]}" -C collector=drc "$file" >> /tmp/bench-drc.$$
+    measure wasmtime "${wt_flags[@]}" -C collector=copying "$file" >> /tmp/bench-copy.$$
+  done
+  o=$(cut -d' ' -f1 /tmp/bench-ours.$$ | median); d=$(cut -d' ' -f1 /tmp/bench-drc.$$ | median)
+  c=$(cut -d' ' -f1 /tmp/bench-copy.$$ | median)
+  orss=$(cut -d' ' -f2 /tmp/bench-ours.$$ | median); drss=$(cut -d' ' -f2 /tmp/bench-drc.$$ | median)
+  printf "%-22s %9s %9s %9s %9.2f %9.2f %8d %8d\n" "$(basename "$file")" "$o" "$d" "$c" \
+    "$(echo "$o / $d" | bc -l)" "$(echo "$o / $c" | bc -l)" $((orss / 1024)) $((drss / 1024))
+done
+rm -f /tmp/bench-*.$$
