@@ -147,3 +147,48 @@ pub unsafe trait GcHeap: Send {
     /// Bytes held by live objects (excluding free space).
     fn bytes_in_use(&self) -> usize;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collection that takes a fixed number of increments.
+    struct Steps(u32);
+
+    impl GarbageCollection<'_> for Steps {
+        fn collect_increment(&mut self) -> GcProgress {
+            self.0 -= 1;
+            if self.0 == 0 {
+                GcProgress::Complete
+            } else {
+                GcProgress::Continue
+            }
+        }
+    }
+
+    #[test]
+    fn collect_runs_every_increment() {
+        let mut steps = Steps(5);
+        let mut n = 0;
+        while steps.collect_increment() == GcProgress::Continue {
+            n += 1;
+        }
+        assert_eq!(n, 4);
+        Box::new(Steps(3)).collect();
+    }
+
+    #[cfg(feature = "async")]
+    #[test]
+    fn collect_async_yields_between_increments() {
+        use std::future::Future;
+        use std::pin::pin;
+        use std::task::{Context, Poll, Waker};
+        let mut future = pin!(collect_async(Box::new(Steps(4))));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut pending = 0;
+        while future.as_mut().poll(&mut cx) == Poll::Pending {
+            pending += 1;
+        }
+        assert_eq!(pending, 3, "one yield after each increment but the last");
+    }
+}

@@ -43,3 +43,37 @@ impl GcLayouts {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: GcLayouts = GcLayouts {
+        header_size: 16,
+        object_align: 16,
+        ref_count_offset: Some(8),
+        externref_host_data_offset: 16,
+        externref_size: 32,
+    };
+
+    #[test]
+    fn validation_accepts_consistent_layouts_and_names_the_problem_otherwise() {
+        assert_eq!(GOOD.validate(), Ok(()));
+        let bad = |f: fn(&mut GcLayouts)| {
+            let mut l = GOOD;
+            f(&mut l);
+            l.validate().unwrap_err()
+        };
+        assert!(bad(|l| l.header_size = 4).contains("header"));
+        assert!(bad(|l| l.object_align = 12).contains("power of two"));
+        assert!(bad(|l| l.object_align = 1).contains("power of two"));
+        assert!(bad(|l| l.ref_count_offset = Some(4)).contains("reference count"));
+        assert!(bad(|l| l.ref_count_offset = Some(14)).contains("reference count"));
+        assert!(bad(|l| l.externref_host_data_offset = 30).contains("host data"));
+    }
+
+    #[test]
+    fn index_space_reservation_covers_every_reference_and_a_header() {
+        assert_eq!(GOOD.index_space_reservation(), (1 << 32) + 16);
+    }
+}

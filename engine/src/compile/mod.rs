@@ -167,19 +167,19 @@ pub(crate) fn compile_function(
     })
 }
 
-/// Compiles every defined function of a module into one code object.
-pub(crate) fn compile_module(
+/// Translates every defined function of a module in turn, handing each (with its function
+/// index) to `each` in a Cranelift context ready to compile.
+fn for_each_translated(
     engine: &crate::Engine,
     info: &ModuleInfo,
     wasm: &[u8],
-) -> Result<CodeMemory> {
-    let isa = engine.isa();
+    mut each: impl FnMut(u32, &mut cranelift_codegen::Context) -> Result<()>,
+) -> Result<()> {
     let mut ctx = cranelift_codegen::Context::new();
     // Heaps reserving the whole index space need no bounds checks in barriers.
     let gc_bounds_checks = !engine.config().gc_heap_reserve_index_space;
     let mut translator =
         crate::translate::FuncTranslator::new(engine.gc_runtime().layouts(), gc_bounds_checks);
-    let mut functions = Vec::with_capacity(info.bodies.len());
     for (def_index, body) in info.bodies.iter().enumerate() {
         let func_index = info.num_imported_funcs + def_index as u32;
         ctx.clear();
@@ -189,18 +189,47 @@ pub(crate) fn compile_module(
                 func_index,
                 &wasm[body.range.clone()],
                 body.range.start,
-                isa.frontend_config(),
+                engine.isa().frontend_config(),
                 &mut ctx.func,
             )
             .with_context(|| format!("failed to translate function {func_index}"))?;
         log::trace!("function {func_index}:\n{}", ctx.func.display());
-        functions.push(compile_function(isa, &mut ctx, Some(func_index))?);
+        each(func_index, &mut ctx)?;
     }
+    Ok(())
+}
+
+/// Compiles every defined function of a module into one code object.
+pub(crate) fn compile_module(
+    engine: &crate::Engine,
+    info: &ModuleInfo,
+    wasm: &[u8],
+) -> Result<CodeMemory> {
+    let mut functions = Vec::with_capacity(info.bodies.len());
+    for_each_translated(engine, info, wasm, |func_index, ctx| {
+        functions.push(compile_function(engine.isa(), ctx, Some(func_index))?);
+        Ok(())
+    })?;
     let names = CodeNames {
         module_name: info.name.clone(),
         func_names: std::sync::Arc::new(info.func_names.clone()),
     };
     CodeMemory::new(functions, names)
+}
+
+/// The Cranelift IR of every defined function, as the translator produces it (before
+/// Cranelift's optimisations).
+pub(crate) fn translate_to_clif(
+    engine: &crate::Engine,
+    info: &ModuleInfo,
+    wasm: &[u8],
+) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(info.bodies.len());
+    for_each_translated(engine, info, wasm, |_, ctx| {
+        out.push(ctx.func.display().to_string());
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Addresses for the runtime-library functions Cranelift may call (float rounding on

@@ -63,13 +63,17 @@ pub struct ExportType {
 impl Module {
     /// Compiles a module from its binary or text (`.wat`) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes = bytes.as_ref();
-        let binary = if bytes.starts_with(b"\0asm") {
-            std::borrow::Cow::Borrowed(bytes)
-        } else {
-            std::borrow::Cow::Owned(wat::parse_bytes(bytes)?.into_owned())
-        };
+        let binary = to_binary(bytes.as_ref())?;
         Module::from_binary(engine, &binary)
+    }
+
+    /// The Cranelift IR the translator produces for each defined function of `wasm` (binary
+    /// or text), before Cranelift's optimisations: for inspecting code generation and for
+    /// snapshot tests of barriers and calls.
+    pub fn clif(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Vec<String>> {
+        let binary = to_binary(wasm.as_ref())?;
+        let info = parse(engine, &binary)?;
+        crate::compile::translate_to_clif(engine, &info, &binary)
     }
 
     /// Compiles a module from its binary form.
@@ -120,6 +124,15 @@ impl Module {
     pub(crate) fn function_code(&self, def_index: u32) -> *const u8 {
         self.inner.code.function(def_index as usize)
     }
+}
+
+/// `bytes` as a binary module: text (`.wat`) is converted, binary passed through.
+fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    Ok(if bytes.starts_with(b"\0asm") {
+        std::borrow::Cow::Borrowed(bytes)
+    } else {
+        std::borrow::Cow::Owned(wat::parse_bytes(bytes)?.into_owned())
+    })
 }
 
 /// Parses and validates `wasm`, gathering its `ModuleInfo` and registering its types.
