@@ -81,6 +81,10 @@ impl ExternRef {
         VMGcRef::from_raw(raw).map(|r| ExternRef::from_gc_ref(opaque, r))
     }
 
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.root.store
+    }
+
     /// The raw reference, for handing to Wasm in `store`.
     pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
         opaque.check(self.root.store);

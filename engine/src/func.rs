@@ -150,6 +150,9 @@ impl Func {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let cx = store.as_context_mut();
+        // The host entry rebuilds the whole `StoreInner<T>` from this pointer, so derive it
+        // from the whole store, not from its opaque half.
+        let store_ptr = (cx.0 as *mut StoreInner<T>).cast::<StoreOpaque>();
         let opaque = &mut cx.0.opaque;
         let index = opaque.engine.registry().register_func_type(&ty);
         let trampolines = opaque
@@ -160,7 +163,7 @@ impl Func {
         let mut ctx = Box::new(HostFuncContext {
             entry: host_entry::<T>,
             funcref: VMFuncRef::new(trampolines.host(), std::ptr::null_mut(), index),
-            store: opaque as *mut StoreOpaque,
+            store: store_ptr,
             ty: Arc::new(ty),
             func: Arc::new(boxed),
             _trampolines: trampolines,

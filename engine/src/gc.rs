@@ -73,6 +73,23 @@ impl StoreOpaque {
         // SAFETY: Wasm code of this store is suspended in a host call (or not running), so
         // its frames and the slots the walk finds stay put until the collection ends.
         unsafe { crate::traphandlers::wasm_stack_roots(&self.vm, &mut roots) };
+        if self.gc.heap.needs_non_stack_roots() {
+            self.add_non_stack_roots(&mut roots);
+        }
+        log::debug!(
+            "gc: {} roots, {} live objects",
+            roots.len(),
+            self.gc.heap.live_objects()
+        );
+        let StoreGc {
+            heap, host_data, ..
+        } = &mut self.gc;
+        heap.gc(roots.iter(), host_data).collect();
+        self.gc.collections += 1;
+    }
+
+    /// Adds the GC references held by globals, tables and passive element segments.
+    fn add_non_stack_roots(&mut self, roots: &mut GcRootsList) {
         for g in &mut self.globals {
             if g.ty.content().is_gc_ref() && g.def.value.get_u32() != 0 {
                 let slot = NonNull::from(&mut g.def.value).cast::<u32>();
@@ -88,12 +105,12 @@ impl StoreOpaque {
             }
         }
         for inst in &mut self.instances {
-            for (values, _) in inst
+            let segments = inst
                 .elems
                 .iter_mut()
                 .zip(&inst.elem_is_gc)
-                .filter(|(_, gc)| **gc)
-            {
+                .filter(|(_, gc)| **gc);
+            for (values, _) in segments {
                 for v in values
                     .iter_mut()
                     .flat_map(|v| v.iter_mut())
@@ -104,15 +121,5 @@ impl StoreOpaque {
                 }
             }
         }
-        log::debug!(
-            "gc: {} roots, {} live objects",
-            roots.len(),
-            self.gc.heap.live_objects()
-        );
-        let StoreGc {
-            heap, host_data, ..
-        } = &mut self.gc;
-        heap.gc(roots.iter(), host_data).collect();
-        self.gc.collections += 1;
     }
 }

@@ -258,14 +258,23 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         data.set_funcref(i, VMFuncRef::new(code, data.vmctx(), type_index));
     }
 
-    // Defined memories and tables (tables are filled with their initial value below).
-    for ty in &info.memories[info.num_imported_memories as usize..] {
-        opaque.memories.push(Box::new(LinearMemory::new(*ty)?));
+    // Defined memories and tables (tables are filled with their initial value below). All
+    // are created before any joins the store, so a failure (too large, out of address
+    // space) leaves nothing behind.
+    let memories = info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .map(|ty| LinearMemory::new(*ty).map(Box::new))
+        .collect::<Result<Vec<_>>>()?;
+    let tables = info.tables[info.num_imported_tables as usize..]
+        .iter()
+        .map(|(ty, _)| TableData::new(*ty, 0, &mut *opaque.gc.heap).map(Box::new))
+        .collect::<Result<Vec<_>>>()?;
+    for memory in memories {
+        opaque.memories.push(memory);
         data.memory_ids.push(opaque.memories.len() - 1);
     }
-    for (ty, _) in &info.tables[info.num_imported_tables as usize..] {
-        let table = TableData::new(*ty, 0, &mut *opaque.gc.heap)?;
-        opaque.tables.push(Box::new(table));
+    for table in tables {
+        opaque.tables.push(table);
         data.table_ids.push(opaque.tables.len() - 1);
     }
     for (i, &id) in data.memory_ids.iter().enumerate() {
@@ -374,7 +383,7 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
             }
         }
     }
-    for seg in &info.data {
+    for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active {
             index: memory,
             offset,
@@ -390,12 +399,8 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
                 Some(end) if end <= bytes.len() => bytes[offset..end].copy_from_slice(&seg.bytes),
                 _ => bail!(Trap::MemoryOutOfBounds),
             }
-        }
-    }
-    let data = &mut opaque.instances[index];
-    for (i, seg) in info.data.iter().enumerate() {
-        if matches!(seg.mode, SegmentMode::Active { .. }) {
-            data.dropped_data[i] = true;
+            // An applied active segment is dropped at once, even if a later one fails.
+            opaque.instances[index].dropped_data[i] = true;
         }
     }
     Ok(index)

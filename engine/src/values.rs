@@ -174,6 +174,13 @@ impl Val {
 
     /// Checks the type and converts to the raw form for `store`.
     pub(crate) fn to_raw(&self, store: &mut StoreOpaque, ty: &ValType) -> Result<ValRaw> {
+        // The store check comes first: the type check reads the reference's target, which
+        // only exists while its own store does.
+        match self {
+            Val::FuncRef(Some(f)) => store.check(f.store_id()),
+            Val::ExternRef(Some(e)) => store.check(e.store_id()),
+            _ => {}
+        }
         if !self.matches(store.engine.registry(), ty) {
             bail!("type mismatch: expected a value of type {ty}, got {self:?}");
         }

@@ -124,6 +124,13 @@ pub unsafe trait GcHeap: Send {
     /// Leaves a scope entered with `enter_no_gc_scope`.
     fn exit_no_gc_scope(&mut self);
 
+    /// Whether collections need the non-stack roots (globals, tables, host handles) as
+    /// well as the Wasm stack roots. Reference-counting heaps count those references
+    /// instead; tracing heaps need them. The engine skips gathering them when `false`.
+    fn needs_non_stack_roots(&self) -> bool {
+        true
+    }
+
     /// Whether the heap would like a collection soon (allocation volume, pending work).
     fn needs_gc(&self) -> bool;
 

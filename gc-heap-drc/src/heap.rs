@@ -171,17 +171,22 @@ impl DrcHeap {
     }
 
     /// Frees `r` (whose count is zero and which no frame holds), dropping its host data.
+    ///
+    /// The object is unlinked first and the host value dropped last, so a panicking `Drop`
+    /// leaves the heap consistent.
     fn free_object(&mut self, r: VMGcRef, host_data: &mut ExternRefHostDataTable) {
         let header = self.header(r);
-        if header.kind() == Some(VMGcKind::ExternRef) {
-            host_data.dealloc(self.externref_host_data(r));
-        }
+        let host =
+            (header.kind() == Some(VMGcKind::ExternRef)).then(|| self.externref_host_data(r));
         let size = self.read_u32(r, SIZE);
         // Poison the header so stale references fail loudly.
         self.write_u32(r, KIND, 0);
         self.free.free(r.as_raw(), size);
         self.live_objects -= 1;
         self.bytes_in_use -= u64::from(size);
+        if let Some(id) = host {
+            host_data.dealloc(id);
+        }
     }
 }
 
@@ -244,6 +249,11 @@ unsafe impl GcHeap for DrcHeap {
 
     fn dec_ref_slow_path(&mut self, r: VMGcRef) {
         self.note_zero_count(r);
+    }
+
+    fn needs_non_stack_roots(&self) -> bool {
+        // Globals, tables and host handles hold counted references.
+        false
     }
 
     fn expose_gc_ref_to_wasm(&mut self, _r: VMGcRef) {

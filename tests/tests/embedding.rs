@@ -610,3 +610,30 @@ fn module_of_another_engine_is_refused() -> Result<()> {
     assert!(err.to_string().contains("different engine"), "{err:#}");
     Ok(())
 }
+
+#[test]
+fn a_function_of_a_dropped_store_is_rejected_before_it_is_read() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f")) (func (export "take") (param funcref)))"#,
+    )
+    .unwrap();
+    let mut first = Store::new(&engine, ());
+    let instance = Instance::new(&mut first, &module, &[]).unwrap();
+    let stale = instance.get_func(&first, "f").unwrap();
+    drop(first);
+    let mut second = Store::new(&engine, ());
+    let instance = Instance::new(&mut second, &module, &[]).unwrap();
+    let take = instance.get_func(&second, "take").unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        take.call(&mut second, &[Val::FuncRef(Some(stale))], &mut [])
+    }));
+    let panic = result.expect_err("a handle from another store panics");
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(message.contains("wrong store"), "{message}");
+}

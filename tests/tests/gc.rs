@@ -214,3 +214,37 @@ fn a_trap_mid_call_releases_frame_references_but_not_stored_ones() {
         assert!(matches!(out[0], Val::ExternRef(None)));
     }
 }
+
+/// A host value whose `Drop` panics.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("bomb dropped");
+    }
+}
+
+#[test]
+fn a_panicking_host_drop_during_a_barrier_collection_unwinds_to_the_caller() {
+    // In stress mode the barrier's slow path collects, which drops the `Bomb` inside a
+    // builtin called from Wasm: the panic must reach the host's call, not abort.
+    let mut config = Config::new();
+    config.gc_stress(true);
+    let mut fx = fixture(&config);
+    let bomb = ExternRef::new(&mut fx.store, Bomb).unwrap();
+    fx.call("table_set", &[Val::I32(3), Val::ExternRef(Some(bomb))])
+        .unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fx.call("table_set", &[Val::I32(3), Val::ExternRef(None)])
+    }));
+    let panic = result.expect_err("the Drop's panic propagates");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"bomb dropped"));
+    // The store is still usable and its heap consistent.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let r = fx.new_ref(&drops);
+    let out = fx.call("id", &[Val::ExternRef(Some(r))]).unwrap();
+    drop(out);
+    fx.store.gc();
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    assert_eq!(fx.store.gc_live_objects(), 0);
+}

@@ -581,3 +581,23 @@ fn operations_at_the_edge_of_trapping_do_not_trap() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn recursion_on_a_small_thread_stack_traps_instead_of_overflowing_it() {
+    // The Wasm stack limit is clamped to what the thread's real stack can hold.
+    let engine = Engine::default();
+    let module = Module::new(&engine, r#"(module (func $r (export "r") (call $r)))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let r = instance.get_typed_func::<(), ()>(&store, "r").unwrap();
+    let trap = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let err = r.call(&mut store, ()).unwrap_err();
+            err.downcast_ref::<Trap>().copied()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(trap, Some(Trap::StackOverflow));
+}

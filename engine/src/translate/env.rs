@@ -414,7 +414,8 @@ impl GcCompileEnv for FuncEnv<'_> {
     }
 
     fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
-        self.builtin(b, Builtin::GcRefCountZero, &[gc_ref]);
+        // Fails only if an embedder's `Drop` panicked during a collection.
+        self.checked_builtin(b, Builtin::GcRefCountZero, &[gc_ref], Trap::HostError);
     }
 
     fn gc_heap_out_of_bounds(&self) -> ir::TrapCode {

@@ -103,8 +103,11 @@ pub(crate) unsafe fn call_entry(
     let old_limit = unsafe { (*store).stack_limit };
     if old_limit == usize::MAX {
         let here = &state as *const _ as usize;
+        // Never below what the thread's own stack can take, with room left for host code
+        // called from Wasm and for the trap handler.
+        let floor = thread_stack_low().map_or(0, |low| low + HOST_STACK_RESERVE);
         // SAFETY: as above.
-        unsafe { (*store).stack_limit = here.saturating_sub(max_stack) };
+        unsafe { (*store).stack_limit = here.saturating_sub(max_stack).max(floor) };
     }
     CURRENT.with(|c| c.set(&state));
     let mut payload = Payload {
@@ -139,6 +142,36 @@ pub(crate) unsafe fn call_entry(
     }
 }
 
+/// Stack kept free below Wasm's limit for host functions, builtins and signal handling.
+const HOST_STACK_RESERVE: usize = 128 * 1024;
+
+/// The lowest address of this thread's stack, if the system reports it.
+fn thread_stack_low() -> Option<usize> {
+    thread_local! {
+        static LOW: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+    if let Some(low) = LOW.with(|l| l.get()) {
+        return Some(low);
+    }
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before use and destroyed after.
+    let low = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut c_void = ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if rc != 0 {
+            return None;
+        }
+        addr as usize
+    };
+    LOW.with(|l| l.set(Some(low)));
+    Some(low)
+}
+
 const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
 static mut PREVIOUS: [Option<libc::sigaction>; 4] = [None; 4];
@@ -146,19 +179,26 @@ static mut PREVIOUS: [Option<libc::sigaction>; 4] = [None; 4];
 fn init_handlers() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        // Record every previous action before installing any handler of ours, so that a
+        // handler never reads `PREVIOUS` while it is being written.
         for (i, &sig) in SIGNALS.iter().enumerate() {
-            // SAFETY: installing a handler with a zeroed, then filled, sigaction; the
-            // previous action is kept for forwarding. `PREVIOUS` is written only here,
-            // under `Once`, before any handler of ours can run.
+            // SAFETY: querying the current action into a zeroed sigaction; `PREVIOUS` is
+            // written only here, under `Once`, before our handlers are installed.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, ptr::null(), &mut old) == 0 {
+                    (*ptr::addr_of_mut!(PREVIOUS))[i] = Some(old);
+                }
+            }
+        }
+        for &sig in &SIGNALS {
+            // SAFETY: installing a handler with a zeroed, then filled, sigaction.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = handler as *const () as usize;
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut action.sa_mask);
-                let mut old: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(sig, &action, &mut old) == 0 {
-                    (*ptr::addr_of_mut!(PREVIOUS))[i] = Some(old);
-                }
+                libc::sigaction(sig, &action, ptr::null_mut());
             }
         }
     });
@@ -226,11 +266,15 @@ unsafe extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: 
                 }
             }
             _ => {
-                // Restore the default action; returning re-executes the faulting
-                // instruction, which then terminates the process as it would have.
+                // Restore the default action. A fault re-executes the faulting instruction on
+                // return and terminates the process as it would have; a signal sent by a
+                // process (`si_code <= 0`) is raised again to get the same effect.
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = libc::SIG_DFL;
                 libc::sigaction(sig, &action, ptr::null_mut());
+                if !info.is_null() && (*info).si_code <= 0 {
+                    libc::raise(sig);
+                }
             }
         }
     }

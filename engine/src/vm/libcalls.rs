@@ -53,7 +53,7 @@ builtins! {
     TableCopy = table_copy(I32, I32, I32, I32, I32) -> I8;
     TableInit = table_init(I32, I32, I32, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
-    GcRefCountZero = gc_ref_count_zero(I32);
+        GcRefCountZero = gc_ref_count_zero(I32) -> I8;
     IsSubtype = is_subtype(I32, I32) -> I8;
 }
 
@@ -228,7 +228,9 @@ extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     inst.drop_elem(elem as usize, heap);
 }
 
-extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) {
+/// Returns 0 if a host value's `Drop` panicked during a collection: compiled code then
+/// raises `Trap::HostError`, and the call that entered Wasm resumes the panic.
+extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) -> u8 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: the store outlives its instances. Compiled code reached this builtin through
@@ -237,7 +239,14 @@ extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) {
     if let Some(r) = gc_core::VMGcRef::from_raw(gc_ref) {
         store.gc.heap.dec_ref_slow_path(r);
     }
-    store.maybe_gc();
+    // A collection runs embedders' `Drop`s, which may panic; this frame cannot unwind.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.maybe_gc())) {
+        Ok(()) => 1,
+        Err(panic) => {
+            store.pending_panic = Some(panic);
+            0
+        }
+    }
 }
 
 extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u8 {

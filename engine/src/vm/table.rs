@@ -54,8 +54,11 @@ impl TableData {
             ty,
             gc,
         };
-        let size = t.size();
-        t.fill(0, init, size, heap);
+        if init != 0 {
+            // A null-filled table stays lazily zeroed: large empty tables cost no memory.
+            let size = t.size();
+            t.fill(0, init, size, heap);
+        }
         t.sync();
         Ok(t)
     }
