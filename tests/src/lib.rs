@@ -1,4 +1,7 @@
-//! Helpers shared by the workspace integration tests in `tests/tests/`.
+//! Helpers shared by the workspace integration tests in `tests/tests/`, and the fuzzing
+//! logic ([`fuzz`]).
+
+pub mod fuzz;
 
 use engine::{Engine, Instance, Module, Store};
 use std::sync::Arc;
