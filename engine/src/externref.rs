@@ -7,7 +7,7 @@
 //! global or Wasm frame holds the object, a collection frees it and drops the host value,
 //! exactly once.
 
-use crate::gc::DroppedRefs;
+use crate::rooted::HostRoot;
 use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
 use anyhow::{Result, bail};
 use gc_core::VMGcRef;
@@ -17,27 +17,12 @@ use std::sync::Arc;
 /// A reference to a host value, usable as a Wasm `externref`. Cloning is cheap.
 #[derive(Clone)]
 pub struct ExternRef {
-    root: Arc<Root>,
-}
-
-struct Root {
-    store: StoreId,
-    gc_ref: VMGcRef,
-    dropped: DroppedRefs,
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        self.dropped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(self.gc_ref.as_raw());
-    }
+    root: Arc<HostRoot>,
 }
 
 impl std::fmt::Debug for ExternRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ExternRef({:#x})", self.root.gc_ref.as_raw())
+        write!(f, "ExternRef({:#x})", self.root.gc_ref().as_raw())
     }
 }
 
@@ -66,13 +51,8 @@ impl ExternRef {
 
     /// A new handle counting one more reference to `gc_ref`.
     pub(crate) fn from_gc_ref(opaque: &mut StoreOpaque, gc_ref: VMGcRef) -> ExternRef {
-        opaque.gc.heap.clone_gc_ref(&gc_ref);
         ExternRef {
-            root: Arc::new(Root {
-                store: opaque.id,
-                gc_ref,
-                dropped: opaque.gc.dropped.clone(),
-            }),
+            root: HostRoot::new(opaque, gc_ref),
         }
     }
 
@@ -82,42 +62,50 @@ impl ExternRef {
     }
 
     pub(crate) fn store_id(&self) -> StoreId {
-        self.root.store
+        self.root.store()
     }
 
     /// The raw reference, for handing to Wasm in `store`.
     pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
-        opaque.check(self.root.store);
-        opaque.gc.heap.expose_gc_ref_to_wasm(self.root.gc_ref);
-        self.root.gc_ref.as_raw()
+        opaque.check(self.root.store());
+        opaque.gc.heap.expose_gc_ref_to_wasm(self.root.gc_ref());
+        self.root.gc_ref().as_raw()
     }
 
-    /// The host value.
+    /// The host value, or `None` if this `externref` is an internal reference converted
+    /// with `extern.convert_any` (an `i31` or a GC object, which has no host value).
     pub fn data<'a, T: 'a>(
         &self,
         store: impl Into<StoreContext<'a, T>>,
-    ) -> &'a (dyn Any + Send + Sync) {
+    ) -> Option<&'a (dyn Any + Send + Sync)> {
         let cx = store.into();
         let opaque = &cx.0.opaque;
-        opaque.check(self.root.store);
-        let id = opaque.gc.heap.externref_host_data(self.root.gc_ref);
-        opaque.gc.host_data.get(id)
+        opaque.check(self.root.store());
+        let id = self.host_data_id(opaque)?;
+        Some(opaque.gc.host_data.get(id))
     }
 
-    /// The host value, mutably.
+    /// The host value, mutably (`None` as for [`ExternRef::data`]).
     pub fn data_mut<'a, T: 'a>(
         &self,
         store: impl Into<StoreContextMut<'a, T>>,
-    ) -> &'a mut (dyn Any + Send + Sync) {
+    ) -> Option<&'a mut (dyn Any + Send + Sync)> {
         let cx = store.into();
         let opaque = &mut cx.0.opaque;
-        opaque.check(self.root.store);
-        let id = opaque.gc.heap.externref_host_data(self.root.gc_ref);
-        opaque.gc.host_data.get_mut(id)
+        opaque.check(self.root.store());
+        let id = self.host_data_id(opaque)?;
+        Some(opaque.gc.host_data.get_mut(id))
+    }
+
+    fn host_data_id(&self, opaque: &StoreOpaque) -> Option<gc_core::ExternRefHostDataId> {
+        let r = self.root.gc_ref();
+        let is_host =
+            !r.is_i31() && opaque.gc.heap.header(r).kind() == Some(gc_core::VMGcKind::ExternRef);
+        is_host.then(|| opaque.gc.heap.externref_host_data(r))
     }
 
     /// Whether two handles refer to the same object.
     pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
-        a.root.store == b.root.store && a.root.gc_ref == b.root.gc_ref
+        a.root.store() == b.root.store() && a.root.gc_ref() == b.root.gc_ref()
     }
 }

@@ -440,6 +440,14 @@ fn eval(opaque: &StoreOpaque, data: &InstanceData, expr: &ConstExpr) -> Result<V
                     _ => a.wrapping_mul(b),
                 })
             }
+            ConstOp::RefI31 => {
+                let x = stack
+                    .pop()
+                    .context("constant expression stack underflow")?
+                    .get_u32();
+                ValRaw::from_u32(crate::anyref::I31::wrapping_u32(x).to_raw())
+            }
+            ConstOp::ConvertRef => continue,
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                 let b = stack
                     .pop()

@@ -24,6 +24,7 @@
 //! compiled code into errors. See `ARCHITECTURE.md` at the repository root.
 #![deny(missing_docs)]
 
+mod anyref;
 mod compile;
 mod config;
 mod engine;
@@ -35,6 +36,7 @@ mod instance;
 mod linker;
 mod module;
 mod registry;
+mod rooted;
 mod store;
 mod translate;
 mod trap;
@@ -44,6 +46,7 @@ mod types;
 mod values;
 mod vm;
 
+pub use anyref::{AnyRef, I31};
 pub use config::{Config, OptLevel};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};

@@ -1,8 +1,8 @@
 //! `Val` and `Ref`: Wasm values as the host sees them, and their raw form.
 
+use crate::anyref::AnyRef;
 use crate::externref::ExternRef;
 use crate::func::Func;
-use crate::registry::TypeRegistry;
 use crate::store::StoreOpaque;
 use crate::types::{HeapType, RefType, ValType};
 use crate::vm::ValRaw;
@@ -26,6 +26,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// A host reference, or null.
     ExternRef(Option<ExternRef>),
+    /// A reference in the `any` hierarchy (`i31`, struct, array, ...), or null.
+    AnyRef(Option<AnyRef>),
 }
 
 /// A reference value.
@@ -36,6 +38,8 @@ pub enum Ref {
     Func(Option<Func>),
     /// A host reference, or null.
     Extern(Option<ExternRef>),
+    /// A reference in the `any` hierarchy, or null.
+    Any(Option<AnyRef>),
 }
 
 impl From<i32> for Val {
@@ -63,6 +67,7 @@ impl From<Ref> for Val {
         match r {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
+            Ref::Any(a) => Val::AnyRef(a),
         }
     }
 }
@@ -81,8 +86,11 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(r) if r.heap_type().top() == HeapType::Func => Val::FuncRef(None),
-            ValType::Ref(_) => Val::ExternRef(None),
+            ValType::Ref(r) => match r.heap_type().top() {
+                HeapType::Func => Val::FuncRef(None),
+                HeapType::Extern => Val::ExternRef(None),
+                _ => Val::AnyRef(None),
+            },
         }
     }
 
@@ -127,6 +135,15 @@ impl Val {
         }
     }
 
+    /// The `any`-hierarchy reference, if this is one (`Some(None)` for null).
+    pub fn any_ref(&self) -> Option<Option<&AnyRef>> {
+        if let Val::AnyRef(a) = self {
+            Some(a.as_ref())
+        } else {
+            None
+        }
+    }
+
     /// The host reference, if this is one (`Some(None)` for null).
     pub fn extern_ref(&self) -> Option<Option<&ExternRef>> {
         if let Val::ExternRef(e) = self {
@@ -141,12 +158,13 @@ impl Val {
         match self {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
             Val::ExternRef(e) => Some(Ref::Extern(e.clone())),
+            Val::AnyRef(a) => Some(Ref::Any(a.clone())),
             _ => None,
         }
     }
 
     /// Whether this value has type `ty` (or a subtype of it).
-    pub(crate) fn matches(&self, registry: &TypeRegistry, ty: &ValType) -> bool {
+    pub(crate) fn matches(&self, store: &StoreOpaque, ty: &ValType) -> bool {
         let ValType::Ref(r) = ty else {
             return matches!(
                 (self, ty),
@@ -157,19 +175,23 @@ impl Val {
                     | (Val::V128(_), ValType::V128)
             );
         };
-        let (is_null, top, actual) = match self {
-            Val::FuncRef(f) => (f.is_none(), HeapType::Func, f.map(|f| f.type_index())),
-            Val::ExternRef(e) => (e.is_none(), HeapType::Extern, None),
+        // The value's hierarchy and, if non-null, its most precise heap type.
+        let (top, actual) = match self {
+            Val::FuncRef(f) => (
+                HeapType::Func,
+                f.map(|f| HeapType::ConcreteFunc(f.type_index())),
+            ),
+            Val::ExternRef(e) => (HeapType::Extern, e.as_ref().map(|_| HeapType::Extern)),
+            Val::AnyRef(a) => (HeapType::Any, a.as_ref().map(|a| a.heap_type(store))),
             _ => return false,
         };
         if r.heap_type().top() != top {
             return false;
         }
-        if is_null {
-            return r.is_nullable();
+        match actual {
+            None => r.is_nullable(),
+            Some(heap) => store.engine.registry().heap_matches(&heap, r.heap_type()),
         }
-        let heap = actual.map_or(top, HeapType::ConcreteFunc);
-        registry.heap_matches(&heap, r.heap_type())
     }
 
     /// Checks the type and converts to the raw form for `store`.
@@ -179,9 +201,14 @@ impl Val {
         match self {
             Val::FuncRef(Some(f)) => store.check(f.store_id()),
             Val::ExternRef(Some(e)) => store.check(e.store_id()),
+            Val::AnyRef(Some(a)) => {
+                if let Some(id) = a.store_id() {
+                    store.check(id);
+                }
+            }
             _ => {}
         }
-        if !self.matches(store.engine.registry(), ty) {
+        if !self.matches(store, ty) {
             bail!("type mismatch: expected a value of type {ty}, got {self:?}");
         }
         Ok(match self {
@@ -190,12 +217,13 @@ impl Val {
             Val::F32(v) => ValRaw::from_u32(*v),
             Val::F64(v) => ValRaw::from_u64(*v),
             Val::V128(v) => ValRaw::from_u128(*v),
-            Val::FuncRef(None) | Val::ExternRef(None) => ValRaw::from_u64(0),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => ValRaw::from_u64(0),
             Val::FuncRef(Some(f)) => {
                 store.check(f.store_id());
                 ValRaw::from_u64(f.raw() as u64)
             }
             Val::ExternRef(Some(e)) => ValRaw::from_u32(e.to_raw(store)),
+            Val::AnyRef(Some(a)) => ValRaw::from_u32(a.to_raw(store)),
         })
     }
 
@@ -222,10 +250,10 @@ impl Ref {
 
     /// The reference of type `ty` whose raw table element is `raw`.
     pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize, ty: &RefType) -> Ref {
-        if ty.heap_type().top() == HeapType::Func {
-            Ref::Func(Func::from_raw(store.id, raw))
-        } else {
-            Ref::Extern(ExternRef::from_raw(store, raw as u32))
+        match ty.heap_type().top() {
+            HeapType::Func => Ref::Func(Func::from_raw(store.id, raw)),
+            HeapType::Extern => Ref::Extern(ExternRef::from_raw(store, raw as u32)),
+            _ => Ref::Any(AnyRef::from_raw(store, raw as u32)),
         }
     }
 }

@@ -50,12 +50,15 @@ pub(crate) fn arg_to_val(
         WastArgCore::RefNull(heap) => match heap_family(heap)? {
             RefFamily::Func => Val::FuncRef(None),
             RefFamily::Extern => Val::ExternRef(None),
+            RefFamily::Any => Val::AnyRef(None),
             // A null of a concrete type could be a function or a GC object; without GC reference
             // values in `Val` the runner cannot build the latter, so it builds neither.
             RefFamily::Concrete => match param {
-                Some(engine::ValType::Ref(r)) if r.heap_type().top() == engine::HeapType::Func => {
-                    Val::FuncRef(None)
-                }
+                Some(engine::ValType::Ref(r)) => match r.heap_type().top() {
+                    engine::HeapType::Func => Val::FuncRef(None),
+                    engine::HeapType::Any => Val::AnyRef(None),
+                    _ => return Err(Unsupported(GC_REFS)),
+                },
                 _ => return Err(Unsupported(GC_REFS)),
             },
         },
@@ -71,6 +74,8 @@ enum RefFamily {
     Func,
     /// `extern`, `noextern`: `Val::ExternRef`.
     Extern,
+    /// `any`, `eq`, `i31`, `struct`, `array`, `none`: `Val::AnyRef`.
+    Any,
     /// A concrete (possibly exact) type index: function or GC type, not known from the script.
     Concrete,
 }
@@ -88,7 +93,7 @@ fn heap_family(heap: &HeapType<'_>) -> Result<RefFamily, Unsupported> {
             | AbstractHeapType::Struct
             | AbstractHeapType::Array
             | AbstractHeapType::I31
-            | AbstractHeapType::None => Err(Unsupported(GC_REFS)),
+            | AbstractHeapType::None => Ok(RefFamily::Any),
         },
         HeapType::Concrete(_) | HeapType::Exact(_) => Ok(RefFamily::Concrete),
     }
@@ -118,7 +123,7 @@ fn check_core_ret_supported(expected: &WastRetCore<'_>) -> Result<(), Unsupporte
         | WastRetCore::RefEq
         | WastRetCore::RefArray
         | WastRetCore::RefStruct
-        | WastRetCore::RefI31 => Err(Unsupported(GC_REFS)),
+        | WastRetCore::RefI31 => Ok(()),
         WastRetCore::RefI31Shared => Err(Unsupported(THREADS)),
         WastRetCore::Either(alternatives) => {
             alternatives.iter().try_for_each(check_core_ret_supported)
@@ -166,13 +171,23 @@ fn match_core_ret(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -
         // type) is checked by nullness only: validation already guarantees the static type.
         (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
         (WastRetCore::RefNull(_), Val::ExternRef(e)) => e.is_none(),
+        (WastRetCore::RefNull(_), Val::AnyRef(a)) => a.is_none(),
+        (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.is_i31(),
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(a))) => a.matches_ty(store, &engine::HeapType::Eq),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => {
+            a.matches_ty(store, &engine::HeapType::Struct)
+        }
+        (WastRetCore::RefArray, Val::AnyRef(Some(a))) => {
+            a.matches_ty(store, &engine::HeapType::Array)
+        }
         // `ref.extern N` is the host reference the runner made for argument `N`; bare
         // `ref.extern` is any non-null host reference.
         (WastRetCore::RefExtern(n), Val::ExternRef(Some(e))) => {
-            n.is_none_or(|n| e.data(store).downcast_ref::<u32>() == Some(&n))
+            n.is_none_or(|n| e.data(store).and_then(|d| d.downcast_ref::<u32>()) == Some(&n))
         }
         (WastRetCore::RefHost(n), Val::ExternRef(Some(e))) => {
-            e.data(store).downcast_ref::<u32>() == Some(n)
+            e.data(store).and_then(|d| d.downcast_ref::<u32>()) == Some(n)
         }
         // The runner cannot tell which function a reference points to, only that it is non-null.
         (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
@@ -580,12 +595,21 @@ mod tests {
         ));
         assert!(matches("ref.null extern", Val::ExternRef(None)));
         assert!(matches("ref.null noextern", Val::ExternRef(None)));
+        let i31 = engine::AnyRef::from_i31(engine::I31::wrapping_i32(7));
+        assert!(matches_in(&s, "ref.i31", Val::AnyRef(Some(i31.clone()))));
+        assert!(matches_in(&s, "ref.eq", Val::AnyRef(Some(i31.clone()))));
+        assert!(matches_in(&s, "ref.any", Val::AnyRef(Some(i31.clone()))));
+        assert!(!matches_in(
+            &s,
+            "ref.struct",
+            Val::AnyRef(Some(i31.clone()))
+        ));
+        assert!(!matches_in(&s, "ref.null any", Val::AnyRef(Some(i31))));
+        assert!(matches("ref.null any", Val::AnyRef(None)));
+        assert!(matches("ref.null none", Val::AnyRef(None)));
         for (text, reason) in [
-            ("ref.null any", GC_REFS),
-            ("ref.struct", GC_REFS),
-            ("ref.i31", GC_REFS),
             ("ref.null exn", EXCEPTIONS),
-            ("either (i32.const 1) (ref.i31)", GC_REFS),
+            ("either (i32.const 1) (ref.null exn)", EXCEPTIONS),
         ] {
             with_ret(text, |ret| {
                 assert_eq!(check_ret_supported(ret), Err(Unsupported(reason)), "{text}");
@@ -608,7 +632,7 @@ mod tests {
         assert!(matches!(val("ref.null func"), Ok(Val::FuncRef(None))));
         assert!(matches!(val("ref.null extern"), Ok(Val::ExternRef(None))));
         assert!(matches!(val("ref.extern 1"), Ok(Val::ExternRef(Some(_)))));
-        assert_eq!(val("ref.null any").unwrap_err(), Unsupported(GC_REFS));
+        assert!(matches!(val("ref.null any"), Ok(Val::AnyRef(None))));
     }
 
     #[test]

@@ -114,7 +114,7 @@ fn tables_and_globals_keep_references_alive() {
         let Some(Ref::Extern(Some(from_table))) = table.get(&mut fx.store, 2) else {
             panic!("table slot 2 holds the reference")
         };
-        assert!(from_table.data(&fx.store).is::<Counted>());
+        assert!(from_table.data(&fx.store).unwrap().is::<Counted>());
         drop(from_table);
 
         // Overwriting releases them.
@@ -150,7 +150,10 @@ fn a_live_wasm_frame_keeps_its_reference_across_a_collection() {
         let Val::ExternRef(Some(back)) = &results[0] else {
             panic!("got {results:?}")
         };
-        assert!(back.data(&fx.store).is::<Counted>(), "host data intact");
+        assert!(
+            back.data(&fx.store).unwrap().is::<Counted>(),
+            "host data intact"
+        );
         drop(results);
         fx.store.gc();
         assert_eq!(drops.load(Ordering::SeqCst), 1);

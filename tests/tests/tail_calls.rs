@@ -114,7 +114,7 @@ fn tail_calls_into_host_functions_and_gc_roots_across_them() {
             panic!("got {out:?}")
         };
         assert_eq!(
-            back.data(&store).downcast_ref::<String>().unwrap(),
+            back.data(&store).unwrap().downcast_ref::<String>().unwrap(),
             "carried"
         );
         assert_eq!(*store.data(), 1);

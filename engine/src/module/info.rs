@@ -28,6 +28,10 @@ pub(crate) enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `ref.i31`: an i32 to a tagged 31-bit reference.
+    RefI31,
+    /// `any.convert_extern` / `extern.convert_any`: the same reference, retyped.
+    ConvertRef,
 }
 
 impl ConstExpr {
@@ -51,6 +55,8 @@ impl ConstExpr {
                 O::I64Add => ConstOp::I64Add,
                 O::I64Sub => ConstOp::I64Sub,
                 O::I64Mul => ConstOp::I64Mul,
+                O::RefI31 => ConstOp::RefI31,
+                O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertRef,
                 O::End => continue,
                 other => anyhow::bail!("unsupported constant expression operator {other:?}"),
             };

@@ -149,6 +149,11 @@ impl<'m> FuncEnv<'m> {
         crate::compile::ref_type(self.info.tables[table as usize].0.element().heap_type())
     }
 
+    /// The GC code emitter.
+    pub(crate) fn gc_compiler(&self) -> DrcCompiler {
+        self.gc
+    }
+
     /// `table.get`.
     pub(crate) fn table_get(
         &mut self,

@@ -5,13 +5,14 @@
 //! the enclosing frame ends. The function relies on prior validation: operand counts and
 //! types are not re-checked.
 
+mod casts;
 mod env;
 mod numeric;
 
 use crate::compile::{value_type, wasm_signature};
 use crate::module::ModuleInfo;
 use crate::trap::Trap;
-use crate::types::ValType;
+use crate::types::{RefType, ValType, convert};
 use crate::vm::{Builtin, field, header};
 use anyhow::{Result, bail};
 use cranelift_codegen::ir::{
@@ -539,6 +540,72 @@ fn translate_op(
             let args = state.popn(n);
             env.call_ref(b, type_index, funcref, &args, true);
             state.reachable = false;
+        }
+        Operator::RefI31 => {
+            // The 31-bit payload shifted left, with the tag bit set.
+            let x = state.pop();
+            let shifted = b.ins().ishl_imm_u(x, 1);
+            let r = b
+                .ins()
+                .bor_imm_u(shifted, i64::from(gc_core::VMGcRef::I31_TAG));
+            b.declare_value_needs_stack_map(r);
+            state.stack.push(r);
+        }
+        Operator::I31GetS | Operator::I31GetU => {
+            let r = state.pop();
+            b.ins().trapz(r, Trap::NullI31Reference.to_cranelift());
+            let v = if matches!(op, Operator::I31GetS) {
+                b.ins().sshr_imm_u(r, 1)
+            } else {
+                b.ins().ushr_imm_u(r, 1)
+            };
+            state.stack.push(v);
+        }
+        Operator::RefEq => {
+            let (x, y) = state.pop2();
+            let eq = b.ins().icmp(IntCC::Equal, x, y);
+            let v = b.ins().uextend(I32, eq);
+            state.stack.push(v);
+        }
+        // Host and internal references share one representation (a heap index or an
+        // i31), so converting between the hierarchies changes only the static type.
+        Operator::AnyConvertExtern | Operator::ExternConvertAny => {}
+        Operator::RefTestNonNull { hty } | Operator::RefTestNullable { hty } => {
+            let nullable = matches!(op, Operator::RefTestNullable { .. });
+            let target = RefType::new(nullable, convert::heap_type(hty, &env.info.canon()));
+            let r = state.pop();
+            let v = casts::ref_test(env, b, r, &target);
+            state.stack.push(v);
+        }
+        Operator::RefCastNonNull { hty } | Operator::RefCastNullable { hty } => {
+            let nullable = matches!(op, Operator::RefCastNullable { .. });
+            let target = RefType::new(nullable, convert::heap_type(hty, &env.info.canon()));
+            let r = *state.stack.last().expect("validated");
+            let ok = casts::ref_test(env, b, r, &target);
+            b.ins().trapz(ok, Trap::CastFailure.to_cranelift());
+        }
+        Operator::BrOnCast {
+            relative_depth,
+            to_ref_type,
+            ..
+        }
+        | Operator::BrOnCastFail {
+            relative_depth,
+            to_ref_type,
+            ..
+        } => {
+            // Both keep the reference on the stack: as the branch's last value, or for the
+            // fall-through.
+            let target = convert::ref_type(to_ref_type, &env.info.canon());
+            let r = state.pop();
+            let ok = casts::ref_test(env, b, r, &target);
+            let cond = if matches!(op, Operator::BrOnCast { .. }) {
+                ok
+            } else {
+                b.ins().bxor_imm_u(ok, 1)
+            };
+            branch_if(b, state, relative_depth, cond, &[r]);
+            state.stack.push(r);
         }
         Operator::RefAsNonNull => {
             let r = *state.stack.last().expect("validated");

@@ -1,0 +1,171 @@
+//! `AnyRef` and `I31`: references of the `any` hierarchy as the host sees them.
+//!
+//! An `AnyRef` is either an unboxed 31-bit integer (`i31ref`, no heap object) or a counted
+//! reference to a GC object (see `rooted.rs`): a struct, an array, or a host reference that
+//! Wasm converted with `any.convert_extern`.
+
+use crate::rooted::HostRoot;
+use crate::store::{AsContext, StoreId, StoreOpaque};
+use crate::types::HeapType;
+use gc_core::{VMGcKind, VMGcRef};
+use std::sync::Arc;
+
+/// An unboxed 31-bit integer, the payload of an `i31ref`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct I31(u32);
+
+impl I31 {
+    /// The low 31 bits of `value`.
+    pub fn wrapping_i32(value: i32) -> I31 {
+        I31(value as u32 & 0x7fff_ffff)
+    }
+
+    /// The low 31 bits of `value`.
+    pub fn wrapping_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+
+    /// The value sign-extended from 31 bits (`i31.get_s`).
+    pub fn get_i32(self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
+    }
+
+    /// The value zero-extended from 31 bits (`i31.get_u`).
+    pub fn get_u32(self) -> u32 {
+        self.0
+    }
+
+    /// The tagged reference compiled code uses: the payload shifted left, tag bit set.
+    pub(crate) fn to_raw(self) -> u32 {
+        (self.0 << 1) | VMGcRef::I31_TAG
+    }
+
+    /// The payload of tagged reference `raw`.
+    pub(crate) fn from_raw(raw: u32) -> I31 {
+        I31(raw >> 1)
+    }
+}
+
+/// A non-null reference in the `any` hierarchy. Cloning is cheap.
+#[derive(Clone)]
+pub struct AnyRef {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    I31(I31),
+    Heap(Arc<HostRoot>),
+}
+
+impl std::fmt::Debug for AnyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Inner::I31(i) => write!(f, "AnyRef(i31 {})", i.get_i32()),
+            Inner::Heap(root) => write!(f, "AnyRef({:#x})", root.gc_ref().as_raw()),
+        }
+    }
+}
+
+impl AnyRef {
+    /// The `i31ref` holding `value`.
+    pub fn from_i31(value: I31) -> AnyRef {
+        AnyRef {
+            inner: Inner::I31(value),
+        }
+    }
+
+    /// The integer, if this is an `i31ref`.
+    pub fn as_i31(&self) -> Option<I31> {
+        match self.inner {
+            Inner::I31(i) => Some(i),
+            Inner::Heap(_) => None,
+        }
+    }
+
+    /// Whether this is an `i31ref`.
+    pub fn is_i31(&self) -> bool {
+        self.as_i31().is_some()
+    }
+
+    /// Whether two references are the same (`ref.eq`): equal integers, or the same object.
+    pub fn ptr_eq(a: &AnyRef, b: &AnyRef) -> bool {
+        match (&a.inner, &b.inner) {
+            (Inner::I31(x), Inner::I31(y)) => x == y,
+            (Inner::Heap(x), Inner::Heap(y)) => x.store() == y.store() && x.gc_ref() == y.gc_ref(),
+            _ => false,
+        }
+    }
+
+    /// Whether this reference is of heap type `ty` (or a subtype of it).
+    pub fn matches_ty(&self, store: impl AsContext, ty: &HeapType) -> bool {
+        let cx = store.as_context();
+        let opaque = &cx.0.opaque;
+        opaque
+            .engine
+            .registry()
+            .heap_matches(&self.heap_type(opaque), ty)
+    }
+
+    /// The most precise heap type of the referenced value.
+    pub(crate) fn heap_type(&self, opaque: &StoreOpaque) -> HeapType {
+        let root = match &self.inner {
+            Inner::I31(_) => return HeapType::I31,
+            Inner::Heap(root) => root,
+        };
+        opaque.check(root.store());
+        let header = opaque.gc.heap.header(root.gc_ref());
+        match header.kind() {
+            Some(VMGcKind::StructRef) => HeapType::ConcreteStruct(header.ty()),
+            Some(VMGcKind::ArrayRef) => HeapType::ConcreteArray(header.ty()),
+            // A host reference converted with `any.convert_extern` is only an `anyref`.
+            _ => HeapType::Any,
+        }
+    }
+
+    pub(crate) fn store_id(&self) -> Option<StoreId> {
+        match &self.inner {
+            Inner::I31(_) => None,
+            Inner::Heap(root) => Some(root.store()),
+        }
+    }
+
+    /// A handle for raw reference `raw` (0 is null); a heap reference is counted.
+    pub(crate) fn from_raw(opaque: &mut StoreOpaque, raw: u32) -> Option<AnyRef> {
+        let r = VMGcRef::from_raw(raw)?;
+        let inner = if r.is_i31() {
+            Inner::I31(I31::from_raw(raw))
+        } else {
+            Inner::Heap(HostRoot::new(opaque, r))
+        };
+        Some(AnyRef { inner })
+    }
+
+    /// The raw reference, for handing to Wasm in `store`.
+    pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
+        match &self.inner {
+            Inner::I31(i) => i.to_raw(),
+            Inner::Heap(root) => {
+                opaque.check(root.store());
+                opaque.gc.heap.expose_gc_ref_to_wasm(root.gc_ref());
+                root.gc_ref().as_raw()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i31_wraps_and_extends() {
+        assert_eq!(I31::wrapping_i32(-1).get_i32(), -1);
+        assert_eq!(I31::wrapping_i32(-1).get_u32(), 0x7fff_ffff);
+        assert_eq!(I31::wrapping_u32(0x8000_0001).get_u32(), 1);
+        assert_eq!(I31::wrapping_i32(0x4000_0000).get_i32(), -0x4000_0000);
+        let i = I31::wrapping_i32(12345);
+        assert_eq!(I31::from_raw(i.to_raw()), i);
+        assert_eq!(i.to_raw() & 1, 1);
+    }
+}
