@@ -5,7 +5,7 @@
 //! Wasm converted with `any.convert_extern`.
 
 use crate::rooted::HostRoot;
-use crate::store::{AsContext, StoreId, StoreOpaque};
+use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::types::HeapType;
 use gc_core::{VMGcKind, VMGcRef};
 use std::sync::Arc;
@@ -95,6 +95,34 @@ impl AnyRef {
             (Inner::Heap(x), Inner::Heap(y)) => x.store() == y.store() && x.gc_ref() == y.gc_ref(),
             _ => false,
         }
+    }
+
+    /// The host reference `e` seen as an `anyref` (`any.convert_extern`): the same object.
+    pub fn convert_extern(mut store: impl AsContextMut, e: &crate::ExternRef) -> AnyRef {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let raw = e.to_raw(opaque);
+        AnyRef::from_raw(opaque, raw).expect("a host reference is non-null")
+    }
+
+    /// The host value, if this is a host reference converted with `any.convert_extern`.
+    pub fn host_data<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContext<'a, T>>,
+    ) -> Option<&'a (dyn std::any::Any + Send + Sync)> {
+        let Inner::Heap(root) = &self.inner else {
+            return None;
+        };
+        let cx = store.into();
+        let opaque = &cx.0.opaque;
+        opaque.check(root.store());
+        let r = root.gc_ref();
+        (opaque.gc.heap.header(r).kind() == Some(VMGcKind::ExternRef)).then(|| {
+            opaque
+                .gc
+                .host_data
+                .get(opaque.gc.heap.externref_host_data(r))
+        })
     }
 
     /// Whether this reference is of heap type `ty` (or a subtype of it).

@@ -104,6 +104,15 @@ impl ExternRef {
         is_host.then(|| opaque.gc.heap.externref_host_data(r))
     }
 
+    /// The `any` reference `a` seen as an `externref` (`extern.convert_any`): the same
+    /// object or `i31`, with no host value of its own.
+    pub fn convert_any(mut store: impl AsContextMut, a: &crate::AnyRef) -> ExternRef {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let raw = a.to_raw(opaque);
+        ExternRef::from_raw(opaque, raw).expect("an any reference is non-null")
+    }
+
     /// Whether two handles refer to the same object.
     pub fn ptr_eq(a: &ExternRef, b: &ExternRef) -> bool {
         a.root.store() == b.root.store() && a.root.gc_ref() == b.root.gc_ref()

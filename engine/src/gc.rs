@@ -123,3 +123,90 @@ impl StoreOpaque {
         }
     }
 }
+
+/// Object access and allocation shared by builtins and constant-expression evaluation.
+impl StoreOpaque {
+    /// Makes sure the heap knows how to trace objects of canonical type `ty`.
+    pub(crate) fn register_gc_type(&mut self, ty: u32) {
+        if !self.gc.heap.has_type(ty) {
+            let layouts = self.engine.gc_runtime().layouts();
+            let sub = self.engine.registry().sub_type(ty);
+            if let Some(trace) = crate::gc_layout::trace(layouts, &sub) {
+                self.gc.heap.register_type(ty, trace);
+            }
+        }
+    }
+
+    /// Allocates a zeroed object; collects (once) if the heap is full and `may_collect`.
+    /// `Ok(None)` if it still does not fit.
+    pub(crate) fn alloc_gc_object(
+        &mut self,
+        kind: gc_core::VMGcKind,
+        ty: u32,
+        size: u32,
+        may_collect: bool,
+    ) -> Result<Option<VMGcRef>> {
+        self.register_gc_type(ty);
+        if let Some(r) = self.gc.heap.alloc_object(kind, ty, size)? {
+            return Ok(Some(r));
+        }
+        if !may_collect {
+            return Ok(None);
+        }
+        self.gc_now();
+        self.gc.heap.alloc_object(kind, ty, size)
+    }
+
+    /// Writes `bits` (the field's stored form: a function reference as its table index)
+    /// as a field of `kind` at `offset` of object `r`. A reference is counted and the old
+    /// one released.
+    pub(crate) fn write_gc_field(
+        &mut self,
+        r: VMGcRef,
+        offset: u32,
+        kind: gc_core::GcFieldKind,
+        bits: u128,
+    ) {
+        let heap = &mut self.gc.heap;
+        if kind == gc_core::GcFieldKind::GcRef {
+            if let Some(new) = VMGcRef::from_raw(bits as u32) {
+                heap.clone_gc_ref(&new);
+            }
+            let slot = heap.object_bytes_mut(r, offset, 4);
+            let old = u32::from_le_bytes((&*slot).try_into().expect("4 bytes"));
+            slot.copy_from_slice(&(bits as u32).to_le_bytes());
+            if let Some(old) = VMGcRef::from_raw(old) {
+                heap.drop_gc_ref(old);
+            }
+            return;
+        }
+        let size = kind.size();
+        let bytes = bits.to_le_bytes();
+        heap.object_bytes_mut(r, offset, size)
+            .copy_from_slice(&bytes[..size as usize]);
+    }
+
+    /// Reads a field of `kind` at `offset` of object `r` in its stored form.
+    pub(crate) fn read_gc_field(
+        &self,
+        r: VMGcRef,
+        offset: u32,
+        kind: gc_core::GcFieldKind,
+    ) -> u128 {
+        let bytes = self.gc.heap.object_bytes(r, offset, kind.size());
+        let mut buf = [0u8; 16];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        u128::from_le_bytes(buf)
+    }
+
+    /// The stored form of raw value `raw` for a field of `kind`: function references are
+    /// interned into the store's table.
+    pub(crate) fn gc_field_bits(&mut self, kind: gc_core::GcFieldKind, raw: u128) -> u128 {
+        match kind {
+            gc_core::GcFieldKind::FuncRef => {
+                u128::from(self.func_table.intern(raw as usize, &mut self.vm))
+            }
+            _ => raw,
+        }
+    }
+}

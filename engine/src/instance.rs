@@ -299,7 +299,7 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         .skip(info.num_imported_globals as usize)
     {
         let init = init.as_ref().expect("defined globals have initialisers");
-        let value = eval(opaque, &data, init)?;
+        let value = eval(opaque, &*data, init)?;
         if ty.content().is_gc_ref()
             && let Some(r) = gc_core::VMGcRef::from_raw(value.get_u32())
         {
@@ -322,7 +322,7 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         .skip(info.num_imported_tables as usize)
     {
         if let Some(init) = init {
-            let raw = eval(opaque, &data, init)?.get_u64() as usize;
+            let raw = eval(opaque, &*data, init)?.get_u64() as usize;
             let table = &mut opaque.tables[data.table_ids[i]];
             let size = table.size();
             table.fill(0, raw, size, &mut *opaque.gc.heap);
@@ -335,7 +335,7 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         let values = seg
             .items
             .iter()
-            .map(|e| Ok(eval(opaque, &data, e)?.get_u64() as usize))
+            .map(|e| Ok(eval(opaque, &*data, e)?.get_u64() as usize))
             .collect::<Result<Box<[usize]>>>()?;
         elems.push(match seg.mode {
             SegmentMode::Passive => {
@@ -366,14 +366,18 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         } = &seg.mode
         {
             let (offset, values, table) = {
-                let data = &opaque.instances[index];
+                let data: *const InstanceData = &*opaque.instances[index];
                 let offset = eval(opaque, data, offset)?.get_u32();
                 let values = seg
                     .items
                     .iter()
                     .map(|e| Ok(eval(opaque, data, e)?.get_u64() as usize))
                     .collect::<Result<Vec<usize>>>()?;
-                (offset, values, data.tables[*table as usize])
+                // SAFETY: the instance is boxed apart from the store's other state and
+                // `eval` never touches the store's instance list.
+                (offset, values, unsafe {
+                    (&(*data).tables)[*table as usize]
+                })
             };
             // SAFETY: the table pointer was set from a live, boxed table of this store,
             // a separate allocation from the heap borrowed next to it.
@@ -389,9 +393,10 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
             offset,
         } = &seg.mode
         {
-            let data = &opaque.instances[index];
+            let data: *const InstanceData = &*opaque.instances[index];
             let offset = eval(opaque, data, offset)?.get_u32() as usize;
-            let memory: *mut LinearMemory = data.memories[*memory as usize];
+            // SAFETY: as for element segments above.
+            let memory: *mut LinearMemory = unsafe { (&(*data).memories)[*memory as usize] };
             // SAFETY: the memory pointer was set from a live, boxed memory of this store.
             let memory = unsafe { &mut *memory };
             let bytes = memory.data_mut();
@@ -406,11 +411,104 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
     Ok(index)
 }
 
-/// Evaluates a constant expression in the context of a (partly built) instance.
-fn eval(opaque: &StoreOpaque, data: &InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
+/// Evaluates a constant expression in the context of a (partly built) instance, `data`.
+///
+/// Objects it allocates are not rooted until stored, so it never collects: a full heap is
+/// an instantiation error.
+fn eval(opaque: &mut StoreOpaque, data: *const InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
+    // SAFETY: `data` is a live instance, boxed apart from the rest of the store; nothing
+    // here touches the store's instance list.
+    let data = unsafe { &*data };
+    let info = data.module.info();
     let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+    let underflow = || anyhow::anyhow!("constant expression stack underflow");
     for op in &expr.ops {
         let v = match *op {
+            ConstOp::StructNew(t) | ConstOp::StructNewDefault(t) => {
+                let crate::types::CompositeType::Struct(fields) = &info.types[t as usize].composite
+                else {
+                    bail!("struct.new of a non-struct type");
+                };
+                let layout =
+                    crate::gc_layout::struct_layout(opaque.engine.gc_runtime().layouts(), fields);
+                let values = match op {
+                    ConstOp::StructNew(_) => stack.split_off(
+                        stack
+                            .len()
+                            .checked_sub(fields.len())
+                            .ok_or_else(underflow)?,
+                    ),
+                    _ => Vec::new(),
+                };
+                let r = const_alloc(
+                    opaque,
+                    gc_core::VMGcKind::StructRef,
+                    info.type_ids[t as usize],
+                    layout.size,
+                )?;
+                for (&(offset, kind), v) in layout.fields.iter().zip(values) {
+                    let bits = opaque.gc_field_bits(kind, v.get_u128());
+                    opaque.write_gc_field(r, offset, kind, bits);
+                }
+                ValRaw::from_u32(r.as_raw())
+            }
+            ConstOp::ArrayNew(t) | ConstOp::ArrayNewDefault(t) | ConstOp::ArrayNewFixed(t, _) => {
+                let crate::types::CompositeType::Array(elem) = &info.types[t as usize].composite
+                else {
+                    bail!("array.new of a non-array type");
+                };
+                let layout =
+                    crate::gc_layout::array_layout(opaque.engine.gc_runtime().layouts(), elem);
+                let values: Vec<u128> = match *op {
+                    ConstOp::ArrayNew(_) => {
+                        let len = stack.pop().ok_or_else(underflow)?.get_u32();
+                        let init = stack.pop().ok_or_else(underflow)?.get_u128();
+                        // Bounded by the heap: a length the heap cannot hold fails below.
+                        let size = layout.size(len).unwrap_or(u32::MAX);
+                        if size as usize > opaque.gc.heap.vmctx_gc_heap_bound() {
+                            bail!(Trap::AllocationTooLarge);
+                        }
+                        vec![init; len as usize]
+                    }
+                    ConstOp::ArrayNewDefault(_) => {
+                        let len = stack.pop().ok_or_else(underflow)?.get_u32();
+                        let size = layout.size(len).unwrap_or(u32::MAX);
+                        if size as usize > opaque.gc.heap.vmctx_gc_heap_bound() {
+                            bail!(Trap::AllocationTooLarge);
+                        }
+                        vec![0; len as usize]
+                    }
+                    ConstOp::ArrayNewFixed(_, n) => {
+                        let at = stack.len().checked_sub(n as usize).ok_or_else(underflow)?;
+                        stack
+                            .split_off(at)
+                            .into_iter()
+                            .map(|v| v.get_u128())
+                            .collect()
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                let len = values.len() as u32;
+                let size = layout.size(len).ok_or(Trap::AllocationTooLarge)?;
+                let r = const_alloc(
+                    opaque,
+                    gc_core::VMGcKind::ArrayRef,
+                    info.type_ids[t as usize],
+                    size,
+                )?;
+                opaque.write_gc_field(
+                    r,
+                    layout.length_offset,
+                    gc_core::GcFieldKind::I32,
+                    u128::from(len),
+                );
+                for (i, v) in values.into_iter().enumerate() {
+                    let offset = layout.elems_offset + i as u32 * layout.elem.size();
+                    let bits = opaque.gc_field_bits(layout.elem, v);
+                    opaque.write_gc_field(r, offset, layout.elem, bits);
+                }
+                ValRaw::from_u32(r.as_raw())
+            }
             ConstOp::I32(v) => ValRaw::from_u32(v as u32),
             ConstOp::I64(v) => ValRaw::from_u64(v as u64),
             ConstOp::F32(v) => ValRaw::from_u32(v),
@@ -467,4 +565,17 @@ fn eval(opaque: &StoreOpaque, data: &InstanceData, expr: &ConstExpr) -> Result<V
         stack.push(v);
     }
     stack.pop().context("empty constant expression")
+}
+
+/// Allocates an object for a constant expression, without collecting.
+fn const_alloc(
+    opaque: &mut StoreOpaque,
+    kind: gc_core::VMGcKind,
+    ty: u32,
+    size: u32,
+) -> Result<gc_core::VMGcRef> {
+    match opaque.alloc_gc_object(kind, ty, size, false)? {
+        Some(r) => Ok(r),
+        None => bail!(Trap::AllocationTooLarge),
+    }
 }

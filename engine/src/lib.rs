@@ -32,6 +32,7 @@ mod externals;
 mod externref;
 mod func;
 mod gc;
+mod gc_layout;
 mod instance;
 mod linker;
 mod module;

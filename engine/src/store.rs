@@ -39,6 +39,8 @@ pub(crate) struct StoreOpaque {
     pub globals: Vec<Box<GlobalData>>,
     pub host_funcs: Vec<Box<HostFuncContext>>,
     pub gc: crate::gc::StoreGc,
+    /// Function references held by GC objects, by index.
+    pub func_table: crate::vm::FuncRefTable,
     /// A minimal `VMContext` (header only, no instance) passed as the caller when the host
     /// calls a function, so trampolines can always find the store context.
     default_caller: Box<[usize; 4]>,
@@ -110,6 +112,10 @@ impl<T> Store<T> {
             ..VMStoreContext::default()
         });
         let vm_ptr = &mut *vm as *mut VMStoreContext as usize;
+        // The table's buffer does not move with the table, so its address can be published
+        // before both move into the store.
+        let func_table = crate::vm::FuncRefTable::default();
+        func_table.sync(&mut vm);
         Store {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
@@ -122,6 +128,7 @@ impl<T> Store<T> {
                     globals: Vec::new(),
                     host_funcs: Vec::new(),
                     gc,
+                    func_table,
                     default_caller: Box::new([0, vm_ptr, engine.builtins() as usize, 0]),
                     pending_error: None,
                     pending_panic: None,

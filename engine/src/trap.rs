@@ -54,8 +54,12 @@ traps! {
     NullReference = TrapCode::unwrap_user(6), "null reference";
         /// `call_ref` or `return_call_ref` of null.
     NullFunctionReference = TrapCode::unwrap_user(12), "null function reference";
-    /// `i31.get_s` or `i31.get_u` of null.
+        /// `i31.get_s` or `i31.get_u` of null.
     NullI31Reference = TrapCode::unwrap_user(13), "null i31 reference";
+    /// A struct access through null.
+    NullStructReference = TrapCode::unwrap_user(14), "null structure reference";
+    /// An array access through null.
+    NullArrayReference = TrapCode::unwrap_user(15), "null array reference";
     /// A host function called from Wasm returned an error; the error itself is reported.
     HostError = TrapCode::unwrap_user(7), "host function error";
     /// A cast failed.

@@ -73,6 +73,27 @@ impl DrcCompiler {
         b.ins().iadd_imm_u(addr, i64::from(self.ref_count_offset))
     }
 
+    /// Loads the 32-bit header word at `offset` (see `gc_core::VMGcHeader`) of heap object
+    /// `r` (non-null, not an `i31`), checking bounds when enabled.
+    pub fn load_header_word(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        offset: u32,
+    ) -> Value {
+        let r64 = b.ins().uextend(I64, r);
+        if self.bounds_checks {
+            let bound = env.gc_heap_bound(b);
+            let limit = b.ins().iadd_imm_s(bound, -i64::from(offset + 4));
+            let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, r64, limit);
+            b.ins().trapnz(oob, env.gc_heap_out_of_bounds());
+        }
+        let base = env.gc_heap_base(b);
+        let addr = b.ins().iadd(base, r64);
+        b.ins().load(I32, Self::header_flags(), addr, offset as i32)
+    }
+
     /// Emits: if `r` is a heap object, increment its count.
     pub fn emit_inc_ref(&self, env: &mut dyn GcCompileEnv, b: &mut FunctionBuilder<'_>, r: Value) {
         let inc = b.create_block();

@@ -3,7 +3,8 @@
 //! `GarbageCollection` is one collection run in bounded increments.
 
 use crate::{
-    ExternRefHostDataId, ExternRefHostDataTable, GcLayouts, GcRootsIter, VMGcHeader, VMGcRef,
+    ExternRefHostDataId, ExternRefHostDataTable, GcLayouts, GcRootsIter, GcTypeTrace, VMGcHeader,
+    VMGcKind, VMGcRef,
 };
 use anyhow::Result;
 
@@ -89,6 +90,26 @@ pub unsafe trait GcHeap: Send {
     /// Allocates an `externref` object owning host data `host_data`; `Ok(None)` if the
     /// heap is full (the caller may collect and retry).
     fn alloc_externref(&mut self, host_data: ExternRefHostDataId) -> Result<Option<VMGcRef>>;
+
+    /// Records how to find the references inside objects of canonical type `ty`. Must
+    /// happen before the first object of that type is allocated; registering again is a
+    /// no-op.
+    fn register_type(&mut self, ty: u32, trace: GcTypeTrace);
+
+    /// Whether `ty` has been registered.
+    fn has_type(&self, ty: u32) -> bool;
+
+    /// Allocates a zero-filled object of `kind` and canonical type `ty`, `size` bytes
+    /// including the header; `Ok(None)` if the heap is full (the caller may collect and
+    /// retry). Struct and array types must be registered first.
+    fn alloc_object(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Result<Option<VMGcRef>>;
+
+    /// `len` bytes of object `r` from `offset`. Panics if the range is not inside the
+    /// object (or `r` not inside the heap).
+    fn object_bytes(&self, r: VMGcRef, offset: u32, len: u32) -> &[u8];
+
+    /// `len` bytes of object `r` from `offset`, mutably; as for `object_bytes`.
+    fn object_bytes_mut(&mut self, r: VMGcRef, offset: u32, len: u32) -> &mut [u8];
 
     /// The host data id of `externref` object `r`. Panics if `r` is not one.
     fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId;

@@ -18,12 +18,12 @@
 
 use crate::DRC_LAYOUTS;
 use crate::free_list::FreeList;
-use anyhow::Result;
+use anyhow::{Result, bail};
 use gc_core::{
     ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap, GcHeapConfig,
-    GcProgress, GcRootsIter, VMGcHeader, VMGcKind, VMGcRef,
+    GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 const KIND: usize = 0;
 const TYPE: usize = 4;
@@ -42,6 +42,8 @@ const MIN_ALLOC_LIMIT: u64 = 1 << 20;
 /// A deferred-reference-counting heap.
 pub struct DrcHeap {
     mmap: memmap2::MmapMut,
+    /// How to find the references inside objects, by canonical type.
+    types: HashMap<u32, GcTypeTrace>,
     /// The heap's logical size: objects lie below it, and every access the runtime makes
     /// is checked against it (the mapping may be larger, see `reserve_index_space`).
     size: usize,
@@ -83,6 +85,7 @@ impl DrcHeap {
             .map_anon()?;
         Ok(DrcHeap {
             mmap,
+            types: HashMap::new(),
             size,
             free: FreeList::new(DRC_LAYOUTS.object_align, size as u32),
             zct: Vec::new(),
@@ -116,6 +119,18 @@ impl DrcHeap {
     fn write_u32(&mut self, r: VMGcRef, offset: usize, value: u32) {
         let range = self.range(r, offset, 4);
         self.mmap[range].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// The byte range `[offset, offset + len)` of object `r`, panicking unless it lies inside
+    /// the object's own extent.
+    fn object_range(&self, r: VMGcRef, offset: u32, len: u32) -> std::ops::Range<usize> {
+        let size = self.read_u32(r, SIZE);
+        let end = offset.checked_add(len).filter(|&e| e <= size);
+        assert!(
+            end.is_some(),
+            "access of {len} bytes at {offset} outside a {size}-byte object"
+        );
+        self.range(r, offset as usize, len as usize)
     }
 
     /// The reference count of `r`.
@@ -170,12 +185,59 @@ impl DrcHeap {
         Some(r)
     }
 
-    /// Frees `r` (whose count is zero and which no frame holds), dropping its host data.
+    /// The GC references held by object `r`, per its registered type.
+    fn children(&self, r: VMGcRef, header: VMGcHeader) -> Vec<u32> {
+        let offsets: Vec<u32> = match self.types.get(&header.ty()) {
+            Some(GcTypeTrace::Struct { gc_ref_offsets }) => gc_ref_offsets.to_vec(),
+            Some(GcTypeTrace::Array {
+                elems_are_gc_refs: true,
+                layout,
+            }) => {
+                let len = self.read_u32(r, layout.length_offset as usize);
+                (0..len).map(|i| layout.elems_offset + 4 * i).collect()
+            }
+            _ => return Vec::new(),
+        };
+        offsets
+            .into_iter()
+            .map(|o| self.read_u32(r, o as usize))
+            .collect()
+    }
+
+    /// Frees `r` (whose count is zero and which no frame holds), dropping its host data and
+    /// releasing its children: a child whose count reaches zero is flagged as a ZCT entry
+    /// and appended to `zeroed`, for the collection to free or keep like any other.
     ///
     /// The object is unlinked first and the host value dropped last, so a panicking `Drop`
     /// leaves the heap consistent.
-    fn free_object(&mut self, r: VMGcRef, host_data: &mut ExternRefHostDataTable) {
+    fn free_object(
+        &mut self,
+        r: VMGcRef,
+        host_data: &mut ExternRefHostDataTable,
+        zeroed: &mut Vec<u32>,
+    ) {
         let header = self.header(r);
+        for child in self
+            .children(r, header)
+            .into_iter()
+            .filter_map(VMGcRef::from_raw)
+        {
+            if child.is_i31() {
+                continue;
+            }
+            let count = self.ref_count(child);
+            assert!(
+                count > 0,
+                "child {:#x} of a freed object has count 0",
+                child.as_raw()
+            );
+            self.write_u32(child, REF_COUNT, count - 1);
+            let kind = self.read_u32(child, KIND);
+            if count == 1 && kind & IN_ZCT == 0 {
+                self.write_u32(child, KIND, kind | IN_ZCT);
+                zeroed.push(child.as_raw());
+            }
+        }
         let host =
             (header.kind() == Some(VMGcKind::ExternRef)).then(|| self.externref_host_data(r));
         let size = self.read_u32(r, SIZE);
@@ -194,6 +256,36 @@ impl DrcHeap {
 // heap is dropped, and objects follow `DRC_LAYOUTS` (header 16 bytes, count at 8, host
 // data at 16, 16-byte alignment).
 unsafe impl GcHeap for DrcHeap {
+    fn object_bytes(&self, r: VMGcRef, offset: u32, len: u32) -> &[u8] {
+        let range = self.object_range(r, offset, len);
+        &self.mmap[range]
+    }
+
+    fn object_bytes_mut(&mut self, r: VMGcRef, offset: u32, len: u32) -> &mut [u8] {
+        let range = self.object_range(r, offset, len);
+        &mut self.mmap[range]
+    }
+
+    fn register_type(&mut self, ty: u32, trace: GcTypeTrace) {
+        self.types.entry(ty).or_insert(trace);
+    }
+
+    fn has_type(&self, ty: u32) -> bool {
+        self.types.contains_key(&ty)
+    }
+
+    fn alloc_object(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Result<Option<VMGcRef>> {
+        if matches!(kind, VMGcKind::StructRef | VMGcKind::ArrayRef) && !self.types.contains_key(&ty)
+        {
+            bail!("type {ty} allocated before it was registered");
+        }
+        let size = size.max(DRC_LAYOUTS.header_size);
+        if size as usize > self.size {
+            return Ok(None);
+        }
+        Ok(self.alloc_raw(kind, ty, size))
+    }
+
     fn alloc_externref(&mut self, host_data: ExternRefHostDataId) -> Result<Option<VMGcRef>> {
         let Some(r) = self.alloc_raw(
             VMGcKind::ExternRef,
@@ -344,7 +436,9 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
             if self.stack_roots.contains(&raw) {
                 heap.zct_push(r);
             } else {
-                heap.free_object(r, self.host_data);
+                // Children that drop to zero join `pending`: the cascade is a worklist,
+                // never a recursion, and is bounded per increment like everything else.
+                heap.free_object(r, self.host_data, &mut self.pending);
             }
         }
         GcProgress::Continue
@@ -511,5 +605,50 @@ mod tests {
         drop(c);
         assert!(increments >= 1);
         assert_eq!(heap.live_objects(), 0);
+    }
+
+    #[test]
+    fn freeing_cascades_through_children_and_stops_at_stack_roots() {
+        let (mut heap, mut t, _) = setup();
+        // A struct type with one reference field at offset 16.
+        let node = 7;
+        heap.register_type(
+            node,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16]),
+            },
+        );
+        let alloc = |heap: &mut DrcHeap| {
+            heap.alloc_object(VMGcKind::StructRef, node, 32)
+                .unwrap()
+                .unwrap()
+        };
+        let link = |heap: &mut DrcHeap, parent: VMGcRef, child: VMGcRef| {
+            heap.clone_gc_ref(&child);
+            heap.write_u32(parent, 16, child.as_raw());
+        };
+        let (a, b, c, d) = (
+            alloc(&mut heap),
+            alloc(&mut heap),
+            alloc(&mut heap),
+            alloc(&mut heap),
+        );
+        link(&mut heap, a, b);
+        link(&mut heap, b, c);
+        link(&mut heap, c, d);
+        // Only `c` is held by a frame: `a` and `b` go, `c` stays (count 0, in the ZCT), and
+        // `d` stays because `c` still holds it.
+        let mut stack = [c.as_raw()];
+        collect(&mut heap, &mut t, &mut stack);
+        assert_eq!(heap.live_objects(), 2);
+        assert_eq!(heap.ref_count(c), 0);
+        assert_eq!(heap.ref_count(d), 1);
+        // Once the frame is gone, the rest of the chain goes in one collection.
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 0);
+        assert!(
+            heap.alloc_object(VMGcKind::StructRef, 99, 32).is_err(),
+            "unregistered type"
+        );
     }
 }

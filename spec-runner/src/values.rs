@@ -62,9 +62,17 @@ pub(crate) fn arg_to_val(
                 _ => return Err(Unsupported(GC_REFS)),
             },
         },
-        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => Val::ExternRef(Some(
-            ExternRef::new(store, *n).expect("allocating a host reference for an argument"),
-        )),
+        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => {
+            let host = ExternRef::new(&mut *store, *n).expect("allocating a host reference");
+            // `ref.host N` for an `any` parameter: the host value seen from the `any`
+            // hierarchy, as `any.convert_extern` makes it.
+            match param {
+                Some(engine::ValType::Ref(r)) if r.heap_type().top() == engine::HeapType::Any => {
+                    Val::AnyRef(Some(engine::AnyRef::convert_extern(store, &host)))
+                }
+                _ => Val::ExternRef(Some(host)),
+            }
+        }
     })
 }
 
@@ -173,6 +181,9 @@ fn match_core_ret(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -
         (WastRetCore::RefNull(_), Val::ExternRef(e)) => e.is_none(),
         (WastRetCore::RefNull(_), Val::AnyRef(a)) => a.is_none(),
         (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.is_i31(),
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => {
+            a.host_data(store).and_then(|d| d.downcast_ref::<u32>()) == Some(n)
+        }
         (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
         (WastRetCore::RefEq, Val::AnyRef(Some(a))) => a.matches_ty(store, &engine::HeapType::Eq),
         (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => {

@@ -107,3 +107,13 @@ fn other_merged_proposals() {
         assert!(run_suite(suite, false) > 100, "{suite}");
     }
 }
+
+#[test]
+fn gc_proposal() {
+    assert!(run_suite("gc", false) > 750);
+}
+
+#[test]
+fn gc_proposal_gc_stress() {
+    assert!(run_suite("gc", true) > 750);
+}

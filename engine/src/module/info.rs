@@ -32,6 +32,16 @@ pub(crate) enum ConstOp {
     RefI31,
     /// `any.convert_extern` / `extern.convert_any`: the same reference, retyped.
     ConvertRef,
+    /// `struct.new` of the module type.
+    StructNew(u32),
+    /// `struct.new_default` of the module type.
+    StructNewDefault(u32),
+    /// `array.new` of the module type.
+    ArrayNew(u32),
+    /// `array.new_default` of the module type.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of the module type, with this many elements.
+    ArrayNewFixed(u32, u32),
 }
 
 impl ConstExpr {
@@ -57,6 +67,18 @@ impl ConstExpr {
                 O::I64Mul => ConstOp::I64Mul,
                 O::RefI31 => ConstOp::RefI31,
                 O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertRef,
+                O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                O::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                O::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                O::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
                 O::End => continue,
                 other => anyhow::bail!("unsupported constant expression operator {other:?}"),
             };

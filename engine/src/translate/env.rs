@@ -28,6 +28,8 @@ pub(crate) struct FuncEnv<'m> {
     pub info: &'m ModuleInfo,
     /// Emits GC barriers and accesses.
     gc: DrcCompiler,
+    /// The collector's object layouts.
+    layouts: &'static gc_core::GcLayouts,
     pub offsets: VMOffsets,
     pub vmctx: Value,
     sigs: HashMap<u32, ir::SigRef>,
@@ -36,10 +38,16 @@ pub(crate) struct FuncEnv<'m> {
 }
 
 impl<'m> FuncEnv<'m> {
-    pub(crate) fn new(info: &'m ModuleInfo, vmctx: Value, gc: DrcCompiler) -> Self {
+    pub(crate) fn new(
+        info: &'m ModuleInfo,
+        vmctx: Value,
+        gc: DrcCompiler,
+        layouts: &'static gc_core::GcLayouts,
+    ) -> Self {
         FuncEnv {
             info,
             gc,
+            layouts,
             offsets: info.offsets(),
             vmctx,
             sigs: HashMap::new(),
@@ -147,6 +155,11 @@ impl<'m> FuncEnv<'m> {
     /// The element type of `table` in compiled code.
     pub(crate) fn table_elem_type(&self, table: u32) -> ir::Type {
         crate::compile::ref_type(self.info.tables[table as usize].0.element().heap_type())
+    }
+
+    /// The collector's object layouts.
+    pub(crate) fn layouts(&self) -> &'static gc_core::GcLayouts {
+        self.layouts
     }
 
     /// The GC code emitter.

@@ -7,6 +7,7 @@
 
 mod casts;
 mod env;
+mod gc;
 mod numeric;
 
 use crate::compile::{value_type, wasm_signature};
@@ -27,6 +28,7 @@ use wasmparser::{BlockType, Operator};
 pub(crate) struct FuncTranslator {
     fctx: FunctionBuilderContext,
     gc: gc_compiler::DrcCompiler,
+    layouts: &'static gc_core::GcLayouts,
 }
 
 #[derive(Debug)]
@@ -107,10 +109,11 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 impl FuncTranslator {
     /// A translator for heaps with `gc_layouts`; `gc_bounds_checks` as for
     /// [`gc_compiler::DrcCompiler::new`].
-    pub(crate) fn new(gc_layouts: &gc_core::GcLayouts, gc_bounds_checks: bool) -> Self {
+    pub(crate) fn new(gc_layouts: &'static gc_core::GcLayouts, gc_bounds_checks: bool) -> Self {
         FuncTranslator {
             fctx: FunctionBuilderContext::new(),
             gc: gc_compiler::DrcCompiler::new(gc_layouts, gc_bounds_checks),
+            layouts: gc_layouts,
         }
     }
 
@@ -206,7 +209,7 @@ impl FuncTranslator {
             dead_depth: 0,
             locals,
         };
-        let mut env = FuncEnv::new(info, vmctx, self.gc);
+        let mut env = FuncEnv::new(info, vmctx, self.gc, self.layouts);
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
@@ -344,6 +347,14 @@ fn branch(b: &mut FunctionBuilder<'_>, state: &mut State, depth: u32) {
     }
     let args = block_args(state.peekn(n));
     b.ins().jump(target, &args);
+}
+
+/// The number of fields of struct type `type_index`.
+fn gc_field_count(env: &FuncEnv<'_>, type_index: u32) -> usize {
+    match &env.info.types[type_index as usize].composite {
+        crate::types::CompositeType::Struct(fields) => fields.len(),
+        _ => 0,
+    }
 }
 
 /// Branches to the label `depth` levels out if `cond` is non-zero, passing the label's
@@ -540,6 +551,137 @@ fn translate_op(
             let args = state.popn(n);
             env.call_ref(b, type_index, funcref, &args, true);
             state.reachable = false;
+        }
+        Operator::StructNew { struct_type_index } => {
+            let n = gc_field_count(env, struct_type_index);
+            let values = state.popn(n);
+            let r = gc::struct_new(env, b, struct_type_index, Some(&values));
+            state.stack.push(r);
+        }
+        Operator::StructNewDefault { struct_type_index } => {
+            let r = gc::struct_new(env, b, struct_type_index, None);
+            state.stack.push(r);
+        }
+        Operator::StructGet {
+            struct_type_index,
+            field_index,
+        }
+        | Operator::StructGetS {
+            struct_type_index,
+            field_index,
+        }
+        | Operator::StructGetU {
+            struct_type_index,
+            field_index,
+        } => {
+            let extend = match op {
+                Operator::StructGetS { .. } => gc::Extend::Signed,
+                Operator::StructGetU { .. } => gc::Extend::Unsigned,
+                _ => gc::Extend::None,
+            };
+            let r = state.pop();
+            let v = gc::struct_get(env, b, struct_type_index, field_index, r, extend);
+            state.stack.push(v);
+        }
+        Operator::StructSet {
+            struct_type_index,
+            field_index,
+        } => {
+            let (r, v) = state.pop2();
+            gc::struct_set(env, b, struct_type_index, field_index, r, v);
+        }
+        Operator::ArrayNew { array_type_index } => {
+            let (init, len) = state.pop2();
+            let r = gc::array_new(env, b, array_type_index, Some(init), len);
+            state.stack.push(r);
+        }
+        Operator::ArrayNewDefault { array_type_index } => {
+            let len = state.pop();
+            let r = gc::array_new(env, b, array_type_index, None, len);
+            state.stack.push(r);
+        }
+        Operator::ArrayNewFixed {
+            array_type_index,
+            array_size,
+        } => {
+            let values = state.popn(array_size as usize);
+            let r = gc::array_new_fixed(env, b, array_type_index, &values);
+            state.stack.push(r);
+        }
+        Operator::ArrayNewData {
+            array_type_index,
+            array_data_index,
+        } => {
+            let (offset, len) = state.pop2();
+            let r = gc::array_new_segment(
+                env,
+                b,
+                Builtin::ArrayNewData,
+                array_type_index,
+                array_data_index,
+                offset,
+                len,
+            );
+            state.stack.push(r);
+        }
+        Operator::ArrayNewElem {
+            array_type_index,
+            array_elem_index,
+        } => {
+            let (offset, len) = state.pop2();
+            let r = gc::array_new_segment(
+                env,
+                b,
+                Builtin::ArrayNewElem,
+                array_type_index,
+                array_elem_index,
+                offset,
+                len,
+            );
+            state.stack.push(r);
+        }
+        Operator::ArrayGet { array_type_index }
+        | Operator::ArrayGetS { array_type_index }
+        | Operator::ArrayGetU { array_type_index } => {
+            let extend = match op {
+                Operator::ArrayGetS { .. } => gc::Extend::Signed,
+                Operator::ArrayGetU { .. } => gc::Extend::Unsigned,
+                _ => gc::Extend::None,
+            };
+            let (r, i) = state.pop2();
+            let v = gc::array_get(env, b, array_type_index, r, i, extend);
+            state.stack.push(v);
+        }
+        Operator::ArraySet { array_type_index } => {
+            let (r, i, v) = state.pop3();
+            gc::array_set(env, b, array_type_index, r, i, v);
+        }
+        Operator::ArrayLen => {
+            let r = state.pop();
+            let v = gc::array_len(env, b, r);
+            state.stack.push(v);
+        }
+        Operator::ArrayFill { array_type_index } => {
+            let args = state.popn(4);
+            gc::array_fill(env, b, array_type_index, args[0], args[1], args[2], args[3]);
+        }
+        Operator::ArrayCopy { .. } => {
+            let args = state.popn(5);
+            gc::array_copy(env, b, args.try_into().expect("five operands"));
+        }
+        Operator::ArrayInitData {
+            array_data_index, ..
+        } => {
+            let args = state.popn(4);
+            let args = args.try_into().expect("four operands");
+            gc::array_init_segment(env, b, Builtin::ArrayInitData, array_data_index, args);
+        }
+        Operator::ArrayInitElem {
+            array_elem_index, ..
+        } => {
+            let args = state.popn(4);
+            let args = args.try_into().expect("four operands");
+            gc::array_init_segment(env, b, Builtin::ArrayInitElem, array_elem_index, args);
         }
         Operator::RefI31 => {
             // The 31-bit payload shifted left, with the tag bit set.

@@ -54,7 +54,55 @@ builtins! {
     TableInit = table_init(I32, I32, I32, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
         GcRefCountZero = gc_ref_count_zero(I32) -> I8;
-    IsSubtype = is_subtype(I32, I32) -> I8;
+        IsSubtype = is_subtype(I32, I32) -> I8;
+    GcAlloc = gc_alloc(I32, I64, I32) -> I64;
+    InternFuncRef = intern_funcref(I64) -> I32;
+    ArrayFill = array_fill(I32, I32, I64, I32) -> I32;
+    ArrayCopy = array_copy(I32, I32, I32, I32, I32) -> I32;
+    ArrayNewData = array_new_data(I32, I32, I32, I32) -> I64;
+    ArrayNewElem = array_new_elem(I32, I32, I32, I32) -> I64;
+    ArrayInitData = array_init_data(I32, I32, I32, I32, I32) -> I32;
+    ArrayInitElem = array_init_elem(I32, I32, I32, I32, I32) -> I32;
+}
+
+/// Why a GC builtin failed: compiled code maps each to its trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum GcStatus {
+    Ok = 0,
+    /// "out of bounds array access"
+    ArrayOutOfBounds = 1,
+    /// "allocation size too large" (also: the heap is full after collecting)
+    AllocationTooLarge = 2,
+    /// "out of bounds table access" (an element segment)
+    TableOutOfBounds = 3,
+    /// "out of bounds memory access" (a data segment)
+    MemoryOutOfBounds = 4,
+    /// A host value's `Drop` panicked during a collection: `Trap::HostError`.
+    HostPanic = 5,
+}
+
+impl GcStatus {
+    /// Every failure, with the trap it raises.
+    pub(crate) const TRAPS: [(GcStatus, crate::trap::Trap); 5] = [
+        (
+            GcStatus::ArrayOutOfBounds,
+            crate::trap::Trap::ArrayOutOfBounds,
+        ),
+        (
+            GcStatus::AllocationTooLarge,
+            crate::trap::Trap::AllocationTooLarge,
+        ),
+        (
+            GcStatus::TableOutOfBounds,
+            crate::trap::Trap::TableOutOfBounds,
+        ),
+        (
+            GcStatus::MemoryOutOfBounds,
+            crate::trap::Trap::MemoryOutOfBounds,
+        ),
+        (GcStatus::HostPanic, crate::trap::Trap::HostError),
+    ];
 }
 
 /// The instance whose `VMContext` is `vmctx`.
@@ -253,4 +301,331 @@ extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u8 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     u8::from(inst.module.engine().registry().is_subtype(actual, expected))
+}
+
+/// The store of the instance whose `VMContext` is `vmctx`.
+///
+/// # Safety
+/// As for `instance`; and no other reference to the store may be live for `'a`.
+unsafe fn store<'a>(vmctx: *mut u8) -> &'a mut crate::store::StoreOpaque {
+    // SAFETY: per the contract; the store outlives its instances.
+    unsafe { &mut *instance(vmctx).store }
+}
+
+/// A reference and a status packed for compiled code: status in the high 32 bits.
+fn packed(r: u32, status: GcStatus) -> u64 {
+    u64::from(r) | (u64::from(status as u32) << 32)
+}
+
+/// Runs a possibly-collecting step, turning a host `Drop`'s panic into `HostPanic`.
+fn collecting(
+    store: &mut crate::store::StoreOpaque,
+    f: impl FnOnce(&mut crate::store::StoreOpaque) -> u64,
+) -> u64 {
+    let store_ptr: *mut crate::store::StoreOpaque = store;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the only use of the store during `f`.
+        f(unsafe { &mut *store_ptr })
+    })) {
+        Ok(v) => v,
+        Err(panic) => {
+            store.pending_panic = Some(panic);
+            packed(0, GcStatus::HostPanic)
+        }
+    }
+}
+
+/// Allocates an object of canonical type `ty`, `size` bytes, with kind bits `kind`;
+/// collects first if the heap asks, and again if it is full.
+fn alloc(
+    store: &mut crate::store::StoreOpaque,
+    ty: u32,
+    size: u64,
+    kind: gc_core::VMGcKind,
+) -> u64 {
+    let too_large = packed(0, GcStatus::AllocationTooLarge);
+    let Ok(size) = u32::try_from(size) else {
+        return too_large;
+    };
+    collecting(store, |store| {
+        store.maybe_gc();
+        match store.alloc_gc_object(kind, ty, size, true) {
+            Ok(Some(r)) => packed(r.as_raw(), GcStatus::Ok),
+            _ => too_large,
+        }
+    })
+}
+
+extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, size: u64, kind: u32) -> u64 {
+    // SAFETY: called by compiled code through an exit trampoline.
+    let store = unsafe { store(vmctx) };
+    let Some(kind) = gc_core::VMGcKind::from_word(kind) else {
+        return packed(0, GcStatus::AllocationTooLarge);
+    };
+    alloc(store, ty, size, kind)
+}
+
+extern "C" fn intern_funcref(vmctx: *mut u8, funcref: u64) -> u32 {
+    // SAFETY: as in `gc_alloc`.
+    let store = unsafe { store(vmctx) };
+    store.func_table.intern(funcref as usize, &mut store.vm)
+}
+
+/// An array's layout and length.
+fn array_info(
+    store: &crate::store::StoreOpaque,
+    r: gc_core::VMGcRef,
+) -> (gc_core::GcArrayLayout, u32) {
+    let ty = store.gc.heap.header(r).ty();
+    let layout = match store.engine.registry().sub_type(ty).composite {
+        crate::types::CompositeType::Array(elem) => {
+            crate::gc_layout::array_layout(store.engine.gc_runtime().layouts(), &elem)
+        }
+        other => panic!("array instruction on a non-array object of type {other:?}"),
+    };
+    let len = u32::from_le_bytes(
+        store
+            .gc
+            .heap
+            .object_bytes(r, layout.length_offset, 4)
+            .try_into()
+            .expect("4 bytes"),
+    );
+    (layout, len)
+}
+
+/// Writes element `i` of array `r` from its stored form, with the barrier for references.
+fn write_elem(
+    store: &mut crate::store::StoreOpaque,
+    r: gc_core::VMGcRef,
+    layout: &gc_core::GcArrayLayout,
+    i: u32,
+    bits: u64,
+) {
+    let offset = layout.elems_offset + i * layout.elem.size();
+    store.write_gc_field(r, offset, layout.elem, u128::from(bits));
+}
+
+/// The stored form of element `i` of array `r`.
+fn read_elem(
+    store: &crate::store::StoreOpaque,
+    r: gc_core::VMGcRef,
+    layout: &gc_core::GcArrayLayout,
+    i: u32,
+) -> u64 {
+    store.read_gc_field(r, layout.elems_offset + i * layout.elem.size(), layout.elem) as u64
+}
+
+extern "C" fn array_fill(vmctx: *mut u8, array: u32, offset: u32, value: u64, len: u32) -> u32 {
+    // SAFETY: as in `gc_alloc`; compiled code checked `array` for null.
+    let store = unsafe { store(vmctx) };
+    let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
+    let (layout, array_len) = array_info(store, r);
+    if range(u64::from(offset), u64::from(len), u64::from(array_len)).is_none() {
+        return GcStatus::ArrayOutOfBounds as u32;
+    }
+    for i in offset..offset + len {
+        write_elem(store, r, &layout, i, value);
+    }
+    GcStatus::Ok as u32
+}
+
+extern "C" fn array_copy(
+    vmctx: *mut u8,
+    dst: u32,
+    dst_off: u32,
+    src: u32,
+    src_off: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as in `array_fill`.
+    let store = unsafe { store(vmctx) };
+    let (d, s) = (
+        gc_core::VMGcRef::from_raw(dst).expect("non-null array"),
+        gc_core::VMGcRef::from_raw(src).expect("non-null array"),
+    );
+    let (dl, dlen) = array_info(store, d);
+    let (sl, slen) = array_info(store, s);
+    let in_bounds = range(u64::from(dst_off), u64::from(len), u64::from(dlen)).is_some()
+        && range(u64::from(src_off), u64::from(len), u64::from(slen)).is_some();
+    if !in_bounds {
+        return GcStatus::ArrayOutOfBounds as u32;
+    }
+    // Read first, then write: correct for overlapping copies within one array.
+    let values: Vec<u64> = (src_off..src_off + len)
+        .map(|i| read_elem(store, s, &sl, i))
+        .collect();
+    for (i, v) in (dst_off..).zip(values) {
+        write_elem(store, d, &dl, i, v);
+    }
+    GcStatus::Ok as u32
+}
+
+/// The bytes of data segment `data` of the calling instance (empty once dropped).
+fn data_bytes(inst: &InstanceData, data: u32) -> &[u8] {
+    if inst.dropped_data[data as usize] {
+        &[]
+    } else {
+        &inst.module.info().data[data as usize].bytes
+    }
+}
+
+/// Decodes `len` elements of `layout` from `bytes` starting at byte `offset`.
+fn decode_elems(
+    bytes: &[u8],
+    offset: u32,
+    len: u32,
+    layout: &gc_core::GcArrayLayout,
+) -> Option<Vec<u64>> {
+    let size = layout.elem.size();
+    let total = u64::from(len) * u64::from(size);
+    let r = range(u64::from(offset), total, bytes.len() as u64)?;
+    let bytes = &bytes[r];
+    Some(
+        bytes
+            .chunks(size as usize)
+            .map(|c| {
+                let mut buf = [0u8; 8];
+                let n = c.len().min(8);
+                buf[..n].copy_from_slice(&c[..n]);
+                u64::from_le_bytes(buf)
+            })
+            .collect(),
+    )
+}
+
+/// Raw values of element segment `elem` of the calling instance, as array elements.
+fn elem_values(
+    store: &mut crate::store::StoreOpaque,
+    inst: &InstanceData,
+    elem: u32,
+    offset: u32,
+    len: u32,
+    layout: &gc_core::GcArrayLayout,
+) -> Option<Vec<u64>> {
+    let values: &[usize] = inst.elems[elem as usize].as_deref().unwrap_or(&[]);
+    let r = range(u64::from(offset), u64::from(len), values.len() as u64)?;
+    Some(
+        values[r]
+            .iter()
+            .map(|&v| match layout.elem {
+                gc_core::GcFieldKind::FuncRef => {
+                    u64::from(store.func_table.intern(v, &mut store.vm))
+                }
+                _ => v as u64,
+            })
+            .collect(),
+    )
+}
+
+/// Allocates an array of `ty` holding `values`.
+fn new_array_from(
+    store: &mut crate::store::StoreOpaque,
+    ty: u32,
+    layout: &gc_core::GcArrayLayout,
+    values: &[u64],
+) -> u64 {
+    let len = values.len() as u32;
+    let Some(size) = layout.size(len) else {
+        return packed(0, GcStatus::AllocationTooLarge);
+    };
+    let result = alloc(store, ty, u64::from(size), gc_core::VMGcKind::ArrayRef);
+    if result >> 32 != 0 {
+        return result;
+    }
+    let r = gc_core::VMGcRef::from_raw(result as u32).expect("allocated");
+    store
+        .gc
+        .heap
+        .object_bytes_mut(r, layout.length_offset, 4)
+        .copy_from_slice(&len.to_le_bytes());
+    for (i, &v) in values.iter().enumerate() {
+        write_elem(store, r, layout, i as u32, v);
+    }
+    result
+}
+
+fn array_layout_of(store: &crate::store::StoreOpaque, ty: u32) -> gc_core::GcArrayLayout {
+    match store.engine.registry().sub_type(ty).composite {
+        crate::types::CompositeType::Array(elem) => {
+            crate::gc_layout::array_layout(store.engine.gc_runtime().layouts(), &elem)
+        }
+        other => panic!("array type expected, got {other:?}"),
+    }
+}
+
+extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, len: u32) -> u64 {
+    // SAFETY: as in `gc_alloc`.
+    let inst = unsafe { instance(vmctx) };
+    // SAFETY: as in `gc_alloc`.
+    let store = unsafe { store(vmctx) };
+    let layout = array_layout_of(store, ty);
+    let Some(values) = decode_elems(data_bytes(inst, data), offset, len, &layout) else {
+        return packed(0, GcStatus::MemoryOutOfBounds);
+    };
+    new_array_from(store, ty, &layout, &values)
+}
+
+extern "C" fn array_new_elem(vmctx: *mut u8, ty: u32, elem: u32, offset: u32, len: u32) -> u64 {
+    // SAFETY: as in `gc_alloc`.
+    let inst = unsafe { instance(vmctx) };
+    // SAFETY: as in `gc_alloc`.
+    let store = unsafe { store(vmctx) };
+    let layout = array_layout_of(store, ty);
+    let Some(values) = elem_values(store, inst, elem, offset, len, &layout) else {
+        return packed(0, GcStatus::TableOutOfBounds);
+    };
+    new_array_from(store, ty, &layout, &values)
+}
+
+extern "C" fn array_init_data(
+    vmctx: *mut u8,
+    array: u32,
+    dst: u32,
+    data: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as in `array_fill`.
+    let inst = unsafe { instance(vmctx) };
+    // SAFETY: as in `array_fill`.
+    let store = unsafe { store(vmctx) };
+    let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
+    let (layout, array_len) = array_info(store, r);
+    if range(u64::from(dst), u64::from(len), u64::from(array_len)).is_none() {
+        return GcStatus::ArrayOutOfBounds as u32;
+    }
+    let Some(values) = decode_elems(data_bytes(inst, data), src, len, &layout) else {
+        return GcStatus::MemoryOutOfBounds as u32;
+    };
+    for (i, v) in (dst..).zip(values) {
+        write_elem(store, r, &layout, i, v);
+    }
+    GcStatus::Ok as u32
+}
+
+extern "C" fn array_init_elem(
+    vmctx: *mut u8,
+    array: u32,
+    dst: u32,
+    elem: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as in `array_fill`.
+    let inst = unsafe { instance(vmctx) };
+    // SAFETY: as in `array_fill`.
+    let store = unsafe { store(vmctx) };
+    let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
+    let (layout, array_len) = array_info(store, r);
+    if range(u64::from(dst), u64::from(len), u64::from(array_len)).is_none() {
+        return GcStatus::ArrayOutOfBounds as u32;
+    }
+    let Some(values) = elem_values(store, inst, elem, src, len, &layout) else {
+        return GcStatus::TableOutOfBounds as u32;
+    };
+    for (i, v) in (dst..).zip(values) {
+        write_elem(store, r, &layout, i, v);
+    }
+    GcStatus::Ok as u32
 }

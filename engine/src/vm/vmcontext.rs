@@ -123,7 +123,16 @@ pub struct VMStoreContext {
     pub gc_heap_base: usize,
     /// The number of bytes compiled code may access from `gc_heap_base`.
     pub gc_heap_bound: usize,
+    /// The store's function-reference table: GC objects hold indices into it, not
+    /// pointers. Moves when the table grows.
+    pub func_table_base: *const usize,
+    /// Its number of entries.
+    pub func_table_len: usize,
 }
+
+// SAFETY: the only pointer, `func_table_base`, points into the owning store's function table
+// and moves with the store.
+unsafe impl Send for VMStoreContext {}
 
 impl Default for VMStoreContext {
     fn default() -> Self {
@@ -133,6 +142,8 @@ impl Default for VMStoreContext {
             last_exit_pc: 0,
             gc_heap_base: 0,
             gc_heap_bound: 0,
+            func_table_base: std::ptr::null(),
+            func_table_len: 0,
         }
     }
 }
@@ -178,6 +189,10 @@ pub mod field {
     pub const STORE_GC_HEAP_BASE: i32 = offset_of!(VMStoreContext, gc_heap_base) as i32;
     /// `VMStoreContext::gc_heap_bound`.
     pub const STORE_GC_HEAP_BOUND: i32 = offset_of!(VMStoreContext, gc_heap_bound) as i32;
+    /// `VMStoreContext::func_table_base`.
+    pub const STORE_FUNC_TABLE_BASE: i32 = offset_of!(VMStoreContext, func_table_base) as i32;
+    /// `VMStoreContext::func_table_len`.
+    pub const STORE_FUNC_TABLE_LEN: i32 = offset_of!(VMStoreContext, func_table_len) as i32;
     /// Size of a `VMFuncRef`.
     pub const FUNCREF_SIZE: u32 = size_of::<VMFuncRef>() as u32;
     /// Size of a `ValRaw`.

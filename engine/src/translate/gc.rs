@@ -1,0 +1,514 @@
+//! Struct and array instructions: allocation (a builtin, which may collect), field and
+//! element access with the layouts from `gc_layout`, barriers for reference fields, and the
+//! function-reference table for function fields (the heap holds no host pointers).
+//!
+//! Struct fields lie within `GcLayouts::MAX_STRUCT_SIZE` of the object, which the heap's
+//! index-space reservation covers; array elements can lie further out, so their addresses
+//! are always checked against the heap bound (after the spec's check against the length).
+
+use super::env::{FuncEnv, trusted};
+use crate::gc_layout::{array_layout, struct_layout};
+use crate::trap::Trap;
+use crate::types::{CompositeType, FieldType};
+use crate::vm::{Builtin, GcStatus, field};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
+use cranelift_frontend::FunctionBuilder;
+use gc_compiler::{GcCompileEnv, GcCompiler};
+use gc_core::{GcArrayLayout, GcFieldKind, VMGcKind};
+
+/// Flags for object field accesses: in bounds by construction or by check, so they cannot
+/// fault, but a corrupt object may be misaligned.
+fn field_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// How a field is read: packed fields are extended to i32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Extend {
+    None,
+    Signed,
+    Unsigned,
+}
+
+fn struct_fields<'a>(env: &'a FuncEnv<'_>, type_index: u32) -> &'a [FieldType] {
+    match &env.info.types[type_index as usize].composite {
+        CompositeType::Struct(fields) => fields,
+        other => panic!("validated: struct type expected, got {other:?}"),
+    }
+}
+
+fn array_elem(env: &FuncEnv<'_>, type_index: u32) -> FieldType {
+    match &env.info.types[type_index as usize].composite {
+        CompositeType::Array(elem) => *elem,
+        other => panic!("validated: array type expected, got {other:?}"),
+    }
+}
+
+/// Traps on `status` values other than `Ok`.
+fn check_status(b: &mut FunctionBuilder<'_>, status: Value) {
+    for (code, trap) in GcStatus::TRAPS {
+        let is = b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, status, i64::from(code as u32));
+        b.ins().trapnz(is, trap.to_cranelift());
+    }
+}
+
+/// Calls an allocating builtin returning a packed `(status << 32) | ref`; traps on failure.
+fn allocated(b: &mut FunctionBuilder<'_>, packed: Value) -> Value {
+    let status = b.ins().ushr_imm_u(packed, 32);
+    check_status(b, status);
+    let r = b.ins().ireduce(I32, packed);
+    b.declare_value_needs_stack_map(r);
+    r
+}
+
+fn alloc(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    size: Value,
+    kind: VMGcKind,
+) -> Value {
+    let ty = b
+        .ins()
+        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
+    let kind = b.ins().iconst(I32, i64::from(kind as u32));
+    let packed = env
+        .builtin(b, Builtin::GcAlloc, &[ty, size, kind])
+        .expect("returns");
+    allocated(b, packed)
+}
+
+/// The native address of object `r` (its base: fields are at immediate offsets).
+fn object_base(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value) -> Value {
+    let base = env.gc_heap_base(b);
+    let r64 = b.ins().uextend(I64, r);
+    b.ins().iadd(base, r64)
+}
+
+/// Reads a field or element of `kind` at `addr + offset`.
+fn read(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    kind: GcFieldKind,
+    extend: Extend,
+    addr: Value,
+    offset: i32,
+) -> Value {
+    let f = field_flags();
+    match kind {
+        GcFieldKind::I8 if extend == Extend::Signed => b.ins().sload8(I32, f, addr, offset),
+        GcFieldKind::I8 => b.ins().uload8(I32, f, addr, offset),
+        GcFieldKind::I16 if extend == Extend::Signed => b.ins().sload16(I32, f, addr, offset),
+        GcFieldKind::I16 => b.ins().uload16(I32, f, addr, offset),
+        GcFieldKind::I32 => b.ins().load(I32, f, addr, offset),
+        GcFieldKind::I64 => b.ins().load(I64, f, addr, offset),
+        GcFieldKind::F32 => b.ins().load(F32, f, addr, offset),
+        GcFieldKind::F64 => b.ins().load(F64, f, addr, offset),
+        GcFieldKind::V128 => b.ins().load(I8X16, f, addr, offset),
+        GcFieldKind::GcRef => {
+            let gc = env.gc_compiler();
+            let v = gc.load_gc_ref(env, b, f, addr, offset);
+            b.declare_value_needs_stack_map(v);
+            v
+        }
+        GcFieldKind::FuncRef => {
+            // An index into the store's function-reference table; 0 is null.
+            let index = b.ins().load(I32, f, addr, offset);
+            let index = b.ins().uextend(I64, index);
+            let store = b.ins().load(
+                I64,
+                super::env::readonly(),
+                env.vmctx,
+                crate::vm::header::STORE,
+            );
+            let len = b
+                .ins()
+                .load(I64, trusted(), store, field::STORE_FUNC_TABLE_LEN);
+            let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+            b.ins().trapnz(oob, Trap::GcHeapOutOfBounds.to_cranelift());
+            let table = b
+                .ins()
+                .load(I64, trusted(), store, field::STORE_FUNC_TABLE_BASE);
+            let scaled = b.ins().ishl_imm_u(index, 3);
+            let slot = b.ins().iadd(table, scaled);
+            b.ins().load(I64, trusted(), slot, 0)
+        }
+    }
+}
+
+/// Writes `value` to a field or element of `kind` at `addr + offset`. `fresh` marks the
+/// first write into a new object: a reference field then holds null, so only the new value
+/// is counted.
+fn write(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    kind: GcFieldKind,
+    addr: Value,
+    offset: i32,
+    value: Value,
+    fresh: bool,
+) {
+    let f = field_flags();
+    match kind {
+        GcFieldKind::I8 => {
+            b.ins().istore8(f, value, addr, offset);
+        }
+        GcFieldKind::I16 => {
+            b.ins().istore16(f, value, addr, offset);
+        }
+        GcFieldKind::GcRef if fresh => {
+            let gc = env.gc_compiler();
+            gc.emit_inc_ref(env, b, value);
+            b.ins().store(f, value, addr, offset);
+        }
+        GcFieldKind::GcRef => {
+            let gc = env.gc_compiler();
+            gc.store_gc_ref(env, b, f, addr, offset, value);
+        }
+        GcFieldKind::FuncRef => {
+            let index = env
+                .builtin(b, Builtin::InternFuncRef, &[value])
+                .expect("returns");
+            b.ins().store(f, index, addr, offset);
+        }
+        _ => {
+            b.ins().store(f, value, addr, offset);
+        }
+    }
+}
+
+/// `struct.new` (with `values`) or `struct.new_default` (`None`).
+pub(crate) fn struct_new(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    values: Option<&[Value]>,
+) -> Value {
+    let fields = struct_fields(env, type_index).to_vec();
+    let layout = struct_layout(env.layouts(), &fields);
+    let size = b.ins().iconst(I64, i64::from(layout.size));
+    let r = alloc(env, b, type_index, size, VMGcKind::StructRef);
+    if let Some(values) = values {
+        let base = object_base(env, b, r);
+        for (&(offset, kind), &v) in layout.fields.iter().zip(values) {
+            write(env, b, kind, base, offset as i32, v, true);
+        }
+    }
+    r
+}
+
+/// `struct.get` / `struct.get_s` / `struct.get_u`.
+pub(crate) fn struct_get(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    field_index: u32,
+    r: Value,
+    extend: Extend,
+) -> Value {
+    b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
+    let layout = struct_layout(env.layouts(), struct_fields(env, type_index));
+    let (offset, kind) = layout.fields[field_index as usize];
+    let base = object_base(env, b, r);
+    read(env, b, kind, extend, base, offset as i32)
+}
+
+/// `struct.set`.
+pub(crate) fn struct_set(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    field_index: u32,
+    r: Value,
+    value: Value,
+) {
+    b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
+    let layout = struct_layout(env.layouts(), struct_fields(env, type_index));
+    let (offset, kind) = layout.fields[field_index as usize];
+    let base = object_base(env, b, r);
+    write(env, b, kind, base, offset as i32, value, false);
+}
+
+fn layout_of(env: &FuncEnv<'_>, type_index: u32) -> GcArrayLayout {
+    array_layout(env.layouts(), &array_elem(env, type_index))
+}
+
+/// Allocates an array of `len` elements (all zero) and writes its length.
+fn array_alloc(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    len: Value,
+) -> Value {
+    let layout = layout_of(env, type_index);
+    let len64 = b.ins().uextend(I64, len);
+    let bytes = b.ins().imul_imm_u(len64, i64::from(layout.elem.size()));
+    let size = b.ins().iadd_imm_u(bytes, i64::from(layout.elems_offset));
+    let r = alloc(env, b, type_index, size, VMGcKind::ArrayRef);
+    let base = object_base(env, b, r);
+    b.ins()
+        .store(field_flags(), len, base, layout.length_offset as i32);
+    r
+}
+
+/// The value an array element of `kind` holds, as raw bits for the fill builtin.
+fn to_bits(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    kind: GcFieldKind,
+    value: Value,
+) -> Value {
+    let v = match kind {
+        GcFieldKind::F32 => b.ins().bitcast(I32, MemFlagsData::new(), value),
+        GcFieldKind::F64 => b.ins().bitcast(I64, MemFlagsData::new(), value),
+        GcFieldKind::FuncRef => env
+            .builtin(b, Builtin::InternFuncRef, &[value])
+            .expect("returns"),
+        _ => value,
+    };
+    match b.func.dfg.value_type(v) {
+        I64 => v,
+        _ => b.ins().uextend(I64, v),
+    }
+}
+
+/// `array.new` (filled with `init`) or `array.new_default` (`None`).
+pub(crate) fn array_new(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    init: Option<Value>,
+    len: Value,
+) -> Value {
+    let r = array_alloc(env, b, type_index, len);
+    if let Some(init) = init {
+        let kind = layout_of(env, type_index).elem;
+        if kind == GcFieldKind::V128 {
+            // Elements wider than the fill builtin's 64 bits: store each in a loop.
+            return fill_loop(env, b, type_index, r, len, init);
+        }
+        let bits = to_bits(env, b, kind, init);
+        let zero = b.ins().iconst(I32, 0);
+        let status = env
+            .builtin(b, Builtin::ArrayFill, &[r, zero, bits, len])
+            .expect("returns");
+        check_status(b, status);
+    }
+    r
+}
+
+/// Fills `[0, len)` of new array `r` with `value`, element by element.
+fn fill_loop(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    r: Value,
+    len: Value,
+    value: Value,
+) -> Value {
+    let layout = layout_of(env, type_index);
+    let header = b.create_block();
+    let body = b.create_block();
+    let done = b.create_block();
+    let i = b.append_block_param(header, I32);
+    let zero = b.ins().iconst(I32, 0);
+    b.ins().jump(header, &[ir::BlockArg::Value(zero)]);
+    b.switch_to_block(header);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, len);
+    b.ins().brif(more, body, &[], done, &[]);
+    b.switch_to_block(body);
+    b.seal_block(body);
+    let addr = elem_addr_unchecked(env, b, r, i, &layout);
+    write(env, b, layout.elem, addr, 0, value, true);
+    let next = b.ins().iadd_imm_u(i, 1);
+    b.ins().jump(header, &[ir::BlockArg::Value(next)]);
+    b.seal_block(header);
+    b.seal_block(done);
+    b.switch_to_block(done);
+    r
+}
+
+/// `array.new_fixed`.
+pub(crate) fn array_new_fixed(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    values: &[Value],
+) -> Value {
+    let len = b.ins().iconst(I32, values.len() as i64);
+    let r = array_alloc(env, b, type_index, len);
+    let layout = layout_of(env, type_index);
+    let base = object_base(env, b, r);
+    for (i, &v) in values.iter().enumerate() {
+        let offset = layout.elems_offset + i as u32 * layout.elem.size();
+        write(env, b, layout.elem, base, offset as i32, v, true);
+    }
+    r
+}
+
+/// The address of element `i` of `r`, which the caller has checked against the length;
+/// checked here against the heap bound.
+fn elem_addr_unchecked(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    r: Value,
+    i: Value,
+    layout: &GcArrayLayout,
+) -> Value {
+    let size = layout.elem.size();
+    let i64_ = b.ins().uextend(I64, i);
+    let scaled = b.ins().imul_imm_u(i64_, i64::from(size));
+    let offset = b.ins().iadd_imm_u(scaled, i64::from(layout.elems_offset));
+    let r64 = b.ins().uextend(I64, r);
+    let start = b.ins().iadd(r64, offset);
+    let end = b.ins().iadd_imm_u(start, i64::from(size));
+    let bound = env.gc_heap_bound(b);
+    let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, bound);
+    b.ins().trapnz(oob, Trap::GcHeapOutOfBounds.to_cranelift());
+    let base = env.gc_heap_base(b);
+    b.ins().iadd(base, start)
+}
+
+/// The length of array `r`, trapping on null.
+pub(crate) fn array_len(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value) -> Value {
+    b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
+    let base = object_base(env, b, r);
+    let offset = env.layouts().array_layout(GcFieldKind::I8).length_offset;
+    b.ins().load(I32, field_flags(), base, offset as i32)
+}
+
+/// The address of element `i` of `r`, trapping on null and out-of-bounds `i`.
+fn elem_addr(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    r: Value,
+    i: Value,
+) -> (Value, GcFieldKind) {
+    let len = array_len(env, b, r);
+    let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
+    b.ins().trapnz(oob, Trap::ArrayOutOfBounds.to_cranelift());
+    let layout = layout_of(env, type_index);
+    (elem_addr_unchecked(env, b, r, i, &layout), layout.elem)
+}
+
+/// `array.get` / `array.get_s` / `array.get_u`.
+pub(crate) fn array_get(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    r: Value,
+    i: Value,
+    extend: Extend,
+) -> Value {
+    let (addr, kind) = elem_addr(env, b, type_index, r, i);
+    read(env, b, kind, extend, addr, 0)
+}
+
+/// `array.set`.
+pub(crate) fn array_set(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    r: Value,
+    i: Value,
+    value: Value,
+) {
+    let (addr, kind) = elem_addr(env, b, type_index, r, i);
+    write(env, b, kind, addr, 0, value, false);
+}
+
+/// `array.fill`.
+pub(crate) fn array_fill(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    r: Value,
+    offset: Value,
+    value: Value,
+    len: Value,
+) {
+    b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
+    let kind = layout_of(env, type_index).elem;
+    if kind == GcFieldKind::V128 {
+        // Bounds first, then element by element.
+        let array_len = array_len(env, b, r);
+        let end = b
+            .ins()
+            .uadd_overflow_trap(offset, len, Trap::ArrayOutOfBounds.to_cranelift());
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, array_len);
+        b.ins().trapnz(oob, Trap::ArrayOutOfBounds.to_cranelift());
+        let layout = layout_of(env, type_index);
+        let header = b.create_block();
+        let body = b.create_block();
+        let done = b.create_block();
+        let i = b.append_block_param(header, I32);
+        b.ins().jump(header, &[ir::BlockArg::Value(offset)]);
+        b.switch_to_block(header);
+        let more = b.ins().icmp(IntCC::UnsignedLessThan, i, end);
+        b.ins().brif(more, body, &[], done, &[]);
+        b.switch_to_block(body);
+        b.seal_block(body);
+        let addr = elem_addr_unchecked(env, b, r, i, &layout);
+        write(env, b, kind, addr, 0, value, false);
+        let next = b.ins().iadd_imm_u(i, 1);
+        b.ins().jump(header, &[ir::BlockArg::Value(next)]);
+        b.seal_block(header);
+        b.seal_block(done);
+        b.switch_to_block(done);
+        return;
+    }
+    let bits = to_bits(env, b, kind, value);
+    let status = env
+        .builtin(b, Builtin::ArrayFill, &[r, offset, bits, len])
+        .expect("returns");
+    check_status(b, status);
+}
+
+/// `array.copy`.
+pub(crate) fn array_copy(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, args: [Value; 5]) {
+    let [dst, _, src, _, _] = args;
+    b.ins().trapz(dst, Trap::NullArrayReference.to_cranelift());
+    b.ins().trapz(src, Trap::NullArrayReference.to_cranelift());
+    let status = env.builtin(b, Builtin::ArrayCopy, &args).expect("returns");
+    check_status(b, status);
+}
+
+/// `array.new_data` / `array.new_elem`.
+pub(crate) fn array_new_segment(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    builtin: Builtin,
+    type_index: u32,
+    segment: u32,
+    offset: Value,
+    len: Value,
+) -> Value {
+    let ty = b
+        .ins()
+        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
+    let seg = b.ins().iconst(I32, i64::from(segment));
+    let packed = env
+        .builtin(b, builtin, &[ty, seg, offset, len])
+        .expect("returns");
+    allocated(b, packed)
+}
+
+/// `array.init_data` / `array.init_elem`.
+pub(crate) fn array_init_segment(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    builtin: Builtin,
+    segment: u32,
+    args: [Value; 4],
+) {
+    let [r, dst, src, len] = args;
+    b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
+    let seg = b.ins().iconst(I32, i64::from(segment));
+    let status = env
+        .builtin(b, builtin, &[r, dst, seg, src, len])
+        .expect("returns");
+    check_status(b, status);
+}
