@@ -59,7 +59,7 @@ impl<T> Caller<'_, T> {
     /// Runs a garbage collection. References held by the Wasm frames that called this host
     /// function are found through their stack maps and kept.
     pub fn gc(&mut self) {
-        self.store.opaque.gc_now();
+        self.store.opaque.gc_full();
     }
 
     /// An export of the calling instance, if the caller is a Wasm instance.

@@ -6,10 +6,40 @@ use crate::store::StoreOpaque;
 use anyhow::Result;
 use gc_core::{ExternRefHostDataTable, GcHeap, GcHeapConfig, GcRootsList, VMGcRef};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Host handles dropped since the last drain, as raw references to release.
-pub(crate) type DroppedRefs = Arc<Mutex<Vec<u32>>>;
+/// Host handles dropped since the last drain, as raw references to release. Shared with
+/// every handle (a `Drop` cannot reach the heap); the length is readable without locking.
+pub(crate) type DroppedRefs = Arc<DroppedQueue>;
+
+/// The queue behind [`DroppedRefs`].
+#[derive(Debug, Default)]
+pub(crate) struct DroppedQueue {
+    refs: Mutex<Vec<u32>>,
+    len: AtomicUsize,
+}
+
+impl DroppedQueue {
+    /// Queues `raw` for release.
+    pub(crate) fn push(&self, raw: u32) {
+        let mut refs = self.refs.lock().unwrap_or_else(|e| e.into_inner());
+        refs.push(raw);
+        self.len.store(refs.len(), Ordering::Relaxed);
+    }
+
+    /// Takes everything queued.
+    fn take(&self) -> Vec<u32> {
+        let mut refs = self.refs.lock().unwrap_or_else(|e| e.into_inner());
+        self.len.store(0, Ordering::Relaxed);
+        std::mem::take(&mut *refs)
+    }
+
+    /// How many are queued (possibly stale by a few; used only as a trigger).
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+}
 
 /// Drained once this many dropped host handles are waiting.
 const DROPPED_LIMIT: usize = 4096;
@@ -44,14 +74,18 @@ impl StoreGc {
 
     /// Releases the references of dropped host handles.
     pub(crate) fn drain_dropped(&mut self) {
-        let dropped = std::mem::take(&mut *self.dropped.lock().unwrap_or_else(|e| e.into_inner()));
-        for r in dropped.into_iter().filter_map(VMGcRef::from_raw) {
+        for r in self
+            .dropped
+            .take()
+            .into_iter()
+            .filter_map(VMGcRef::from_raw)
+        {
             self.heap.drop_gc_ref(r);
         }
     }
 
     fn dropped_len(&self) -> usize {
-        self.dropped.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.dropped.len()
     }
 }
 
@@ -63,7 +97,13 @@ impl StoreOpaque {
         }
     }
 
-    /// Runs a full collection.
+    /// Runs a complete collection, cycles included (for explicit requests).
+    pub(crate) fn gc_full(&mut self) {
+        self.gc.heap.request_full_collection();
+        self.gc_now();
+    }
+
+    /// Runs a collection.
     ///
     /// Must be called from host code: either with no Wasm running in this store, or from a
     /// host function or builtin whose exit frame compiled code recorded.

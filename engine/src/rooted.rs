@@ -39,9 +39,6 @@ impl HostRoot {
 
 impl Drop for HostRoot {
     fn drop(&mut self) {
-        self.dropped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(self.gc_ref.as_raw());
+        self.dropped.push(self.gc_ref.as_raw());
     }
 }

@@ -138,9 +138,9 @@ impl<T> Store<T> {
         }
     }
 
-    /// Runs a garbage collection.
+    /// Runs a complete garbage collection, cyclic garbage included.
     pub fn gc(&mut self) {
-        self.inner.opaque.gc_now();
+        self.inner.opaque.gc_full();
     }
 
     /// The number of garbage collections this store has run.

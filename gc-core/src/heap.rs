@@ -152,6 +152,11 @@ pub unsafe trait GcHeap: Send {
         true
     }
 
+    /// Makes the next collection complete: for a heap that reclaims some garbage (like
+    /// cycles) only from time to time, the next `gc` reclaims all of it. Explicit
+    /// collections (`Store::gc`) ask for this.
+    fn request_full_collection(&mut self) {}
+
     /// Whether the heap would like a collection soon (allocation volume, pending work).
     fn needs_gc(&self) -> bool;
 

@@ -1,5 +1,9 @@
-//! A coalescing free list over a heap's index space: best fit by size, neighbours merged
-//! on free, and a bump frontier for never-used space.
+//! A free list over a heap's index space: best fit by size with neighbours merged on free,
+//! a bump frontier for never-used space, and exact size classes for small blocks.
+//!
+//! Small blocks (at most `SMALL_MAX` bytes) are cached per size on free and reused by the
+//! next allocation of that size without touching the tree; `flush_small` returns them to
+//! the coalescing tree (the heap does so at each backup trace), which bounds fragmentation.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +19,14 @@ pub(crate) struct FreeList {
     frontier: u32,
     /// The end of the heap's region.
     limit: u32,
+    /// Freed small blocks by size class (`size / ALIGN - 1`), reused last-in first-out.
+    small: Vec<Vec<u32>>,
 }
+
+/// The allocation granularity.
+const ALIGN: u32 = 16;
+/// The largest block cached by size class.
+const SMALL_MAX: u32 = 256;
 
 impl FreeList {
     /// Free space `[start, limit)`.
@@ -25,11 +36,16 @@ impl FreeList {
             by_size: BTreeSet::new(),
             frontier: start,
             limit,
+            small: vec![Vec::new(); (SMALL_MAX / ALIGN) as usize],
         }
     }
 
-    /// Allocates `size` bytes; the start, or `None` if nothing fits.
+    /// Allocates `size` bytes (a multiple of the alignment); the start, or `None` if
+    /// nothing fits.
     pub(crate) fn alloc(&mut self, size: u32) -> Option<u32> {
+        if let Some(start) = self.small_class(size).and_then(|c| self.small[c].pop()) {
+            return Some(start);
+        }
         if let Some(&(len, start)) = self.by_size.range((size, 0)..).next() {
             self.remove(start, len);
             if len > size {
@@ -46,8 +62,33 @@ impl FreeList {
         Some(start)
     }
 
+    fn small_class(&self, size: u32) -> Option<usize> {
+        (ALIGN..=SMALL_MAX)
+            .contains(&size)
+            .then(|| (size / ALIGN - 1) as usize)
+    }
+
+    /// Frees `[start, start + size)`: small blocks go to their size class, others merge
+    /// with free neighbours.
+    pub(crate) fn free(&mut self, start: u32, size: u32) {
+        match self.small_class(size) {
+            Some(c) => self.small[c].push(start),
+            None => self.free_coalescing(start, size),
+        }
+    }
+
+    /// Returns every cached small block to the coalescing tree.
+    pub(crate) fn flush_small(&mut self) {
+        for c in 0..self.small.len() {
+            let size = (c as u32 + 1) * ALIGN;
+            for start in std::mem::take(&mut self.small[c]) {
+                self.free_coalescing(start, size);
+            }
+        }
+    }
+
     /// Frees `[start, start + size)`, merging it with free neighbours.
-    pub(crate) fn free(&mut self, mut start: u32, mut size: u32) {
+    fn free_coalescing(&mut self, mut start: u32, mut size: u32) {
         if let Some((&prev, &prev_len)) = self.by_start.range(..start).next_back() {
             debug_assert!(prev + prev_len <= start, "double free at {start}");
             if prev + prev_len == start {
@@ -77,9 +118,20 @@ impl FreeList {
         self.by_size.remove(&(len, start));
     }
 
+    /// The length of the free block starting at `start`, if one does.
+    pub(crate) fn free_block_at(&self, start: u32) -> Option<u32> {
+        self.by_start.get(&start).copied()
+    }
+
     /// Bytes below the frontier that are free.
     pub(crate) fn free_bytes(&self) -> u64 {
-        self.by_start.values().map(|&l| u64::from(l)).sum()
+        let cached: u64 = self
+            .small
+            .iter()
+            .enumerate()
+            .map(|(c, blocks)| (c as u64 + 1) * u64::from(ALIGN) * blocks.len() as u64)
+            .sum();
+        self.by_start.values().map(|&l| u64::from(l)).sum::<u64>() + cached
     }
 
     /// The frontier.
@@ -94,20 +146,32 @@ mod tests {
 
     #[test]
     fn reuses_and_coalesces() {
-        let mut f = FreeList::new(16, 16 + 160);
+        let mut f = FreeList::new(16, 16 + 1024);
         let a = f.alloc(32).unwrap();
         let b = f.alloc(32).unwrap();
         let c = f.alloc(32).unwrap();
         assert_eq!((a, b, c), (16, 48, 80));
         f.free(a, 32);
         f.free(b, 32);
-        // a and b merged into one 64-byte block: a 64-byte request fits there.
+        // Small blocks are cached by size: the next 32-byte request reuses b.
+        assert_eq!(f.alloc(32), Some(b));
+        f.free(b, 32);
+        assert_eq!(f.free_bytes(), 64);
+        // Flushed to the tree, a and b merge: a 64-byte request fits there.
+        f.flush_small();
         assert_eq!(f.alloc(64), Some(16));
         f.free(16, 64);
         f.free(c, 32);
+        f.flush_small();
         // Everything free again: the frontier is back at the start.
         assert_eq!(f.frontier(), 16);
         assert_eq!(f.free_bytes(), 0);
+        // Large blocks coalesce at once.
+        let big = f.alloc(512).unwrap();
+        let next = f.alloc(512).unwrap();
+        f.free(big, 512);
+        f.free(next, 512);
+        assert_eq!(f.frontier(), 16);
     }
 
     #[test]
@@ -116,6 +180,7 @@ mod tests {
         let a = f.alloc(64).unwrap();
         let _b = f.alloc(32).unwrap();
         f.free(a, 64);
+        f.flush_small();
         assert_eq!(f.alloc(16), Some(0));
         assert_eq!(f.alloc(48), Some(16));
         assert_eq!(f.alloc(32), Some(96));

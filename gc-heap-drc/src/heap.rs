@@ -23,7 +23,7 @@ use gc_core::{
     ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap, GcHeapConfig,
     GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 const KIND: usize = 0;
 const TYPE: usize = 4;
@@ -32,6 +32,10 @@ const SIZE: usize = 12;
 const HOST_DATA: usize = 16;
 /// Collector bit in the kind word: the object is in the zero-count table.
 const IN_ZCT: u32 = 1;
+/// Collector bit in the kind word: marked live by the backup trace.
+const MARK: u32 = 2;
+/// Live bytes that trigger the first backup trace.
+const MIN_TRACE_LIMIT: u64 = 4 << 20;
 /// ZCT entries examined per collection increment.
 const INCREMENT_BUDGET: usize = 4096;
 /// The zero-count table size that triggers a collection, at least.
@@ -43,7 +47,7 @@ const MIN_ALLOC_LIMIT: u64 = 1 << 20;
 pub struct DrcHeap {
     mmap: memmap2::MmapMut,
     /// How to find the references inside objects, by canonical type.
-    types: HashMap<u32, GcTypeTrace>,
+    types: Vec<Option<GcTypeTrace>>,
     /// The heap's logical size: objects lie below it, and every access the runtime makes
     /// is checked against it (the mapping may be larger, see `reserve_index_space`).
     size: usize,
@@ -52,6 +56,10 @@ pub struct DrcHeap {
     zct_limit: usize,
     allocated_since_gc: u64,
     alloc_limit: u64,
+    /// Live bytes after a collection above which the backup trace runs.
+    trace_limit: u64,
+    /// Backup traces run so far.
+    traces: u64,
     live_objects: usize,
     bytes_in_use: u64,
     no_gc_depth: u32,
@@ -85,13 +93,15 @@ impl DrcHeap {
             .map_anon()?;
         Ok(DrcHeap {
             mmap,
-            types: HashMap::new(),
+            types: Vec::new(),
             size,
             free: FreeList::new(DRC_LAYOUTS.object_align, size as u32),
             zct: Vec::new(),
             zct_limit: MIN_ZCT_LIMIT,
             allocated_since_gc: 0,
             alloc_limit: MIN_ALLOC_LIMIT,
+            trace_limit: MIN_TRACE_LIMIT,
+            traces: 0,
             live_objects: 0,
             bytes_in_use: 0,
             no_gc_depth: 0,
@@ -163,6 +173,126 @@ impl DrcHeap {
         self.free.frontier()
     }
 
+    /// The number of backup traces run so far.
+    pub fn traces(&self) -> u64 {
+        self.traces
+    }
+
+    /// Every allocated object, in address order.
+    fn objects(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.live_objects);
+        let mut pos = DRC_LAYOUTS.object_align;
+        while pos < self.free.frontier() {
+            if let Some(len) = self.free.free_block_at(pos) {
+                pos += len;
+                continue;
+            }
+            out.push(pos);
+            let size = self.read_u32(VMGcRef::from_raw(pos).expect("above 0"), SIZE);
+            assert!(
+                size >= DRC_LAYOUTS.header_size,
+                "corrupt object size {size} at {pos:#x}"
+            );
+            pos += size;
+        }
+        out
+    }
+
+    /// The backup trace: frees every object no root reaches, cycles included.
+    ///
+    /// The roots need no list from the engine. Each object's count includes every counted
+    /// reference to it (tables, globals, element segments, host handles, other objects), so
+    /// an object whose count exceeds its references from other heap objects is held from
+    /// outside the heap; those objects and `stack_roots` (uncounted frame references) are
+    /// the roots. Unmarked objects are garbage: each is freed, and its references to
+    /// surviving objects released (a survivor left at count zero joins the ZCT).
+    fn backup_trace(&mut self, stack_roots: &HashSet<u32>, host_data: &mut ExternRefHostDataTable) {
+        self.traces += 1;
+        // Cached small blocks go back to the tree: the walk below recognises free space by
+        // the tree, and flushing here bounds fragmentation.
+        self.free.flush_small();
+        // Objects in address order; an object's position indexes the side tables.
+        let objects = self.objects();
+        let position = |raw: u32| objects.binary_search(&raw).ok();
+        let is_object = |raw: u32| raw != 0 && raw & VMGcRef::I31_TAG == 0;
+        let mut internal = vec![0u32; objects.len()];
+        for &o in &objects {
+            let r = VMGcRef::from_raw(o).expect("above 0");
+            self.for_each_child(r, self.header(r), |c| {
+                if let Some(p) = position(c).filter(|_| is_object(c)) {
+                    internal[p] += 1;
+                }
+            });
+        }
+        let mut worklist: Vec<u32> = objects
+            .iter()
+            .zip(&internal)
+            .filter(|&(&o, &n)| {
+                stack_roots.contains(&o)
+                    || self.ref_count(VMGcRef::from_raw(o).expect("above 0")) > n
+            })
+            .map(|(&o, _)| o)
+            .collect();
+        let mut children = Vec::new();
+        while let Some(o) = worklist.pop() {
+            let r = VMGcRef::from_raw(o).expect("above 0");
+            let kind = self.read_u32(r, KIND);
+            if kind & MARK != 0 {
+                continue;
+            }
+            self.write_u32(r, KIND, kind | MARK);
+            children.clear();
+            self.for_each_child(r, self.header(r), |c| {
+                if is_object(c) {
+                    children.push(c);
+                }
+            });
+            worklist.extend(&children);
+        }
+        // Release garbage's references to survivors, then free the garbage.
+        let garbage: Vec<u32> = objects
+            .iter()
+            .copied()
+            .filter(|&o| self.read_u32(VMGcRef::from_raw(o).expect("above 0"), KIND) & MARK == 0)
+            .collect();
+        for &g in &garbage {
+            let r = VMGcRef::from_raw(g).expect("non-null");
+            children.clear();
+            self.for_each_child(r, self.header(r), |c| {
+                if is_object(c) {
+                    children.push(c);
+                }
+            });
+            for &c in &children {
+                let child = VMGcRef::from_raw(c).expect("non-null");
+                if self.read_u32(child, KIND) & MARK != 0 {
+                    let count = self.ref_count(child) - 1;
+                    self.write_u32(child, REF_COUNT, count);
+                    if count == 0 {
+                        self.zct_push(child);
+                    }
+                }
+            }
+        }
+        // Survivors lose their marks and the ZCT forgets the garbage before anything is
+        // freed: a panicking host `Drop` below then leaves a consistent heap.
+        for &o in &objects {
+            let r = VMGcRef::from_raw(o).expect("above 0");
+            let kind = self.read_u32(r, KIND);
+            if kind & MARK != 0 {
+                self.write_u32(r, KIND, kind & !MARK);
+            }
+        }
+        let garbage_set: HashSet<u32> = garbage.iter().copied().collect();
+        self.zct.retain(|z| !garbage_set.contains(z));
+        for &g in &garbage {
+            let r = VMGcRef::from_raw(g).expect("non-null");
+            // Children were handled above: free without cascading.
+            self.write_u32(r, REF_COUNT, 0);
+            self.unlink_object(r, host_data);
+        }
+    }
+
     /// The number of entries in the zero-count table.
     pub fn zct_len(&self) -> usize {
         self.zct.len()
@@ -185,23 +315,36 @@ impl DrcHeap {
         Some(r)
     }
 
-    /// The GC references held by object `r`, per its registered type.
-    fn children(&self, r: VMGcRef, header: VMGcHeader) -> Vec<u32> {
-        let offsets: Vec<u32> = match self.types.get(&header.ty()) {
-            Some(GcTypeTrace::Struct { gc_ref_offsets }) => gc_ref_offsets.to_vec(),
+    /// Calls `f` with each GC reference object `r` holds, per its registered type.
+    fn for_each_child(&self, r: VMGcRef, header: VMGcHeader, mut f: impl FnMut(u32)) {
+        match self
+            .types
+            .get(header.ty() as usize)
+            .and_then(Option::as_ref)
+        {
+            Some(GcTypeTrace::Struct { gc_ref_offsets }) => {
+                for &o in gc_ref_offsets.iter() {
+                    f(self.read_u32(r, o as usize));
+                }
+            }
             Some(GcTypeTrace::Array {
                 elems_are_gc_refs: true,
                 layout,
             }) => {
                 let len = self.read_u32(r, layout.length_offset as usize);
-                (0..len).map(|i| layout.elems_offset + 4 * i).collect()
+                for i in 0..len {
+                    f(self.read_u32(r, (layout.elems_offset + 4 * i) as usize));
+                }
             }
-            _ => return Vec::new(),
-        };
-        offsets
-            .into_iter()
-            .map(|o| self.read_u32(r, o as usize))
-            .collect()
+            _ => {}
+        }
+    }
+
+    /// The GC references held by object `r`, per its registered type.
+    fn children(&self, r: VMGcRef, header: VMGcHeader) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.for_each_child(r, header, |c| out.push(c));
+        out
     }
 
     /// Frees `r` (whose count is zero and which no frame holds), dropping its host data and
@@ -238,6 +381,13 @@ impl DrcHeap {
                 zeroed.push(child.as_raw());
             }
         }
+        self.unlink_object(r, host_data);
+    }
+
+    /// Returns `r`'s space to the free list and drops its host value (last, so a panicking
+    /// `Drop` leaves the heap consistent). Does not touch its children.
+    fn unlink_object(&mut self, r: VMGcRef, host_data: &mut ExternRefHostDataTable) {
+        let header = self.header(r);
         let host =
             (header.kind() == Some(VMGcKind::ExternRef)).then(|| self.externref_host_data(r));
         let size = self.read_u32(r, SIZE);
@@ -267,16 +417,19 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn register_type(&mut self, ty: u32, trace: GcTypeTrace) {
-        self.types.entry(ty).or_insert(trace);
+        let i = ty as usize;
+        if self.types.len() <= i {
+            self.types.resize(i + 1, None);
+        }
+        self.types[i].get_or_insert(trace);
     }
 
     fn has_type(&self, ty: u32) -> bool {
-        self.types.contains_key(&ty)
+        self.types.get(ty as usize).is_some_and(Option::is_some)
     }
 
     fn alloc_object(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Result<Option<VMGcRef>> {
-        if matches!(kind, VMGcKind::StructRef | VMGcKind::ArrayRef) && !self.types.contains_key(&ty)
-        {
+        if matches!(kind, VMGcKind::StructRef | VMGcKind::ArrayRef) && !self.has_type(ty) {
             bail!("type {ty} allocated before it was registered");
         }
         let size = size.max(DRC_LAYOUTS.header_size);
@@ -341,6 +494,11 @@ unsafe impl GcHeap for DrcHeap {
 
     fn dec_ref_slow_path(&mut self, r: VMGcRef) {
         self.note_zero_count(r);
+    }
+
+    fn request_full_collection(&mut self) {
+        // The backup trace runs at the end of the next collection.
+        self.trace_limit = 0;
     }
 
     fn needs_non_stack_roots(&self) -> bool {
@@ -421,6 +579,10 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
         for _ in 0..INCREMENT_BUDGET {
             let Some(raw) = self.pending.pop() else {
                 let heap = &mut *self.heap;
+                if heap.bytes_in_use >= heap.trace_limit {
+                    heap.backup_trace(&self.stack_roots, self.host_data);
+                    heap.trace_limit = MIN_TRACE_LIMIT.max(2 * heap.bytes_in_use);
+                }
                 heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
                 heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
                 heap.allocated_since_gc = 0;
@@ -429,6 +591,10 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
             let r = VMGcRef::from_raw(raw).expect("ZCT entries are non-null");
             let heap = &mut *self.heap;
             let kind = heap.read_u32(r, KIND);
+            if kind == 0 {
+                // Freed since it was listed (never expected; kept as a guard).
+                continue;
+            }
             heap.write_u32(r, KIND, kind & !IN_ZCT);
             if heap.ref_count(r) != 0 {
                 continue;
@@ -549,6 +715,7 @@ mod tests {
             .collect();
         let frontier = heap.frontier();
         collect(&mut heap, &mut t, &mut []);
+        heap.free.flush_small();
         assert_eq!(
             heap.frontier(),
             DRC_LAYOUTS.object_align,
@@ -650,5 +817,68 @@ mod tests {
             heap.alloc_object(VMGcKind::StructRef, 99, 32).is_err(),
             "unregistered type"
         );
+    }
+
+    #[test]
+    fn the_backup_trace_frees_cycles_and_keeps_what_roots_reach() {
+        let (mut heap, mut t, _) = setup();
+        let (node, pair) = (7, 8);
+        heap.register_type(
+            node,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16]),
+            },
+        );
+        heap.register_type(
+            pair,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16, 20]),
+            },
+        );
+        let alloc = |heap: &mut DrcHeap, ty| {
+            heap.alloc_object(VMGcKind::StructRef, ty, 32)
+                .unwrap()
+                .unwrap()
+        };
+        let link = |heap: &mut DrcHeap, parent: VMGcRef, offset, child: VMGcRef| {
+            heap.clone_gc_ref(&child);
+            heap.write_u32(parent, offset, child.as_raw());
+        };
+        // Garbage: the cycle a <-> b, with a also pointing at e, and e at survivor s. s is
+        // held from outside the heap (one count, as a table would hold it). The cycle
+        // c <-> d is held only by a frame.
+        let (a, b, e, s) = (
+            alloc(&mut heap, pair),
+            alloc(&mut heap, node),
+            alloc(&mut heap, node),
+            alloc(&mut heap, node),
+        );
+        let (c, d) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        link(&mut heap, a, 16, b);
+        link(&mut heap, a, 20, e);
+        link(&mut heap, b, 16, a);
+        link(&mut heap, e, 16, s);
+        heap.clone_gc_ref(&s);
+        link(&mut heap, c, 16, d);
+        link(&mut heap, d, 16, c);
+        heap.trace_limit = 0;
+        let mut stack = [c.as_raw()];
+        collect(&mut heap, &mut t, &mut stack);
+        assert_eq!(heap.traces(), 1);
+        // a, b and e are gone; s (held from outside), c and d (reached from a frame) stay.
+        assert_eq!(heap.live_objects(), 3);
+        assert_eq!(
+            heap.ref_count(s),
+            1,
+            "the garbage's reference to s was released"
+        );
+        assert_eq!(heap.ref_count(c), 1);
+        // Without the frame, the c <-> d cycle goes too.
+        heap.trace_limit = 0;
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 1);
+        heap.drop_gc_ref(s);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 0);
     }
 }
