@@ -23,7 +23,6 @@ use gc_core::{
     ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap, GcHeapConfig,
     GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
 };
-use std::collections::HashSet;
 
 const KIND: usize = 0;
 const TYPE: usize = 4;
@@ -34,6 +33,9 @@ const HOST_DATA: usize = 16;
 const IN_ZCT: u32 = 1;
 /// Collector bit in the kind word: marked live by the backup trace.
 const MARK: u32 = 2;
+/// Collector bit in the kind word: a Wasm frame holds the object (an uncounted reference),
+/// set for the duration of one collection.
+const STACK_ROOT: u32 = 4;
 /// Live bytes that trigger the first backup trace.
 const MIN_TRACE_LIMIT: u64 = 4 << 20;
 /// ZCT entries examined per collection increment.
@@ -53,6 +55,13 @@ pub struct DrcHeap {
     size: usize,
     free: FreeList,
     zct: Vec<u32>,
+    /// An empty buffer with capacity, swapped with `zct` when a collection takes it, so
+    /// steady-state collections do not reallocate the table.
+    zct_spare: Vec<u32>,
+    /// Scratch space for an object's children while it is freed.
+    children_scratch: Vec<u32>,
+    /// Scratch space for a collection's list of stack roots.
+    stack_roots_scratch: Vec<u32>,
     zct_limit: usize,
     allocated_since_gc: u64,
     alloc_limit: u64,
@@ -97,6 +106,9 @@ impl DrcHeap {
             size,
             free: FreeList::new(DRC_LAYOUTS.object_align, size as u32),
             zct: Vec::new(),
+            zct_spare: Vec::new(),
+            children_scratch: Vec::new(),
+            stack_roots_scratch: Vec::new(),
             zct_limit: MIN_ZCT_LIMIT,
             allocated_since_gc: 0,
             alloc_limit: MIN_ALLOC_LIMIT,
@@ -201,39 +213,41 @@ impl DrcHeap {
     /// The backup trace: frees every object no root reaches, cycles included.
     ///
     /// The roots need no list from the engine. Each object's count includes every counted
-    /// reference to it (tables, globals, element segments, host handles, other objects), so
-    /// an object whose count exceeds its references from other heap objects is held from
-    /// outside the heap; those objects and `stack_roots` (uncounted frame references) are
-    /// the roots. Unmarked objects are garbage: each is freed, and its references to
-    /// surviving objects released (a survivor left at count zero joins the ZCT).
-    fn backup_trace(&mut self, stack_roots: &HashSet<u32>, host_data: &mut ExternRefHostDataTable) {
+    /// reference to it (tables, globals, element segments, host handles, other objects).
+    /// So after subtracting the references from other heap objects (trial deletion), an
+    /// object left with a positive count is held from outside the heap; those objects and
+    /// the stack roots (uncounted frame references, flagged `STACK_ROOT` by the collection)
+    /// are the roots. The counts are then rebuilt from the survivors' references only, so
+    /// the garbage's references are released; a survivor left at count zero joins the ZCT.
+    /// Unmarked objects are garbage and are freed.
+    fn backup_trace(&mut self, host_data: &mut ExternRefHostDataTable) {
         self.traces += 1;
         // Cached small blocks go back to the tree: the walk below recognises free space by
         // the tree, and flushing here bounds fragmentation.
         self.free.flush_small();
-        // Objects in address order; an object's position indexes the side tables.
         let objects = self.objects();
-        let position = |raw: u32| objects.binary_search(&raw).ok();
-        let is_object = |raw: u32| raw != 0 && raw & VMGcRef::I31_TAG == 0;
-        let mut internal = vec![0u32; objects.len()];
+        let mut children = Vec::new();
+        // Trial deletion: remove every heap-internal reference from the counts.
         for &o in &objects {
-            let r = VMGcRef::from_raw(o).expect("above 0");
-            self.for_each_child(r, self.header(r), |c| {
-                if let Some(p) = position(c).filter(|_| is_object(c)) {
-                    internal[p] += 1;
-                }
-            });
+            self.collect_children(o, &mut children);
+            for &c in &children {
+                let child = VMGcRef::from_raw(c).expect("non-null");
+                let count = self.ref_count(child);
+                assert!(
+                    count > 0,
+                    "object {c:#x} has more references than its count"
+                );
+                self.write_u32(child, REF_COUNT, count - 1);
+            }
         }
         let mut worklist: Vec<u32> = objects
             .iter()
-            .zip(&internal)
-            .filter(|&(&o, &n)| {
-                stack_roots.contains(&o)
-                    || self.ref_count(VMGcRef::from_raw(o).expect("above 0")) > n
+            .copied()
+            .filter(|&o| {
+                let r = VMGcRef::from_raw(o).expect("above 0");
+                self.read_u32(r, KIND) & STACK_ROOT != 0 || self.ref_count(r) > 0
             })
-            .map(|(&o, _)| o)
             .collect();
-        let mut children = Vec::new();
         while let Some(o) = worklist.pop() {
             let r = VMGcRef::from_raw(o).expect("above 0");
             let kind = self.read_u32(r, KIND);
@@ -241,56 +255,55 @@ impl DrcHeap {
                 continue;
             }
             self.write_u32(r, KIND, kind | MARK);
-            children.clear();
-            self.for_each_child(r, self.header(r), |c| {
-                if is_object(c) {
-                    children.push(c);
-                }
-            });
+            self.collect_children(o, &mut children);
             worklist.extend(&children);
         }
-        // Release garbage's references to survivors, then free the garbage.
-        let garbage: Vec<u32> = objects
-            .iter()
-            .copied()
-            .filter(|&o| self.read_u32(VMGcRef::from_raw(o).expect("above 0"), KIND) & MARK == 0)
-            .collect();
-        for &g in &garbage {
-            let r = VMGcRef::from_raw(g).expect("non-null");
-            children.clear();
-            self.for_each_child(r, self.header(r), |c| {
-                if is_object(c) {
-                    children.push(c);
-                }
-            });
-            for &c in &children {
-                let child = VMGcRef::from_raw(c).expect("non-null");
-                if self.read_u32(child, KIND) & MARK != 0 {
-                    let count = self.ref_count(child) - 1;
-                    self.write_u32(child, REF_COUNT, count);
-                    if count == 0 {
-                        self.zct_push(child);
-                    }
-                }
-            }
-        }
-        // Survivors lose their marks and the ZCT forgets the garbage before anything is
-        // freed: a panicking host `Drop` below then leaves a consistent heap.
+        // Survivors count their references again and lose their marks; the garbage's
+        // references are simply not restored.
+        let (mut garbage, mut survivors) = (Vec::new(), Vec::new());
         for &o in &objects {
             let r = VMGcRef::from_raw(o).expect("above 0");
             let kind = self.read_u32(r, KIND);
-            if kind & MARK != 0 {
-                self.write_u32(r, KIND, kind & !MARK);
+            if kind & MARK == 0 {
+                garbage.push(o);
+                continue;
+            }
+            survivors.push(o);
+            self.write_u32(r, KIND, kind & !MARK);
+            self.collect_children(o, &mut children);
+            for &c in &children {
+                let child = VMGcRef::from_raw(c).expect("non-null");
+                let count = self.ref_count(child);
+                self.write_u32(child, REF_COUNT, count + 1);
             }
         }
-        let garbage_set: HashSet<u32> = garbage.iter().copied().collect();
-        self.zct.retain(|z| !garbage_set.contains(z));
+        // A survivor only the garbage referenced is now at zero: it becomes a candidate.
+        for &o in &survivors {
+            let r = VMGcRef::from_raw(o).expect("above 0");
+            if self.ref_count(r) == 0 {
+                self.zct_push(r);
+            }
+        }
+        // The ZCT forgets the garbage before anything is freed: a panicking host `Drop`
+        // below then leaves a consistent heap. `garbage` is in address order, as `objects`.
+        self.zct.retain(|z| garbage.binary_search(z).is_err());
         for &g in &garbage {
             let r = VMGcRef::from_raw(g).expect("non-null");
-            // Children were handled above: free without cascading.
+            // References to survivors were not restored above: free without cascading.
             self.write_u32(r, REF_COUNT, 0);
             self.unlink_object(r, host_data);
         }
+    }
+
+    /// Replaces `out` with the heap objects (not i31 values, not null) object `o` holds.
+    fn collect_children(&self, o: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let r = VMGcRef::from_raw(o).expect("above 0");
+        self.for_each_child(r, self.header(r), |c| {
+            if c != 0 && c & VMGcRef::I31_TAG == 0 {
+                out.push(c);
+            }
+        });
     }
 
     /// The number of entries in the zero-count table.
@@ -340,13 +353,6 @@ impl DrcHeap {
         }
     }
 
-    /// The GC references held by object `r`, per its registered type.
-    fn children(&self, r: VMGcRef, header: VMGcHeader) -> Vec<u32> {
-        let mut out = Vec::new();
-        self.for_each_child(r, header, |c| out.push(c));
-        out
-    }
-
     /// Frees `r` (whose count is zero and which no frame holds), dropping its host data and
     /// releasing its children: a child whose count reaches zero is flagged as a ZCT entry
     /// and appended to `zeroed`, for the collection to free or keep like any other.
@@ -360,11 +366,10 @@ impl DrcHeap {
         zeroed: &mut Vec<u32>,
     ) {
         let header = self.header(r);
-        for child in self
-            .children(r, header)
-            .into_iter()
-            .filter_map(VMGcRef::from_raw)
-        {
+        let mut children = std::mem::take(&mut self.children_scratch);
+        children.clear();
+        self.for_each_child(r, header, |c| children.push(c));
+        for child in children.iter().copied().filter_map(VMGcRef::from_raw) {
             if child.is_i31() {
                 continue;
             }
@@ -381,6 +386,7 @@ impl DrcHeap {
                 zeroed.push(child.as_raw());
             }
         }
+        self.children_scratch = children;
         self.unlink_object(r, host_data);
     }
 
@@ -536,11 +542,22 @@ unsafe impl GcHeap for DrcHeap {
             self.no_gc_depth, 0,
             "garbage collection inside a no-GC scope"
         );
-        let stack_roots: HashSet<u32> = roots
-            .filter(|r| r.is_on_wasm_stack())
-            .map(|r| r.get().as_raw())
-            .collect();
-        let pending = std::mem::take(&mut self.zct);
+        // Flag each object a frame holds; the collection clears the flags when dropped.
+        let mut stack_roots = std::mem::take(&mut self.stack_roots_scratch);
+        stack_roots.clear();
+        for root in roots.filter(|r| r.is_on_wasm_stack()) {
+            let r = root.get();
+            if r.is_i31() {
+                continue;
+            }
+            let kind = self.read_u32(r, KIND);
+            if kind & STACK_ROOT == 0 {
+                self.write_u32(r, KIND, kind | STACK_ROOT);
+                stack_roots.push(r.as_raw());
+            }
+        }
+        let spare = std::mem::take(&mut self.zct_spare);
+        let pending = std::mem::replace(&mut self.zct, spare);
         Box::new(DrcCollection {
             heap: self,
             host_data: host_data_table,
@@ -570,7 +587,8 @@ unsafe impl GcHeap for DrcHeap {
 struct DrcCollection<'a> {
     heap: &'a mut DrcHeap,
     host_data: &'a mut ExternRefHostDataTable,
-    stack_roots: HashSet<u32>,
+    /// The objects flagged `STACK_ROOT` for this collection.
+    stack_roots: Vec<u32>,
     pending: Vec<u32>,
 }
 
@@ -580,12 +598,14 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
             let Some(raw) = self.pending.pop() else {
                 let heap = &mut *self.heap;
                 if heap.bytes_in_use >= heap.trace_limit {
-                    heap.backup_trace(&self.stack_roots, self.host_data);
+                    heap.backup_trace(self.host_data);
                     heap.trace_limit = MIN_TRACE_LIMIT.max(2 * heap.bytes_in_use);
                 }
                 heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
                 heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
                 heap.allocated_since_gc = 0;
+                // Hand the (empty) buffer back for the next collection.
+                heap.zct_spare = std::mem::take(&mut self.pending);
                 return GcProgress::Complete;
             };
             let r = VMGcRef::from_raw(raw).expect("ZCT entries are non-null");
@@ -599,7 +619,7 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
             if heap.ref_count(r) != 0 {
                 continue;
             }
-            if self.stack_roots.contains(&raw) {
+            if kind & STACK_ROOT != 0 {
                 heap.zct_push(r);
             } else {
                 // Children that drop to zero join `pending`: the cascade is a worklist,
@@ -622,6 +642,13 @@ impl Drop for DrcCollection<'_> {
             }
             self.heap.zct_push(r);
         }
+        // Stack roots are never freed by a collection, so each flagged object is still there.
+        for &raw in &self.stack_roots {
+            let r = VMGcRef::from_raw(raw).expect("roots are non-null");
+            let kind = self.heap.read_u32(r, KIND);
+            self.heap.write_u32(r, KIND, kind & !STACK_ROOT);
+        }
+        self.heap.stack_roots_scratch = std::mem::take(&mut self.stack_roots);
     }
 }
 
@@ -703,6 +730,23 @@ mod tests {
         collect(&mut heap, &mut t, &mut stack);
         assert_eq!(drops.load(Ordering::SeqCst), 0);
         assert_eq!(heap.zct_len(), 1, "still a zero-count candidate");
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn an_abandoned_collection_clears_its_stack_root_flags() {
+        let (mut heap, mut t, drops) = setup();
+        let on_stack = externref(&mut heap, &mut t, &drops);
+        let mut stack = [on_stack.as_raw(), on_stack.as_raw()];
+        let mut roots = GcRootsList::new();
+        for slot in stack.iter_mut() {
+            // SAFETY: the slots outlive the collection and are not otherwise used.
+            unsafe { roots.add_wasm_stack_root(NonNull::from(slot)) };
+        }
+        drop(heap.gc(roots.iter(), &mut t));
+        assert_eq!(heap.read_u32(on_stack, KIND) & STACK_ROOT, 0);
+        assert_eq!(heap.zct_len(), 1, "the unexamined entry stays listed");
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     }
@@ -877,7 +921,26 @@ mod tests {
         heap.trace_limit = 0;
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(heap.live_objects(), 1);
-        heap.drop_gc_ref(s);
+                heap.drop_gc_ref(s);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 0);
+
+        // A frame-held object that only garbage counted drops to zero and becomes a ZCT
+        // candidate again: freed by the next collection that no frame keeps it through.
+        let (g, h, f) = (
+            alloc(&mut heap, pair),
+            alloc(&mut heap, node),
+            alloc(&mut heap, node),
+        );
+        link(&mut heap, g, 16, h);
+        link(&mut heap, h, 16, g);
+        link(&mut heap, g, 20, f);
+        heap.trace_limit = 0;
+        let mut stack = [f.as_raw()];
+        collect(&mut heap, &mut t, &mut stack);
+        assert_eq!(heap.live_objects(), 1);
+        assert_eq!(heap.ref_count(f), 0);
+        assert_eq!(heap.zct, [f.as_raw()]);
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(heap.live_objects(), 0);
     }
