@@ -224,6 +224,11 @@ impl AsContext for StoreRef<'_> {
 /// Creates the instance's runtime state and initialises it; returns its store index.
 fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<usize> {
     let info = module.info();
+    // Compiled code allocates structs inline, without telling the heap their types: the
+    // heap learns every type of the module before any of its code runs.
+    for &ty in &info.type_ids {
+        opaque.register_gc_type(ty);
+    }
     let store_ptr: *mut StoreOpaque = opaque;
     let builtins = opaque.engine.builtins();
     let mut data = Box::new(InstanceData::new(

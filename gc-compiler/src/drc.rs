@@ -3,12 +3,14 @@
 use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
-use gc_core::{GcLayouts, VMGcRef};
+use gc_core::{GcBumpLayout, GcLayouts, VMGcHeader, VMGcKind, VMGcRef};
 
 /// Barriers for the DRC collector.
 #[derive(Clone, Copy, Debug)]
 pub struct DrcCompiler {
     ref_count_offset: u32,
+    bump: Option<GcBumpLayout>,
+    object_align: u32,
     bounds_checks: bool,
 }
 
@@ -23,6 +25,8 @@ impl DrcCompiler {
             .expect("the DRC collector's layouts have a reference count");
         DrcCompiler {
             ref_count_offset,
+            bump: layouts.bump,
+            object_align: layouts.object_align,
             bounds_checks,
         }
     }
@@ -92,6 +96,66 @@ impl DrcCompiler {
         let base = env.gc_heap_base(b);
         let addr = b.ins().iadd(base, r64);
         b.ins().load(I32, Self::header_flags(), addr, offset as i32)
+    }
+
+    /// Whether [`DrcCompiler::emit_bump_alloc`] handles objects of `size` bytes.
+    pub fn can_bump_alloc(&self, size: u32) -> bool {
+        self.bump
+            .is_some_and(|bump| size.next_multiple_of(self.object_align) <= bump.max_object_size)
+    }
+
+    /// Emits the inline allocation of a `size`-byte object of `kind` and canonical type
+    /// `ty` (an `i32`), per the heap's [`GcBumpLayout`]: continues in the current block with
+    /// the new reference if it fits, and jumps to `slow` (which calls the runtime) if not.
+    /// `size` is rounded up to the object alignment; the caller checks
+    /// [`DrcCompiler::can_bump_alloc`] first.
+    pub fn emit_bump_alloc(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        kind: VMGcKind,
+        ty: Value,
+        size: u32,
+        slow: cranelift_codegen::ir::Block,
+    ) -> Value {
+        let bump = self.bump.expect("checked by can_bump_alloc");
+        let size = size.next_multiple_of(self.object_align);
+        assert!(size <= bump.max_object_size, "checked by can_bump_alloc");
+        // The cursor lies below the first object: always inside the heap.
+        let flags = Self::header_flags();
+        let base = env.gc_heap_base(b);
+        let cursor = bump.cursor_offset as i32;
+        let next = b.ins().load(I32, flags, base, cursor);
+        let limit = b.ins().load(I32, flags, base, cursor + 4);
+        let next64 = b.ins().uextend(I64, next);
+        let end = b.ins().iadd_imm_u(next64, i64::from(size));
+        let limit64 = b.ins().uextend(I64, limit);
+        let mut fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, limit64);
+        if self.bounds_checks {
+            // A corrupt cursor must not lead outside the heap.
+            let bound = env.gc_heap_bound(b);
+            let in_heap = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, bound);
+            fits = b.ins().band(fits, in_heap);
+        }
+        let fast = b.create_block();
+        b.ins().brif(fits, fast, &[], slow, &[]);
+        b.seal_block(fast);
+        b.switch_to_block(fast);
+        let end32 = b.ins().ireduce(I32, end);
+        b.ins().store(flags, end32, base, cursor);
+        let object = b.ins().iadd(base, next64);
+        let kind_word = b
+            .ins()
+            .iconst(I32, i64::from(kind as u32 | bump.new_object_kind_bits));
+        b.ins()
+            .store(flags, kind_word, object, VMGcHeader::KIND_OFFSET as i32);
+        b.ins()
+            .store(flags, ty, object, VMGcHeader::TYPE_OFFSET as i32);
+        if let Some(size_offset) = bump.size_offset {
+            let size = b.ins().iconst(I32, i64::from(size));
+            b.ins().store(flags, size, object, size_offset as i32);
+        }
+        next
     }
 
     /// Emits: if `r` is a heap object, increment its count.

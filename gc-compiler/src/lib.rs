@@ -15,7 +15,7 @@
 //! assert_eq!(GC_REF_TYPE.bits(), 32);
 //! # fn gc_heap_layouts() -> gc_core::GcLayouts {
 //! #     gc_core::GcLayouts { header_size: 16, object_align: 16, ref_count_offset: Some(8),
-//! #         externref_host_data_offset: 16, externref_size: 32 }
+//! #         externref_host_data_offset: 16, externref_size: 32, bump: None }
 //! # }
 //! # let _ = drc;
 //! ```

@@ -10,6 +10,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use gc_compiler::{DrcCompiler, GcCompileEnv, GcCompiler, GcLayouts};
+use gc_core::{GcBumpLayout, VMGcKind};
 
 const LAYOUTS: GcLayouts = GcLayouts {
     header_size: 16,
@@ -17,6 +18,12 @@ const LAYOUTS: GcLayouts = GcLayouts {
     ref_count_offset: Some(8),
     externref_host_data_offset: 16,
     externref_size: 32,
+    bump: Some(GcBumpLayout {
+        cursor_offset: 4,
+        new_object_kind_bits: 1,
+        size_offset: Some(12),
+        max_object_size: 512,
+    }),
 };
 
 /// An environment whose heap base and bound are the function's first two parameters and
@@ -147,5 +154,32 @@ fn drc_store_barrier_without_bounds_checks() {
     assert!(
         !func.display().to_string().contains("user11"),
         "no heap bounds trap"
+    );
+}
+
+#[test]
+fn drc_bump_allocation() {
+    let drc = DrcCompiler::new(&LAYOUTS, true);
+    assert!(drc.can_bump_alloc(512));
+    assert!(!drc.can_bump_alloc(513), "rounded up past the limit");
+    let func = build(|env, b, _, ty| {
+        let slow = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(done, I32);
+        let r = drc.emit_bump_alloc(env, b, VMGcKind::StructRef, ty, 40, slow);
+        b.ins().jump(done, &[ir::BlockArg::Value(r)]);
+        b.seal_block(slow);
+        b.switch_to_block(slow);
+        let null = b.ins().iconst(I32, 0);
+        b.ins().jump(done, &[ir::BlockArg::Value(null)]);
+        b.seal_block(done);
+        b.switch_to_block(done);
+        Some(b.block_params(done)[0])
+    });
+    check("drc_bump_alloc", &func);
+    let text = func.display().to_string();
+    assert!(
+        text.contains("iconst.i64 48"),
+        "size rounded to the alignment:\n{text}"
     );
 }

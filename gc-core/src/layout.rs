@@ -17,6 +17,31 @@ pub struct GcLayouts {
     pub externref_host_data_offset: u32,
     /// Size of an `externref` object.
     pub externref_size: u32,
+    /// Inline allocation by compiled code, if the collector offers it.
+    pub bump: Option<GcBumpLayout>,
+}
+
+/// The contract under which compiled code allocates objects itself, by bumping a cursor the
+/// heap keeps in its own first bytes (below the first object, where no reference points).
+///
+/// At `base + cursor_offset` lies the u32 `next`, and 4 bytes later the u32 `limit`. The
+/// bytes in `[next, limit)` are zero and `next` is aligned to `object_align`. Compiled code
+/// may allocate an object of `size` bytes (a multiple of `object_align`, at most
+/// `max_object_size`) when `next + size <= limit`: it stores `next + size` as the new
+/// `next`, and writes the header: the kind word (the object's `VMGcKind` bits OR-ed with
+/// `new_object_kind_bits`), the type index, and the size at `size_offset` if there is one.
+/// Every other byte of the object stays zero. When the object does not fit, compiled code
+/// calls the runtime, which refills the region or collects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcBumpLayout {
+    /// Offset of `next` from the heap base; `limit` follows it.
+    pub cursor_offset: u32,
+    /// Collector bits of the kind word of a new object.
+    pub new_object_kind_bits: u32,
+    /// Offset of the object's u32 size in its header, for collectors that record it.
+    pub size_offset: Option<u32>,
+    /// The largest object compiled code may allocate inline.
+    pub max_object_size: u32,
 }
 
 impl GcLayouts {
@@ -45,6 +70,23 @@ impl GcLayouts {
         }
         if self.externref_host_data_offset + 4 > self.externref_size {
             return Err("host data id must lie within the externref object");
+        }
+        if let Some(bump) = self.bump {
+            if bump.cursor_offset % 4 != 0 || bump.cursor_offset + 8 > self.object_align {
+                return Err("bump cursor must lie aligned below the first object");
+            }
+            if bump.new_object_kind_bits & crate::VMGcKind::MASK != 0 {
+                return Err("bump kind bits must be collector-reserved bits");
+            }
+            if bump
+                .size_offset
+                .is_some_and(|s| s < VMGcHeader::SIZE || s + 4 > self.header_size)
+            {
+                return Err("bump size word must lie in the header, after VMGcHeader");
+            }
+            if bump.max_object_size > Self::MAX_STRUCT_SIZE {
+                return Err("bump objects must be at most MAX_STRUCT_SIZE");
+            }
         }
         Ok(())
     }
@@ -182,6 +224,12 @@ mod tests {
         ref_count_offset: Some(8),
         externref_host_data_offset: 16,
         externref_size: 32,
+        bump: Some(GcBumpLayout {
+            cursor_offset: 4,
+            new_object_kind_bits: 1,
+            size_offset: Some(12),
+            max_object_size: 256,
+        }),
     };
 
     #[test]
@@ -198,6 +246,15 @@ mod tests {
         assert!(bad(|l| l.ref_count_offset = Some(4)).contains("reference count"));
         assert!(bad(|l| l.ref_count_offset = Some(14)).contains("reference count"));
         assert!(bad(|l| l.externref_host_data_offset = 30).contains("host data"));
+        let bad_bump = |f: fn(&mut GcBumpLayout)| {
+            let mut l = GOOD;
+            f(l.bump.as_mut().unwrap());
+            l.validate().unwrap_err()
+        };
+        assert!(bad_bump(|b| b.cursor_offset = 12).contains("cursor"));
+        assert!(bad_bump(|b| b.new_object_kind_bits = 1 << 31).contains("kind bits"));
+        assert!(bad_bump(|b| b.size_offset = Some(4)).contains("size word"));
+        assert!(bad_bump(|b| b.max_object_size = u32::MAX).contains("MAX_STRUCT_SIZE"));
     }
 
     #[test]

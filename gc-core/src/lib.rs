@@ -39,7 +39,9 @@ pub use header::{VMGcHeader, VMGcKind};
 pub use heap::collect_async;
 pub use heap::{GarbageCollection, GcHeap, GcHeapConfig, GcProgress, GcRuntime};
 pub use host_data::{ExternRefHostDataId, ExternRefHostDataTable};
-pub use layout::{GcArrayLayout, GcFieldKind, GcLayouts, GcStructLayout, GcTypeTrace};
+pub use layout::{
+    GcArrayLayout, GcBumpLayout, GcFieldKind, GcLayouts, GcStructLayout, GcTypeTrace,
+};
 pub use roots::{GcRoot, GcRootsIter, GcRootsList};
 #[cfg(feature = "async")]
 pub(crate) use yield_now::yield_now;

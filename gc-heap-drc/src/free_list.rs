@@ -21,6 +21,8 @@ pub(crate) struct FreeList {
     limit: u32,
     /// Freed small blocks by size class (`size / ALIGN - 1`), reused last-in first-out.
     small: Vec<Vec<u32>>,
+    /// Scratch space for `flush_small`.
+    flush_scratch: Vec<(u32, u32)>,
 }
 
 /// The allocation granularity.
@@ -37,6 +39,7 @@ impl FreeList {
             frontier: start,
             limit,
             small: vec![Vec::new(); (SMALL_MAX / ALIGN) as usize],
+            flush_scratch: Vec::new(),
         }
     }
 
@@ -77,14 +80,61 @@ impl FreeList {
         }
     }
 
-    /// Returns every cached small block to the coalescing tree.
+    /// Returns every cached small block to the coalescing tree. The blocks are sorted and
+    /// adjacent ones merged first, so the tree sees one insertion per run of free space, not
+    /// one per block.
     pub(crate) fn flush_small(&mut self) {
+        let mut blocks = std::mem::take(&mut self.flush_scratch);
+        blocks.clear();
         for c in 0..self.small.len() {
             let size = (c as u32 + 1) * ALIGN;
-            for start in std::mem::take(&mut self.small[c]) {
-                self.free_coalescing(start, size);
-            }
+            blocks.extend(self.small[c].drain(..).map(|start| (start, size)));
         }
+        // Frees arrive in collection order, which follows allocation order closely: the
+        // stable sort finds those runs and merges them in near-linear time.
+        blocks.sort();
+        let mut run: Option<(u32, u32)> = None;
+        for &(start, size) in &blocks {
+            run = match run {
+                Some((s, len)) if s + len == start => Some((s, len + size)),
+                Some((s, len)) => {
+                    self.free_coalescing(s, len);
+                    Some((start, size))
+                }
+                None => Some((start, size)),
+            };
+        }
+        if let Some((s, len)) = run {
+            self.free_coalescing(s, len);
+        }
+        self.flush_scratch = blocks;
+    }
+
+    /// A block of free space for bump allocation, at least `min` and at most `max` bytes
+    /// (multiples of the alignment): cached small blocks are flushed, then the largest free
+    /// block is used before the frontier grows, so bumping reuses freed space first.
+    pub(crate) fn alloc_chunk(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
+        if self.small.iter().any(|s| !s.is_empty()) {
+            self.flush_small();
+        }
+        if let Some(&(len, start)) = self.by_size.iter().next_back()
+            && len >= min
+        {
+            let take = len.min(max);
+            self.remove(start, len);
+            if len > take {
+                self.insert(start + take, len - take);
+            }
+            return Some((start, take));
+        }
+        let available = self.limit - self.frontier;
+        if available < min {
+            return None;
+        }
+        let take = available.min(max);
+        let start = self.frontier;
+        self.frontier += take;
+        Some((start, take))
     }
 
     /// Frees `[start, start + size)`, merging it with free neighbours.
@@ -125,13 +175,16 @@ impl FreeList {
 
     /// Bytes below the frontier that are free.
     pub(crate) fn free_bytes(&self) -> u64 {
-        let cached: u64 = self
-            .small
+        self.by_start.values().map(|&l| u64::from(l)).sum::<u64>() + self.small_cached_bytes()
+    }
+
+    /// Bytes held in the small-block caches.
+    fn small_cached_bytes(&self) -> u64 {
+        self.small
             .iter()
             .enumerate()
             .map(|(c, blocks)| (c as u64 + 1) * u64::from(ALIGN) * blocks.len() as u64)
-            .sum();
-        self.by_start.values().map(|&l| u64::from(l)).sum::<u64>() + cached
+            .sum()
     }
 
     /// The frontier.
@@ -172,6 +225,27 @@ mod tests {
         f.free(big, 512);
         f.free(next, 512);
         assert_eq!(f.frontier(), 16);
+    }
+
+    #[test]
+    fn chunks_come_from_merged_free_space_before_the_frontier() {
+        let mut f = FreeList::new(16, 16 + 4096);
+        let blocks: Vec<u32> = (0..8).map(|_| f.alloc(64).unwrap()).collect();
+        let _kept = f.alloc(64).unwrap();
+        // Freed out of order, cached by size class: the flush merges them into one run.
+        for &b in blocks
+            .iter()
+            .rev()
+            .step_by(2)
+            .chain(blocks.iter().step_by(2))
+        {
+            f.free(b, 64);
+        }
+        assert_eq!(f.alloc_chunk(128, 256), Some((16, 256)));
+        assert_eq!(f.alloc_chunk(128, 1024), Some((16 + 256, 256)));
+        // Nothing freed is large enough: the frontier.
+        assert_eq!(f.alloc_chunk(128, 1024), Some((16 + 9 * 64, 1024)));
+        assert_eq!(f.alloc_chunk(4096, 4096), None);
     }
 
     #[test]

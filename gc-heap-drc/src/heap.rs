@@ -10,6 +10,13 @@
 //! 16  payload     externref: the host-data id
 //! ```
 //!
+//! Small objects are bump-allocated from a zeroed chunk of free space (by compiled code
+//! inline, or by `alloc_raw`), see `gc_core::GcBumpLayout`; the cursor lives at
+//! `CURSOR` in the heap's first 16 bytes, where no object is. A bump-allocated object
+//! starts with the in-ZCT bit set but is not in `zct` yet: the objects between
+//! `nursery_start` and the cursor are listed implicitly, and `scan_nursery` moves them
+//! into `zct` (and into the statistics) before anything looks at the table.
+//!
 //! References held by Wasm frames are not counted (deferred reference counting). An object
 //! whose count drops to zero is not freed at once: it goes to the zero-count table (ZCT),
 //! and a collection frees the ZCT entries that no Wasm frame holds, as found by walking the
@@ -27,10 +34,18 @@ use gc_core::{
 const KIND: usize = 0;
 const TYPE: usize = 4;
 const REF_COUNT: usize = 8;
-const SIZE: usize = 12;
+pub(crate) const SIZE: usize = 12;
 const HOST_DATA: usize = 16;
-/// Collector bit in the kind word: the object is in the zero-count table.
-const IN_ZCT: u32 = 1;
+/// Where the bump cursor (`next`, then `limit`) lives, from the heap base.
+pub(crate) const CURSOR: usize = 4;
+/// The size of a bump chunk.
+const CHUNK: u32 = 32 << 10;
+/// The largest object bump-allocated.
+pub(crate) const BUMP_MAX: u32 = 512;
+
+/// Collector bit in the kind word: the object is in the zero-count table (or in the
+/// not-yet-scanned part of the bump chunk).
+pub(crate) const IN_ZCT: u32 = 1;
 /// Collector bit in the kind word: marked live by the backup trace.
 const MARK: u32 = 2;
 /// Collector bit in the kind word: a Wasm frame holds the object (an uncounted reference),
@@ -62,6 +77,10 @@ pub struct DrcHeap {
     children_scratch: Vec<u32>,
     /// Scratch space for a collection's list of stack roots.
     stack_roots_scratch: Vec<u32>,
+    /// The first bump-allocated object not yet moved into `zct` (the cursor when all are).
+    nursery_start: u32,
+    /// The end of the current bump chunk (0: none).
+    chunk_end: u32,
     zct_limit: usize,
     allocated_since_gc: u64,
     alloc_limit: u64,
@@ -109,6 +128,8 @@ impl DrcHeap {
             zct_spare: Vec::new(),
             children_scratch: Vec::new(),
             stack_roots_scratch: Vec::new(),
+            nursery_start: 0,
+            chunk_end: 0,
             zct_limit: MIN_ZCT_LIMIT,
             allocated_since_gc: 0,
             alloc_limit: MIN_ALLOC_LIMIT,
@@ -158,6 +179,112 @@ impl DrcHeap {
     /// The reference count of `r`.
     pub fn ref_count(&self, r: VMGcRef) -> u32 {
         self.read_u32(r, REF_COUNT)
+    }
+
+    /// The bump cursor's `next`, checked against the chunk (compiled code moves it).
+    fn cursor_next(&self) -> u32 {
+        let next = u32::from_le_bytes(self.mmap[CURSOR..CURSOR + 4].try_into().expect("4"));
+        assert!(
+            self.nursery_start <= next
+                && next <= self.chunk_end
+                && next.is_multiple_of(DRC_LAYOUTS.object_align),
+            "corrupt bump cursor {next:#x} (chunk {:#x}..{:#x})",
+            self.nursery_start,
+            self.chunk_end
+        );
+        next
+    }
+
+    fn set_cursor(&mut self, next: u32, limit: u32) {
+        self.mmap[CURSOR..CURSOR + 4].copy_from_slice(&next.to_le_bytes());
+        self.mmap[CURSOR + 4..CURSOR + 8].copy_from_slice(&limit.to_le_bytes());
+    }
+
+    /// Calls `f(start, size)` for each bump-allocated object not yet scanned.
+    fn for_each_nursery_object(&self, mut f: impl FnMut(u32, u32)) {
+        let end = self.cursor_next();
+        let mut pos = self.nursery_start;
+        while pos < end {
+            let size = self.read_u32(VMGcRef::from_raw(pos).expect("above 0"), SIZE);
+            assert!(
+                size >= DRC_LAYOUTS.header_size
+                    && size.is_multiple_of(DRC_LAYOUTS.object_align)
+                    && size <= end - pos,
+                "corrupt object size {size} at {pos:#x}"
+            );
+            f(pos, size);
+            pos += size;
+        }
+    }
+
+    /// Moves the bump-allocated objects since the last scan into the ZCT and the
+    /// statistics.
+    fn scan_nursery(&mut self) {
+        if self.chunk_end == 0 {
+            return;
+        }
+        let mut objects = std::mem::take(&mut self.children_scratch);
+        objects.clear();
+        let mut bytes = 0u64;
+        self.for_each_nursery_object(|pos, size| {
+            objects.push(pos);
+            bytes += u64::from(size);
+        });
+        // Their in-ZCT bits are already set: listing them is all that is left.
+        self.zct.extend_from_slice(&objects);
+        self.live_objects += objects.len();
+        self.bytes_in_use += bytes;
+        self.allocated_since_gc += bytes;
+        self.nursery_start = self.cursor_next();
+        self.children_scratch = objects;
+    }
+
+    /// Ends the current bump chunk: its objects are scanned and its unused tail freed.
+    fn retire_chunk(&mut self) {
+        if self.chunk_end == 0 {
+            return;
+        }
+        self.scan_nursery();
+        let next = self.cursor_next();
+        if next < self.chunk_end {
+            self.free.free(next, self.chunk_end - next);
+        }
+        self.chunk_end = 0;
+        self.nursery_start = 0;
+        self.set_cursor(0, 0);
+    }
+
+    /// Starts a new zeroed bump chunk with room for at least `min` bytes; false if no free
+    /// block is that large.
+    fn refill_chunk(&mut self, min: u32) -> bool {
+        self.retire_chunk();
+        let Some((start, len)) = self.free.alloc_chunk(min, CHUNK) else {
+            return false;
+        };
+        let end = start + len;
+        self.mmap[start as usize..end as usize].fill(0);
+        self.nursery_start = start;
+        self.chunk_end = end;
+        self.set_cursor(start, end);
+        true
+    }
+
+    /// Bump-allocates `size` bytes (aligned, at most `BUMP_MAX`), refilling the chunk once.
+    fn bump_alloc(&mut self, size: u32) -> Option<u32> {
+        for _ in 0..2 {
+            if self.chunk_end != 0 {
+                let next = self.cursor_next();
+                if self.chunk_end - next >= size {
+                    let limit = self.chunk_end;
+                    self.set_cursor(next + size, limit);
+                    return Some(next);
+                }
+            }
+            if !self.refill_chunk(size) {
+                return None;
+            }
+        }
+        None
     }
 
     fn zct_push(&mut self, r: VMGcRef) {
@@ -222,8 +349,9 @@ impl DrcHeap {
     /// Unmarked objects are garbage and are freed.
     fn backup_trace(&mut self, host_data: &mut ExternRefHostDataTable) {
         self.traces += 1;
-        // Cached small blocks go back to the tree: the walk below recognises free space by
-        // the tree, and flushing here bounds fragmentation.
+        // The chunk's unused tail and the cached small blocks go back to the tree: the walk
+        // below recognises free space by the tree, and flushing here bounds fragmentation.
+        self.retire_chunk();
         self.free.flush_small();
         let objects = self.objects();
         let mut children = Vec::new();
@@ -307,12 +435,30 @@ impl DrcHeap {
     }
 
     /// The number of entries in the zero-count table.
+    /// Bump-allocated objects not yet scanned count as entries.
     pub fn zct_len(&self) -> usize {
-        self.zct.len()
+        let mut unscanned = 0;
+        if self.chunk_end != 0 {
+            self.for_each_nursery_object(|_, _| unscanned += 1);
+        }
+        self.zct.len() + unscanned
     }
 
     fn alloc_raw(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Option<VMGcRef> {
         let size = size.next_multiple_of(DRC_LAYOUTS.object_align);
+        // Stress mode collects at every runtime allocation: compiled code must come here
+        // each time, so no chunk is handed out.
+        if size <= BUMP_MAX
+            && !self.stress
+            && let Some(start) = self.bump_alloc(size)
+        {
+            // Zeroed by the chunk; listed and counted by the next nursery scan.
+            let r = VMGcRef::from_raw(start).expect("allocations start above 0");
+            self.write_u32(r, KIND, VMGcHeader::new(kind, ty).to_words()[0] | IN_ZCT);
+            self.write_u32(r, TYPE, ty);
+            self.write_u32(r, SIZE, size);
+            return Some(r);
+        }
         let start = self.free.alloc(size)?;
         let r = VMGcRef::from_raw(start).expect("allocations start above 0");
         let range = self.range(r, 0, size as usize);
@@ -528,9 +674,14 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn needs_gc(&self) -> bool {
+        let unscanned = if self.chunk_end == 0 {
+            0
+        } else {
+            u64::from(self.cursor_next() - self.nursery_start)
+        };
         self.stress
             || self.zct.len() >= self.zct_limit
-            || self.allocated_since_gc >= self.alloc_limit
+            || self.allocated_since_gc + unscanned >= self.alloc_limit
     }
 
     fn gc<'a>(
@@ -542,6 +693,7 @@ unsafe impl GcHeap for DrcHeap {
             self.no_gc_depth, 0,
             "garbage collection inside a no-GC scope"
         );
+        self.scan_nursery();
         // Flag each object a frame holds; the collection clears the flags when dropped.
         let mut stack_roots = std::mem::take(&mut self.stack_roots_scratch);
         stack_roots.clear();
@@ -575,11 +727,19 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn live_objects(&self) -> usize {
-        self.live_objects
+        let mut unscanned = 0;
+        if self.chunk_end != 0 {
+            self.for_each_nursery_object(|_, _| unscanned += 1);
+        }
+        self.live_objects + unscanned
     }
 
     fn bytes_in_use(&self) -> usize {
-        self.bytes_in_use as usize
+        let mut unscanned = 0;
+        if self.chunk_end != 0 {
+            self.for_each_nursery_object(|_, size| unscanned += size as usize);
+        }
+        self.bytes_in_use as usize + unscanned
     }
 }
 
@@ -751,6 +911,72 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     }
 
+    /// Reads the bump cursor as compiled code does.
+    fn cursor(heap: &DrcHeap) -> (u32, u32) {
+        let word = |at: usize| u32::from_le_bytes(heap.mmap[at..at + 4].try_into().unwrap());
+        (word(CURSOR), word(CURSOR + 4))
+    }
+
+    #[test]
+    fn objects_bumped_by_compiled_code_are_listed_counted_and_freed() {
+        let (mut heap, mut t, drops) = setup();
+        externref(&mut heap, &mut t, &drops);
+        // What compiled code does (see `GcBumpLayout`): check, advance, write the header.
+        let (next, limit) = cursor(&heap);
+        assert!(next + 64 <= limit, "the first allocation opened a chunk");
+        assert!(
+            heap.mmap[next as usize..limit as usize]
+                .iter()
+                .all(|&b| b == 0),
+            "the chunk is zeroed"
+        );
+        heap.mmap[CURSOR..CURSOR + 4].copy_from_slice(&(next + 64).to_le_bytes());
+        let r = VMGcRef::from_raw(next).unwrap();
+        heap.write_u32(r, KIND, VMGcKind::StructRef as u32 | IN_ZCT);
+        heap.write_u32(r, TYPE, 3);
+        heap.write_u32(r, SIZE, 64);
+        assert_eq!(heap.live_objects(), 2);
+        assert_eq!(heap.bytes_in_use(), 32 + 64);
+        assert_eq!(heap.zct_len(), 2);
+        // A decrement to zero before the scan must not list it twice.
+        heap.clone_gc_ref(&r);
+        heap.drop_gc_ref(r);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 0);
+        assert_eq!(heap.bytes_in_use(), 0);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(heap.zct_len(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "corrupt bump cursor")]
+    fn a_corrupt_cursor_panics_instead_of_escaping_the_chunk() {
+        let (mut heap, mut t, drops) = setup();
+        externref(&mut heap, &mut t, &drops);
+        let (_, limit) = cursor(&heap);
+        heap.mmap[CURSOR..CURSOR + 4].copy_from_slice(&(limit + 16).to_le_bytes());
+        externref(&mut heap, &mut t, &drops);
+    }
+
+    #[test]
+    fn stress_heaps_leave_every_allocation_to_the_runtime() {
+        let config = GcHeapConfig {
+            max_size: 1 << 16,
+            stress: true,
+            ..GcHeapConfig::default()
+        };
+        let mut heap = DrcHeap::new(&config).unwrap();
+        let mut t = ExternRefHostDataTable::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        externref(&mut heap, &mut t, &drops);
+        assert_eq!(
+            cursor(&heap),
+            (0, 0),
+            "no chunk: compiled code always calls"
+        );
+        assert_eq!(heap.zct_len(), 1);
+    }
+
     #[test]
     fn freed_space_is_reused() {
         let (mut heap, mut t, drops) = setup();
@@ -759,6 +985,7 @@ mod tests {
             .collect();
         let frontier = heap.frontier();
         collect(&mut heap, &mut t, &mut []);
+        heap.retire_chunk();
         heap.free.flush_small();
         assert_eq!(
             heap.frontier(),
@@ -921,7 +1148,7 @@ mod tests {
         heap.trace_limit = 0;
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(heap.live_objects(), 1);
-                heap.drop_gc_ref(s);
+        heap.drop_gc_ref(s);
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(heap.live_objects(), 0);
 

@@ -40,6 +40,12 @@ pub const DRC_LAYOUTS: GcLayouts = GcLayouts {
     ref_count_offset: Some(8),
     externref_host_data_offset: 16,
     externref_size: 32,
+    bump: Some(gc_core::GcBumpLayout {
+        cursor_offset: heap::CURSOR as u32,
+        new_object_kind_bits: heap::IN_ZCT,
+        size_offset: Some(heap::SIZE as u32),
+        max_object_size: heap::BUMP_MAX,
+    }),
 };
 
 /// The deferred-reference-counting collector.

@@ -80,6 +80,41 @@ fn alloc(
     allocated(b, packed)
 }
 
+/// Allocates an object of constant `size`: inline by bumping the heap's cursor when the
+/// collector allows it, with the builtin as the (cold) slow path.
+fn alloc_const(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    size: u32,
+    kind: VMGcKind,
+) -> Value {
+    let gc = env.gc_compiler();
+    if !gc.can_bump_alloc(size) {
+        let size = b.ins().iconst(I64, i64::from(size));
+        return alloc(env, b, type_index, size, kind);
+    }
+    let slow = b.create_block();
+    let done = b.create_block();
+    b.append_block_param(done, I32);
+    let ty = b
+        .ins()
+        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
+    let r = gc.emit_bump_alloc(env, b, kind, ty, size, slow);
+    b.ins().jump(done, &[ir::BlockArg::Value(r)]);
+    b.seal_block(slow);
+    b.switch_to_block(slow);
+    b.set_cold_block(slow);
+    let size = b.ins().iconst(I64, i64::from(size));
+    let r = alloc(env, b, type_index, size, kind);
+    b.ins().jump(done, &[ir::BlockArg::Value(r)]);
+    b.seal_block(done);
+    b.switch_to_block(done);
+    let r = b.block_params(done)[0];
+    b.declare_value_needs_stack_map(r);
+    r
+}
+
 /// The native address of object `r` (its base: fields are at immediate offsets).
 fn object_base(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value) -> Value {
     let base = env.gc_heap_base(b);
@@ -188,8 +223,7 @@ pub(crate) fn struct_new(
 ) -> Value {
     let fields = struct_fields(env, type_index).to_vec();
     let layout = struct_layout(env.layouts(), &fields);
-    let size = b.ins().iconst(I64, i64::from(layout.size));
-    let r = alloc(env, b, type_index, size, VMGcKind::StructRef);
+    let r = alloc_const(env, b, type_index, layout.size, VMGcKind::StructRef);
     if let Some(values) = values {
         let base = object_base(env, b, r);
         for (&(offset, kind), &v) in layout.fields.iter().zip(values) {
