@@ -23,6 +23,8 @@
 //! frames with stack maps. So reads of references (`table.get`, `global.get`, field loads)
 //! need no barrier at all.
 
+mod trace;
+
 use crate::DRC_LAYOUTS;
 use crate::free_list::FreeList;
 use anyhow::{Result, bail};
@@ -30,6 +32,7 @@ use gc_core::{
     ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap, GcHeapConfig,
     GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
 };
+use trace::Trace;
 
 const KIND: usize = 0;
 const TYPE: usize = 4;
@@ -53,7 +56,8 @@ const MARK: u32 = 2;
 const STACK_ROOT: u32 = 4;
 /// Live bytes that trigger the first backup trace.
 const MIN_TRACE_LIMIT: u64 = 4 << 20;
-/// ZCT entries examined per collection increment.
+/// Units of work (ZCT entries examined, objects visited by the backup trace) per
+/// collection increment.
 const INCREMENT_BUDGET: usize = 4096;
 /// The zero-count table size that triggers a collection, at least.
 const MIN_ZCT_LIMIT: usize = 4096;
@@ -81,6 +85,10 @@ pub struct DrcHeap {
     nursery_start: u32,
     /// The end of the current bump chunk (0: none).
     chunk_end: u32,
+    /// Host values of objects freed by an abandoned trace, dropped by the next collection.
+    deferred_host_drops: Vec<ExternRefHostDataId>,
+    /// Work per collection increment (`INCREMENT_BUDGET`; tests lower it).
+    increment_budget: usize,
     zct_limit: usize,
     allocated_since_gc: u64,
     alloc_limit: u64,
@@ -130,6 +138,8 @@ impl DrcHeap {
             stack_roots_scratch: Vec::new(),
             nursery_start: 0,
             chunk_end: 0,
+            deferred_host_drops: Vec::new(),
+            increment_budget: INCREMENT_BUDGET,
             zct_limit: MIN_ZCT_LIMIT,
             allocated_since_gc: 0,
             alloc_limit: MIN_ALLOC_LIMIT,
@@ -317,112 +327,6 @@ impl DrcHeap {
         self.traces
     }
 
-    /// Every allocated object, in address order.
-    fn objects(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.live_objects);
-        let mut pos = DRC_LAYOUTS.object_align;
-        while pos < self.free.frontier() {
-            if let Some(len) = self.free.free_block_at(pos) {
-                pos += len;
-                continue;
-            }
-            out.push(pos);
-            let size = self.read_u32(VMGcRef::from_raw(pos).expect("above 0"), SIZE);
-            assert!(
-                size >= DRC_LAYOUTS.header_size,
-                "corrupt object size {size} at {pos:#x}"
-            );
-            pos += size;
-        }
-        out
-    }
-
-    /// The backup trace: frees every object no root reaches, cycles included.
-    ///
-    /// The roots need no list from the engine. Each object's count includes every counted
-    /// reference to it (tables, globals, element segments, host handles, other objects).
-    /// So after subtracting the references from other heap objects (trial deletion), an
-    /// object left with a positive count is held from outside the heap; those objects and
-    /// the stack roots (uncounted frame references, flagged `STACK_ROOT` by the collection)
-    /// are the roots. The counts are then rebuilt from the survivors' references only, so
-    /// the garbage's references are released; a survivor left at count zero joins the ZCT.
-    /// Unmarked objects are garbage and are freed.
-    fn backup_trace(&mut self, host_data: &mut ExternRefHostDataTable) {
-        self.traces += 1;
-        // The chunk's unused tail and the cached small blocks go back to the tree: the walk
-        // below recognises free space by the tree, and flushing here bounds fragmentation.
-        self.retire_chunk();
-        self.free.flush_small();
-        let objects = self.objects();
-        let mut children = Vec::new();
-        // Trial deletion: remove every heap-internal reference from the counts.
-        for &o in &objects {
-            self.collect_children(o, &mut children);
-            for &c in &children {
-                let child = VMGcRef::from_raw(c).expect("non-null");
-                let count = self.ref_count(child);
-                assert!(
-                    count > 0,
-                    "object {c:#x} has more references than its count"
-                );
-                self.write_u32(child, REF_COUNT, count - 1);
-            }
-        }
-        let mut worklist: Vec<u32> = objects
-            .iter()
-            .copied()
-            .filter(|&o| {
-                let r = VMGcRef::from_raw(o).expect("above 0");
-                self.read_u32(r, KIND) & STACK_ROOT != 0 || self.ref_count(r) > 0
-            })
-            .collect();
-        while let Some(o) = worklist.pop() {
-            let r = VMGcRef::from_raw(o).expect("above 0");
-            let kind = self.read_u32(r, KIND);
-            if kind & MARK != 0 {
-                continue;
-            }
-            self.write_u32(r, KIND, kind | MARK);
-            self.collect_children(o, &mut children);
-            worklist.extend(&children);
-        }
-        // Survivors count their references again and lose their marks; the garbage's
-        // references are simply not restored.
-        let (mut garbage, mut survivors) = (Vec::new(), Vec::new());
-        for &o in &objects {
-            let r = VMGcRef::from_raw(o).expect("above 0");
-            let kind = self.read_u32(r, KIND);
-            if kind & MARK == 0 {
-                garbage.push(o);
-                continue;
-            }
-            survivors.push(o);
-            self.write_u32(r, KIND, kind & !MARK);
-            self.collect_children(o, &mut children);
-            for &c in &children {
-                let child = VMGcRef::from_raw(c).expect("non-null");
-                let count = self.ref_count(child);
-                self.write_u32(child, REF_COUNT, count + 1);
-            }
-        }
-        // A survivor only the garbage referenced is now at zero: it becomes a candidate.
-        for &o in &survivors {
-            let r = VMGcRef::from_raw(o).expect("above 0");
-            if self.ref_count(r) == 0 {
-                self.zct_push(r);
-            }
-        }
-        // The ZCT forgets the garbage before anything is freed: a panicking host `Drop`
-        // below then leaves a consistent heap. `garbage` is in address order, as `objects`.
-        self.zct.retain(|z| garbage.binary_search(z).is_err());
-        for &g in &garbage {
-            let r = VMGcRef::from_raw(g).expect("non-null");
-            // References to survivors were not restored above: free without cascading.
-            self.write_u32(r, REF_COUNT, 0);
-            self.unlink_object(r, host_data);
-        }
-    }
-
     /// Replaces `out` with the heap objects (not i31 values, not null) object `o` holds.
     fn collect_children(&self, o: u32, out: &mut Vec<u32>) {
         out.clear();
@@ -539,6 +443,14 @@ impl DrcHeap {
     /// Returns `r`'s space to the free list and drops its host value (last, so a panicking
     /// `Drop` leaves the heap consistent). Does not touch its children.
     fn unlink_object(&mut self, r: VMGcRef, host_data: &mut ExternRefHostDataTable) {
+        if let Some(id) = self.unlink_object_keeping_host_data(r) {
+            host_data.dealloc(id);
+        }
+    }
+
+    /// Returns `r`'s space to the free list; its host value, if any, is the caller's to
+    /// drop.
+    fn unlink_object_keeping_host_data(&mut self, r: VMGcRef) -> Option<ExternRefHostDataId> {
         let header = self.header(r);
         let host =
             (header.kind() == Some(VMGcKind::ExternRef)).then(|| self.externref_host_data(r));
@@ -548,9 +460,7 @@ impl DrcHeap {
         self.free.free(r.as_raw(), size);
         self.live_objects -= 1;
         self.bytes_in_use -= u64::from(size);
-        if let Some(id) = host {
-            host_data.dealloc(id);
-        }
+        host
     }
 }
 
@@ -715,6 +625,8 @@ unsafe impl GcHeap for DrcHeap {
             host_data: host_data_table,
             stack_roots,
             pending,
+            trace: None,
+            traced: false,
         })
     }
 
@@ -743,33 +655,62 @@ unsafe impl GcHeap for DrcHeap {
     }
 }
 
-/// One collection: walks the zero-count table, freeing entries no frame holds.
+/// One collection: walks the zero-count table, freeing entries no frame holds, then runs
+/// the backup trace if live bytes call for one.
 struct DrcCollection<'a> {
     heap: &'a mut DrcHeap,
     host_data: &'a mut ExternRefHostDataTable,
     /// The objects flagged `STACK_ROOT` for this collection.
     stack_roots: Vec<u32>,
     pending: Vec<u32>,
+    /// The backup trace, once started.
+    trace: Option<Trace>,
+    /// Whether this collection has started a backup trace (it runs at most one).
+    traced: bool,
+}
+
+impl DrcCollection<'_> {
+    /// Sets the next collection's triggers and hands the ZCT buffer back.
+    fn finish(&mut self) -> GcProgress {
+        let heap = &mut *self.heap;
+        heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
+        heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
+        heap.allocated_since_gc = 0;
+        heap.zct_spare = std::mem::take(&mut self.pending);
+        GcProgress::Complete
+    }
 }
 
 impl GarbageCollection<'_> for DrcCollection<'_> {
     fn collect_increment(&mut self) -> GcProgress {
-        for _ in 0..INCREMENT_BUDGET {
+        let heap = &mut *self.heap;
+        let mut budget = heap.increment_budget;
+        // Host values left by an abandoned trace go first, each popped before its `Drop`
+        // runs (which may panic).
+        while budget > 0
+            && let Some(id) = heap.deferred_host_drops.pop()
+        {
+            budget -= 1;
+            self.host_data.dealloc(id);
+        }
+        if let Some(trace) = &mut self.trace {
+            if !trace.run(heap, self.host_data, budget) {
+                return GcProgress::Continue;
+            }
+            self.trace = None;
+            heap.trace_limit = MIN_TRACE_LIMIT.max(2 * heap.bytes_in_use);
+            return self.finish();
+        }
+        for _ in 0..budget {
             let Some(raw) = self.pending.pop() else {
-                let heap = &mut *self.heap;
-                if heap.bytes_in_use >= heap.trace_limit {
-                    heap.backup_trace(self.host_data);
-                    heap.trace_limit = MIN_TRACE_LIMIT.max(2 * heap.bytes_in_use);
+                if !self.traced && heap.bytes_in_use >= heap.trace_limit {
+                    self.traced = true;
+                    self.trace = Some(Trace::start(heap));
+                    return GcProgress::Continue;
                 }
-                heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
-                heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
-                heap.allocated_since_gc = 0;
-                // Hand the (empty) buffer back for the next collection.
-                heap.zct_spare = std::mem::take(&mut self.pending);
-                return GcProgress::Complete;
+                return self.finish();
             };
             let r = VMGcRef::from_raw(raw).expect("ZCT entries are non-null");
-            let heap = &mut *self.heap;
             let kind = heap.read_u32(r, KIND);
             if kind == 0 {
                 // Freed since it was listed (never expected; kept as a guard).
@@ -793,6 +734,9 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
 
 impl Drop for DrcCollection<'_> {
     fn drop(&mut self) {
+        if let Some(trace) = self.trace.take() {
+            trace.abandon(self.heap);
+        }
         // An abandoned collection keeps its unexamined entries in the ZCT.
         for raw in std::mem::take(&mut self.pending) {
             let r = VMGcRef::from_raw(raw).expect("ZCT entries are non-null");
@@ -1170,5 +1114,122 @@ mod tests {
         assert_eq!(heap.zct, [f.as_raw()]);
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(heap.live_objects(), 0);
+    }
+
+    /// A heap for trace tests: garbage cycles holding host values and references to
+    /// survivors, a survivor only garbage and a frame hold, and a frame-held cycle. Returns
+    /// the heap, the host-data table, the drop counter, the stack, and the survivors
+    /// `[s, t, f, c, d]` with their expected final counts.
+    #[allow(clippy::type_complexity)]
+    fn trace_fixture() -> (
+        DrcHeap,
+        ExternRefHostDataTable,
+        Arc<AtomicUsize>,
+        Vec<u32>,
+        Vec<(VMGcRef, u32)>,
+    ) {
+        let config = GcHeapConfig {
+            max_size: 1 << 20,
+            ..GcHeapConfig::default()
+        };
+        let mut heap = DrcHeap::new(&config).unwrap();
+        let mut t = ExternRefHostDataTable::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (node, pair) = (7, 8);
+        heap.register_type(
+            node,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16]),
+            },
+        );
+        heap.register_type(
+            pair,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16, 20]),
+            },
+        );
+        let alloc = |heap: &mut DrcHeap, ty| {
+            heap.alloc_object(VMGcKind::StructRef, ty, 32)
+                .unwrap()
+                .unwrap()
+        };
+        let link = |heap: &mut DrcHeap, parent: VMGcRef, offset, child: VMGcRef| {
+            heap.clone_gc_ref(&child);
+            heap.write_u32(parent, offset, child.as_raw());
+        };
+        // s is held from outside (one count) and refers to t.
+        let (s, t_) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        heap.clone_gc_ref(&s);
+        link(&mut heap, s, 16, t_);
+        // 20 garbage cycles a <-> b; a also refers to a host value or to s.
+        for i in 0..20 {
+            let (a, b) = (alloc(&mut heap, pair), alloc(&mut heap, node));
+            link(&mut heap, a, 16, b);
+            link(&mut heap, b, 16, a);
+            let other = if i % 2 == 0 {
+                s
+            } else {
+                externref(&mut heap, &mut t, &drops)
+            };
+            link(&mut heap, a, 20, other);
+        }
+        // f: held by a frame and by a self-referencing garbage object.
+        let (f, g) = (alloc(&mut heap, node), alloc(&mut heap, pair));
+        link(&mut heap, g, 16, f);
+        link(&mut heap, g, 20, g);
+        // c <-> d, held by a frame.
+        let (c, d) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        link(&mut heap, c, 16, d);
+        link(&mut heap, d, 16, c);
+        let stack = vec![f.as_raw(), c.as_raw()];
+        let survivors = vec![(s, 1), (t_, 1), (f, 0), (c, 1), (d, 1)];
+        (heap, t, drops, stack, survivors)
+    }
+
+    #[test]
+    fn the_backup_trace_runs_in_bounded_increments_and_survives_abandonment() {
+        let mut abandoned_at = 0;
+        loop {
+            let (mut heap, mut t, drops, mut stack, survivors) = trace_fixture();
+            heap.increment_budget = 8;
+            heap.trace_limit = 0;
+            let mut roots = GcRootsList::new();
+            for slot in stack.iter_mut() {
+                // SAFETY: the slots outlive the collections below and are not otherwise used.
+                unsafe { roots.add_wasm_stack_root(NonNull::from(slot)) };
+            }
+            let mut c = heap.gc(roots.iter(), &mut t);
+            let mut completed = false;
+            for _ in 0..abandoned_at {
+                if c.collect_increment() == GcProgress::Complete {
+                    completed = true;
+                    break;
+                }
+            }
+            drop(c);
+            assert!(drops.load(Ordering::SeqCst) <= 10);
+            // Whatever the point of abandonment, a full collection ends in the same state.
+            heap.trace_limit = 0;
+            heap.gc(roots.iter(), &mut t).collect();
+            assert_eq!(heap.live_objects(), survivors.len(), "at {abandoned_at}");
+            for &(r, count) in &survivors {
+                assert_eq!(heap.ref_count(r), count, "at {abandoned_at}");
+            }
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                10,
+                "each host value dropped once"
+            );
+            assert_eq!(
+                heap.zct,
+                [survivors[2].0.as_raw()],
+                "f is a candidate again"
+            );
+            if completed {
+                assert!(abandoned_at > 20, "the trace took many increments");
+                break;
+            }
+            abandoned_at += 1;
+        }
     }
 }

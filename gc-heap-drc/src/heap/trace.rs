@@ -1,0 +1,252 @@
+//! The backup trace, which frees cycles, run in steps of bounded work.
+//!
+//! The roots need no list from the engine. Each object's count includes every counted
+//! reference to it (tables, globals, element segments, host handles, other objects). So
+//! after subtracting the references from other heap objects (trial deletion), an object left
+//! with a positive count is held from outside the heap. Those objects and the stack roots
+//! (uncounted frame references, flagged `STACK_ROOT` by the collection) are the roots. The
+//! counts are then rebuilt from the survivors' references only, which releases the
+//! garbage's references; a survivor left at count zero joins the ZCT. Unmarked objects are
+//! garbage and are freed.
+//!
+//! Each call to [`Trace::run`] does at most a budget of work (objects visited), so a
+//! collection's increments stay bounded however large the heap. Nothing else touches the
+//! heap between increments: the collection borrows it.
+
+use super::{DrcHeap, KIND, MARK, REF_COUNT, SIZE, STACK_ROOT};
+use crate::DRC_LAYOUTS;
+use gc_core::{ExternRefHostDataTable, VMGcRef};
+
+/// Where a trace is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// Listing the objects, in address order, from `walk`.
+    Walk,
+    /// Subtracting the references of `objects[next..]` from their children's counts.
+    Subtract,
+    /// Finding roots among `objects[next..]`.
+    Roots,
+    /// Marking from the worklist.
+    Mark,
+    /// Sorting `objects[next..]` into survivors (counts rebuilt, marks cleared) and garbage.
+    Restore,
+    /// Listing survivors left at count zero, from `survivors[next..]`.
+    Requeue,
+    /// Freeing `garbage[next..]`.
+    Free,
+}
+
+/// A backup trace in progress.
+pub(super) struct Trace {
+    step: Step,
+    /// The walk's position in the heap.
+    walk: u32,
+    /// Every object, in address order.
+    objects: Vec<u32>,
+    /// The position in the current step's list.
+    next: usize,
+    worklist: Vec<u32>,
+    children: Vec<u32>,
+    survivors: Vec<u32>,
+    /// Unmarked objects, in address order.
+    garbage: Vec<u32>,
+}
+
+fn object(raw: u32) -> VMGcRef {
+    VMGcRef::from_raw(raw).expect("objects are above 0")
+}
+
+impl Trace {
+    /// Starts a trace: the bump chunk's unused tail and the cached small blocks go back to
+    /// the free tree, where the walk recognises free space (and fragmentation is bounded).
+    pub(super) fn start(heap: &mut DrcHeap) -> Trace {
+        heap.traces += 1;
+        heap.retire_chunk();
+        heap.free.flush_small();
+        Trace {
+            step: Step::Walk,
+            walk: DRC_LAYOUTS.object_align,
+            objects: Vec::with_capacity(heap.live_objects),
+            next: 0,
+            worklist: Vec::new(),
+            children: Vec::new(),
+            survivors: Vec::new(),
+            garbage: Vec::new(),
+        }
+    }
+
+    /// Does at most `budget` units of work; true when the trace is complete.
+    pub(super) fn run(
+        &mut self,
+        heap: &mut DrcHeap,
+        host_data: &mut ExternRefHostDataTable,
+        mut budget: usize,
+    ) -> bool {
+        while budget > 0 {
+            budget -= 1;
+            match self.step {
+                Step::Walk => self.walk_one(heap),
+                Step::Subtract => self.subtract_one(heap),
+                Step::Roots => self.root_one(heap),
+                Step::Mark => self.mark_one(heap),
+                Step::Restore => self.restore_one(heap),
+                Step::Requeue => self.requeue_one(heap),
+                Step::Free => {
+                    let Some(&g) = self.garbage.get(self.next) else {
+                        return true;
+                    };
+                    self.next += 1;
+                    // References to survivors were not restored: free without cascading.
+                    heap.write_u32(object(g), REF_COUNT, 0);
+                    heap.unlink_object(object(g), host_data);
+                }
+            }
+        }
+        false
+    }
+
+    fn advance(&mut self, step: Step) {
+        self.step = step;
+        self.next = 0;
+    }
+
+    fn walk_one(&mut self, heap: &DrcHeap) {
+        let pos = self.walk;
+        if pos >= heap.free.frontier() {
+            self.advance(Step::Subtract);
+            return;
+        }
+        if let Some(len) = heap.free.free_block_at(pos) {
+            self.walk += len;
+            return;
+        }
+        self.objects.push(pos);
+        let size = heap.read_u32(object(pos), SIZE);
+        assert!(
+            size >= DRC_LAYOUTS.header_size,
+            "corrupt object size {size} at {pos:#x}"
+        );
+        self.walk += size;
+    }
+
+    fn subtract_one(&mut self, heap: &mut DrcHeap) {
+        let Some(&o) = self.objects.get(self.next) else {
+            self.advance(Step::Roots);
+            return;
+        };
+        self.next += 1;
+        heap.collect_children(o, &mut self.children);
+        for &c in &self.children {
+            let count = heap.ref_count(object(c));
+            assert!(
+                count > 0,
+                "object {c:#x} has more references than its count"
+            );
+            heap.write_u32(object(c), REF_COUNT, count - 1);
+        }
+    }
+
+    /// Undoes `subtract_one` for `o`.
+    fn add_back(&mut self, heap: &mut DrcHeap, o: u32) {
+        heap.collect_children(o, &mut self.children);
+        for &c in &self.children {
+            let count = heap.ref_count(object(c));
+            heap.write_u32(object(c), REF_COUNT, count + 1);
+        }
+    }
+
+    fn root_one(&mut self, heap: &DrcHeap) {
+        let Some(&o) = self.objects.get(self.next) else {
+            self.advance(Step::Mark);
+            return;
+        };
+        self.next += 1;
+        if heap.read_u32(object(o), KIND) & STACK_ROOT != 0 || heap.ref_count(object(o)) > 0 {
+            self.worklist.push(o);
+        }
+    }
+
+    fn mark_one(&mut self, heap: &mut DrcHeap) {
+        let Some(o) = self.worklist.pop() else {
+            self.advance(Step::Restore);
+            return;
+        };
+        let kind = heap.read_u32(object(o), KIND);
+        if kind & MARK == 0 {
+            heap.write_u32(object(o), KIND, kind | MARK);
+            heap.collect_children(o, &mut self.children);
+            self.worklist.extend_from_slice(&self.children);
+        }
+    }
+
+    fn restore_one(&mut self, heap: &mut DrcHeap) {
+        let Some(&o) = self.objects.get(self.next) else {
+            self.advance(Step::Requeue);
+            return;
+        };
+        self.next += 1;
+        let kind = heap.read_u32(object(o), KIND);
+        if kind & MARK == 0 {
+            self.garbage.push(o);
+            return;
+        }
+        heap.write_u32(object(o), KIND, kind & !MARK);
+        self.survivors.push(o);
+        self.add_back(heap, o);
+    }
+
+    fn requeue_one(&mut self, heap: &mut DrcHeap) {
+        let Some(&o) = self.survivors.get(self.next) else {
+            // The ZCT forgets the garbage before anything is freed: a panicking host
+            // `Drop` then leaves a consistent heap. `garbage` is in address order.
+            let garbage = &self.garbage;
+            heap.zct.retain(|z| garbage.binary_search(z).is_err());
+            self.advance(Step::Free);
+            return;
+        };
+        self.next += 1;
+        // A survivor only the garbage referenced is now at zero: a candidate again.
+        if heap.ref_count(object(o)) == 0 {
+            heap.zct_push(object(o));
+        }
+    }
+
+    /// Leaves the heap consistent when the collection is dropped before the trace ends.
+    ///
+    /// Before the counts are rebuilt, the trace is undone: counts restored, marks cleared.
+    /// From then on it is finished, except that the host values of the remaining garbage
+    /// are not dropped here (a `Drop` may panic, and this may run while unwinding): they
+    /// are queued on the heap for the next collection.
+    pub(super) fn abandon(mut self, heap: &mut DrcHeap) {
+        match self.step {
+            Step::Walk => {}
+            Step::Subtract => {
+                for i in 0..self.next {
+                    self.add_back(heap, self.objects[i]);
+                }
+            }
+            Step::Roots | Step::Mark => {
+                for i in 0..self.objects.len() {
+                    let o = self.objects[i];
+                    self.add_back(heap, o);
+                    let kind = heap.read_u32(object(o), KIND);
+                    heap.write_u32(object(o), KIND, kind & !MARK);
+                }
+            }
+            Step::Restore | Step::Requeue | Step::Free => {
+                while self.step != Step::Free {
+                    match self.step {
+                        Step::Restore => self.restore_one(heap),
+                        _ => self.requeue_one(heap),
+                    }
+                }
+                for &g in &self.garbage[self.next..] {
+                    heap.write_u32(object(g), REF_COUNT, 0);
+                    if let Some(id) = heap.unlink_object_keeping_host_data(object(g)) {
+                        heap.deferred_host_drops.push(id);
+                    }
+                }
+            }
+        }
+    }
+}
