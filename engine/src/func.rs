@@ -6,7 +6,7 @@ use crate::store::{AsContext, AsContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::traphandlers::{EntryFn, call_entry};
 use crate::types::{FuncType, ValType};
 use crate::values::Val;
-use crate::vm::{InstanceData, VMFuncRef, ValRaw};
+use crate::vm::{InstanceData, VMFuncRef, VMStoreContext, ValRaw};
 use anyhow::{Result, bail};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -28,7 +28,8 @@ type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send 
 pub(crate) struct HostFuncContext {
     entry: unsafe extern "C" fn(*mut HostFuncContext, *mut u8, *mut ValRaw, usize) -> u8,
     funcref: VMFuncRef,
-    store: *mut StoreOpaque,
+    /// The owning store's context, whose `store` pointer the call borrows the store from.
+    vm_store: *const VMStoreContext,
     ty: Arc<FuncType>,
     func: Arc<dyn std::any::Any + Send + Sync>,
     _trampolines: Arc<Trampolines>,
@@ -93,10 +94,16 @@ unsafe extern "C" fn host_entry<T: 'static>(
 ) -> u8 {
     // SAFETY: `ctx` is this host function's live context (the trampoline passes the
     // callee context it was given); read what we need before borrowing the store.
-    let (store, ty, func) = unsafe { ((*ctx).store, (*ctx).ty.clone(), (*ctx).func.clone()) };
-    // SAFETY: a host function's store pointer is its owning `StoreInner<T>` (repr(C),
-    // opaque part first), alive while any of its functions runs.
-    let store = unsafe { &mut *store.cast::<StoreInner<T>>() };
+    let (vm, ty, func) = unsafe { ((*ctx).vm_store, (*ctx).ty.clone(), (*ctx).func.clone()) };
+    // SAFETY: Wasm is running, so the entry into it published the whole owning
+    // `StoreInner<T>` (repr(C), opaque part first) in the store's context.
+    let store = unsafe {
+        debug_assert!(
+            !(*vm).store.is_null(),
+            "a host function called outside Wasm"
+        );
+        &mut *(*vm).store.cast::<StoreInner<T>>()
+    };
     // SAFETY: the caller context is an instance `VMContext` or the store's default caller
     // context; offset 0 holds the instance pointer, null for the latter.
     let instance =
@@ -150,9 +157,6 @@ impl Func {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let cx = store.as_context_mut();
-        // The host entry rebuilds the whole `StoreInner<T>` from this pointer, so derive it
-        // from the whole store, not from its opaque half.
-        let store_ptr = (cx.0 as *mut StoreInner<T>).cast::<StoreOpaque>();
         let opaque = &mut cx.0.opaque;
         let index = opaque.engine.registry().register_func_type(&ty);
         let trampolines = opaque
@@ -163,7 +167,7 @@ impl Func {
         let mut ctx = Box::new(HostFuncContext {
             entry: host_entry::<T>,
             funcref: VMFuncRef::new(trampolines.host(), std::ptr::null_mut(), index),
-            store: store_ptr,
+            vm_store: &*opaque.vm,
             ty: Arc::new(ty),
             func: Arc::new(boxed),
             _trampolines: trampolines,
@@ -260,7 +264,10 @@ impl Func {
         for ((p, t), slot) in params.iter().zip(ty.params()).zip(values.iter_mut()) {
             *slot = p.to_raw(opaque, t)?;
         }
-        self.call_raw(opaque, &mut values)?;
+        let store = whole_store(cx.0);
+        // SAFETY: `store` comes from the unique borrow `cx`, unused until the call returns.
+        unsafe { self.call_raw(store, &mut values)? };
+        let opaque = &mut cx.0.opaque;
         for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(&values) {
             *r = Val::from_raw(opaque, *raw, t);
         }
@@ -268,23 +275,48 @@ impl Func {
     }
 
     /// Calls with arguments already in `values` (which must have room for the results).
-    pub(crate) fn call_raw(&self, opaque: &mut StoreOpaque, values: &mut [ValRaw]) -> Result<()> {
-        let trampolines = opaque.engine.trampolines(self.vm().type_index)?;
-        // SAFETY: the entry trampoline has exactly `EntryFn`'s signature.
-        let entry: EntryFn = unsafe { std::mem::transmute(trampolines.entry()) };
-        let max_stack = opaque.engine.config().max_wasm_stack;
+    ///
+    /// No Rust reference to the store is held while Wasm runs: the store is passed as a raw
+    /// pointer and published in `VMStoreContext::store`, from which builtins and host
+    /// functions borrow it; the previous value (an outer entry's) is restored afterwards.
+    ///
+    /// # Safety
+    /// `store` points at the whole live `StoreInner<_>` this function belongs to (see
+    /// [`whole_store`]), derived from a unique borrow that is not used until this returns.
+    pub(crate) unsafe fn call_raw(
+        &self,
+        store: *mut StoreOpaque,
+        values: &mut [ValRaw],
+    ) -> Result<()> {
+        let (entry, max_stack, caller, vm) = {
+            // SAFETY: per the contract; this borrow ends before Wasm runs.
+            let opaque = unsafe { &mut *store };
+            let trampolines = opaque.engine.trampolines(self.vm().type_index)?;
+            // SAFETY: the entry trampoline has exactly `EntryFn`'s signature; the engine
+            // keeps the code alive.
+            let entry: EntryFn = unsafe { std::mem::transmute(trampolines.entry()) };
+            let max_stack = opaque.engine.config().max_wasm_stack;
+            let caller = opaque.default_caller();
+            let vm: *mut VMStoreContext = &mut *opaque.vm;
+            (entry, max_stack, caller, vm)
+        };
+        // SAFETY: `vm` is the store's boxed context, live with the store.
+        let outer = unsafe { std::mem::replace(&mut (*vm).store, store.cast()) };
         // SAFETY: `entry` matches the function's type, the funcref is live in this store,
         // and `values` has room for the parameters and results.
         let result = unsafe {
             call_entry(
-                &mut *opaque.vm,
+                vm,
                 max_stack,
                 entry,
                 self.funcref as *const VMFuncRef,
-                opaque.default_caller(),
+                caller,
                 values.as_mut_ptr(),
             )
         };
+        // SAFETY: Wasm has returned, so the borrow behind `store` is ours again.
+        let opaque = unsafe { &mut *store };
+        opaque.vm.store = outer;
         result.map_err(|record| opaque.trap_error(record))
     }
 
@@ -301,4 +333,11 @@ impl Func {
         }
         Ok(crate::TypedFunc::new(*self))
     }
+}
+
+/// The whole store behind `cx` as a raw pointer to its opaque part (which comes first in the
+/// `repr(C)` `StoreInner<T>`), with provenance over all of it: host functions rebuild the
+/// `StoreInner<T>` from it.
+pub(crate) fn whole_store<T>(cx: &mut StoreInner<T>) -> *mut StoreOpaque {
+    (cx as *mut StoreInner<T>).cast::<StoreOpaque>()
 }

@@ -43,7 +43,10 @@ impl Instance {
         if let Some(start) = module.info().start {
             let f = instance.func(opaque, start);
             let mut values = [ValRaw::default()];
-            f.call_raw(opaque, &mut values)?;
+            let store = crate::func::whole_store(cx.0);
+            // SAFETY: `store` comes from the unique borrow `cx`, unused until the call
+            // returns.
+            unsafe { f.call_raw(store, &mut values)? };
         }
         Ok(instance)
     }
@@ -229,14 +232,8 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
     for &ty in &info.type_ids {
         opaque.register_gc_type(ty);
     }
-    let store_ptr: *mut StoreOpaque = opaque;
     let builtins = opaque.engine.builtins();
-    let mut data = Box::new(InstanceData::new(
-        module.clone(),
-        store_ptr,
-        &mut *opaque.vm,
-        builtins,
-    ));
+    let mut data = Box::new(InstanceData::new(module.clone(), &mut *opaque.vm, builtins));
     data.set_self_pointer();
 
     // Imports.

@@ -30,8 +30,7 @@ pub(crate) struct InstanceData {
     pub elems: Vec<Option<Box<[usize]>>>,
     /// Whether each element segment holds GC references (counted while it is alive).
     pub elem_is_gc: Vec<bool>,
-    /// The store this instance belongs to, for builtins.
-    pub store: *mut crate::store::StoreOpaque,
+
     /// Whether each data segment has been dropped.
     pub dropped_data: Vec<bool>,
 }
@@ -44,7 +43,6 @@ impl InstanceData {
     /// pointer to `InstanceData` is written by `set_self_pointer` once boxed.
     pub(crate) fn new(
         module: Module,
-        store: *mut crate::store::StoreOpaque,
         vm_store: *mut VMStoreContext,
         builtins: *const usize,
     ) -> InstanceData {
@@ -58,7 +56,6 @@ impl InstanceData {
         let data = InstanceData {
             elems: Vec::new(),
             elem_is_gc: Vec::new(),
-            store,
             dropped_data: vec![false; module.info().data.len()],
             module,
             vmctx,

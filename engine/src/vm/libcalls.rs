@@ -207,7 +207,7 @@ extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 /// GC heap may be live for `'a`.
 unsafe fn gc_heap<'a>(inst: &InstanceData) -> &'a mut dyn gc_core::GcHeap {
     // SAFETY: per the contract; the heap is boxed separately from the instance.
-    unsafe { &mut *(*inst.store).gc.heap }
+    unsafe { &mut *store(inst.vmctx()).gc.heap }
 }
 
 extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: usize) -> u32 {
@@ -283,7 +283,7 @@ extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) -> u8 {
     let inst = unsafe { instance(vmctx) };
     // SAFETY: the store outlives its instances. Compiled code reached this builtin through
     // an exit trampoline, so a collection here can walk the Wasm frames above.
-    let store = unsafe { &mut *inst.store };
+    let store = unsafe { store(inst.vmctx()) };
     if let Some(r) = gc_core::VMGcRef::from_raw(gc_ref) {
         store.gc.heap.dec_ref_slow_path(r);
     }
@@ -303,13 +303,22 @@ extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u8 {
     u8::from(inst.module.engine().registry().is_subtype(actual, expected))
 }
 
-/// The store of the instance whose `VMContext` is `vmctx`.
+/// The store of the instance whose `VMContext` is `vmctx`, borrowed through the pointer
+/// the entry into Wasm published (see `VMStoreContext::store`).
 ///
 /// # Safety
-/// As for `instance`; and no other reference to the store may be live for `'a`.
+/// As for `instance`, called from Wasm; and no other reference to the store may be live
+/// for `'a`.
 unsafe fn store<'a>(vmctx: *mut u8) -> &'a mut crate::store::StoreOpaque {
-    // SAFETY: per the contract; the store outlives its instances.
-    unsafe { &mut *instance(vmctx).store }
+    // SAFETY: per the contract, `vmctx` is a live `VMContext`, whose header holds its
+    // store's `VMStoreContext`; Wasm is running, so the entry set `store`.
+    unsafe {
+        let vm = *vmctx
+            .add(crate::vm::header::STORE as usize)
+            .cast::<*const crate::vm::VMStoreContext>();
+        debug_assert!(!(*vm).store.is_null(), "a builtin called outside Wasm");
+        &mut *(*vm).store.cast::<crate::store::StoreOpaque>()
+    }
 }
 
 /// A reference and a status packed for compiled code: status in the high 32 bits.

@@ -128,10 +128,15 @@ pub struct VMStoreContext {
     pub func_table_base: *const usize,
     /// Its number of entries.
     pub func_table_len: usize,
+    /// The whole store (`StoreInner<T>`, whose `StoreOpaque` comes first) as the innermost
+    /// host-to-Wasm entry derived it from its unique borrow; null outside Wasm. Host code
+    /// that Wasm calls (builtins, host functions) borrows the store through this pointer
+    /// only, so that its borrow is derived from the entry's, which is not used meanwhile.
+    pub store: *mut u8,
 }
 
-// SAFETY: the only pointer, `func_table_base`, points into the owning store's function table
-// and moves with the store.
+// SAFETY: the pointers point into the owning store (its function table, the store itself)
+// and move with it.
 unsafe impl Send for VMStoreContext {}
 
 impl Default for VMStoreContext {
@@ -144,6 +149,7 @@ impl Default for VMStoreContext {
             gc_heap_bound: 0,
             func_table_base: std::ptr::null(),
             func_table_len: 0,
+            store: std::ptr::null_mut(),
         }
     }
 }
