@@ -118,9 +118,51 @@ impl DrcCompiler {
         size: u32,
         slow: cranelift_codegen::ir::Block,
     ) -> Value {
-        let bump = self.bump.expect("checked by can_bump_alloc");
         let size = size.next_multiple_of(self.object_align);
-        assert!(size <= bump.max_object_size, "checked by can_bump_alloc");
+        assert!(self.can_bump_alloc(size), "checked by can_bump_alloc");
+        let size = b.ins().iconst(I64, i64::from(size));
+        self.bump(env, b, kind, ty, size, slow)
+    }
+
+    /// Like [`DrcCompiler::emit_bump_alloc`] for a size known only at run time (an `i64`
+    /// below 2^40, such as an array's): sizes above the inline limit also go to `slow`.
+    /// Does nothing but jump to `slow` if the heap offers no inline allocation.
+    pub fn emit_bump_alloc_dynamic(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        kind: VMGcKind,
+        ty: Value,
+        size: Value,
+        slow: cranelift_codegen::ir::Block,
+    ) -> Option<Value> {
+        let bump = self.bump?;
+        let mask = i64::from(self.object_align - 1);
+        let padded = b.ins().iadd_imm_u(size, mask);
+        let size = b.ins().band_imm_u(padded, !mask);
+        let small = b.ins().icmp_imm_u(
+            IntCC::UnsignedLessThanOrEqual,
+            size,
+            i64::from(bump.max_object_size),
+        );
+        let checked = b.create_block();
+        b.ins().brif(small, checked, &[], slow, &[]);
+        b.seal_block(checked);
+        b.switch_to_block(checked);
+        Some(self.bump(env, b, kind, ty, size, slow))
+    }
+
+    /// The bump fast path for an aligned `size` (an `i64`) of at most the inline limit.
+    fn bump(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        kind: VMGcKind,
+        ty: Value,
+        size: Value,
+        slow: cranelift_codegen::ir::Block,
+    ) -> Value {
+        let bump = self.bump.expect("checked by the callers");
         // The cursor lies below the first object: always inside the heap.
         let flags = Self::header_flags();
         let base = env.gc_heap_base(b);
@@ -128,7 +170,7 @@ impl DrcCompiler {
         let next = b.ins().load(I32, flags, base, cursor);
         let limit = b.ins().load(I32, flags, base, cursor + 4);
         let next64 = b.ins().uextend(I64, next);
-        let end = b.ins().iadd_imm_u(next64, i64::from(size));
+        let end = b.ins().iadd(next64, size);
         let limit64 = b.ins().uextend(I64, limit);
         let mut fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, limit64);
         if self.bounds_checks {
@@ -152,7 +194,7 @@ impl DrcCompiler {
         b.ins()
             .store(flags, ty, object, VMGcHeader::TYPE_OFFSET as i32);
         if let Some(size_offset) = bump.size_offset {
-            let size = b.ins().iconst(I32, i64::from(size));
+            let size = b.ins().ireduce(I32, size);
             b.ins().store(flags, size, object, size_offset as i32);
         }
         next

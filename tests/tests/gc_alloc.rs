@@ -1,6 +1,7 @@
-//! Structs allocated inline by compiled code (the bump path of the DRC heap) are traced and
-//! counted like any other object: a reachable list built among garbage survives many
-//! collections intact, and every unreachable node (with its host value) is freed once.
+//! Structs and small arrays allocated inline by compiled code (the bump path of the DRC
+//! heap) are traced and counted like any other object: a reachable list built among garbage
+//! survives many collections intact, and every unreachable object (with its host value) is
+//! freed once.
 
 use engine::{Config, Engine, ExternRef, Func, FuncType, Linker, Module, Store, Val};
 use std::sync::Arc;
@@ -99,4 +100,63 @@ fn stress_mode_collects_at_every_allocation() {
     let mut config = Config::new();
     config.gc_stress(true);
     run(&config);
+}
+
+const ARRAYS: &str = r#"(module
+  (import "host" "gc" (func $gc))
+  (type $bytes (array (mut i8)))
+  (type $cell (struct (field i32)))
+  (type $cells (array (ref null $cell)))
+  (global $keep (mut (ref null $cells)) (ref.null $cells))
+  ;; Each round: garbage byte arrays of growing length (inline up to the limit, then by the
+  ;; runtime), and a kept array of three cells replacing the previous one. Returns the sum
+  ;; of the kept cells' values plus the garbage arrays' lengths.
+  (func (export "run") (param $rounds i32) (result i64) (local $i i32) (local $sum i64)
+    (loop $l
+      (local.set $sum (i64.add (local.get $sum) (i64.extend_i32_u (array.len
+        (array.new_default $bytes (i32.rem_u (i32.mul (local.get $i) (i32.const 7))
+                                             (i32.const 1200)))))))
+      (global.set $keep (array.new_fixed $cells 3
+        (struct.new $cell (local.get $i))
+        (struct.new $cell (i32.add (local.get $i) (i32.const 1)))
+        (struct.new $cell (i32.add (local.get $i) (i32.const 2)))))
+      (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 500))) (then (call $gc)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (local.get $rounds))))
+    (i64.add (local.get $sum) (i64.extend_i32_u (i32.add (i32.add
+      (struct.get $cell 0 (array.get $cells (global.get $keep) (i32.const 0)))
+      (struct.get $cell 0 (array.get $cells (global.get $keep) (i32.const 1))))
+      (struct.get $cell 0 (array.get $cells (global.get $keep) (i32.const 2)))))))
+)"#;
+
+#[test]
+fn inline_allocated_arrays_are_traced_and_freed() {
+    let mut stress = Config::new();
+    stress.gc_stress(true);
+    let mut checked = Config::new();
+    checked
+        .gc_heap_reserve_index_space(false)
+        .gc_heap_max_size(4 << 20);
+    for config in [Config::new(), stress, checked] {
+        let engine = Engine::new(&config).unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        let gc = Func::new(&mut store, FuncType::new([], []), |mut caller, _, _| {
+            caller.gc();
+            Ok(())
+        });
+        linker.define(&store, "host", "gc", gc).unwrap();
+        let module = Module::new(&engine, ARRAYS).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let rounds: u64 = 5000;
+        let run = instance.get_func(&store, "run").unwrap();
+        let mut result = [Val::I64(0)];
+        run.call(&mut store, &[Val::I32(rounds as i32)], &mut result)
+            .unwrap();
+        let lengths: u64 = (0..rounds).map(|i| i * 7 % 1200).sum();
+        let last = rounds - 1;
+        assert_eq!(result[0].i64().expect("i64") as u64, lengths + 3 * last + 3);
+        store.gc();
+        assert_eq!(store.gc_live_objects(), 4, "the kept array and its cells");
+    }
 }

@@ -280,7 +280,27 @@ fn array_alloc(
     let len64 = b.ins().uextend(I64, len);
     let bytes = b.ins().imul_imm_u(len64, i64::from(layout.elem.size()));
     let size = b.ins().iadd_imm_u(bytes, i64::from(layout.elems_offset));
+    // Small arrays are bump-allocated inline, like structs; the builtin is the slow path.
+    let slow = b.create_block();
+    let done = b.create_block();
+    b.append_block_param(done, I32);
+    let ty = b
+        .ins()
+        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
+    let gc = env.gc_compiler();
+    match gc.emit_bump_alloc_dynamic(env, b, VMGcKind::ArrayRef, ty, size, slow) {
+        Some(r) => b.ins().jump(done, &[ir::BlockArg::Value(r)]),
+        None => b.ins().jump(slow, &[]),
+    };
+    b.seal_block(slow);
+    b.switch_to_block(slow);
+    b.set_cold_block(slow);
     let r = alloc(env, b, type_index, size, VMGcKind::ArrayRef);
+    b.ins().jump(done, &[ir::BlockArg::Value(r)]);
+    b.seal_block(done);
+    b.switch_to_block(done);
+    let r = b.block_params(done)[0];
+    b.declare_value_needs_stack_map(r);
     let base = object_base(env, b, r);
     b.ins()
         .store(field_flags(), len, base, layout.length_offset as i32);
