@@ -151,6 +151,37 @@ impl AnyRef {
         }
     }
 
+    /// The struct this refers to, if it is one, for field access.
+    pub fn as_struct(&self, store: impl AsContext) -> Option<crate::StructRef> {
+        let cx = store.as_context();
+        (self.kind(&cx.0.opaque) == Some(VMGcKind::StructRef))
+            .then(|| crate::StructRef::new(self.clone()))
+    }
+
+    /// The array this refers to, if it is one, for element access.
+    pub fn as_array(&self, store: impl AsContext) -> Option<crate::ArrayRef> {
+        let cx = store.as_context();
+        (self.kind(&cx.0.opaque) == Some(VMGcKind::ArrayRef))
+            .then(|| crate::ArrayRef::new(self.clone()))
+    }
+
+    /// The kind of the referenced heap object; `None` for an `i31ref`.
+    fn kind(&self, opaque: &StoreOpaque) -> Option<VMGcKind> {
+        let r = self.heap_ref(opaque)?;
+        opaque.gc.heap.header(r).kind()
+    }
+
+    /// The heap object this refers to (`None` for an `i31ref`), checking the store.
+    pub(crate) fn heap_ref(&self, opaque: &StoreOpaque) -> Option<VMGcRef> {
+        match &self.inner {
+            Inner::I31(_) => None,
+            Inner::Heap(root) => {
+                opaque.check(root.store());
+                Some(root.gc_ref())
+            }
+        }
+    }
+
     pub(crate) fn store_id(&self) -> Option<StoreId> {
         match &self.inner {
             Inner::I31(_) => None,

@@ -182,7 +182,7 @@ impl Func {
     }
 
     /// A host function from a closure over typed parameters and results, such as
-    /// `|x: i32, y: i32| x + y`. See [`IntoFunc`] for the accepted shapes.
+    /// `|x: i32, y: i32| x + y`. See [`IntoFunc`](crate::IntoFunc) for the accepted shapes.
     pub fn wrap<T: 'static, P, R>(
         store: impl AsContextMut<Data = T>,
         f: impl crate::typed::IntoFunc<T, P, R>,

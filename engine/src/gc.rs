@@ -249,4 +249,54 @@ impl StoreOpaque {
             _ => raw,
         }
     }
+
+    /// Reads the field of type `field` at `offset` of object `r` as a host value: packed
+    /// integers zero-extended to `i32`, references as new counted handles.
+    pub(crate) fn read_field_val(
+        &mut self,
+        r: VMGcRef,
+        offset: u32,
+        field: &crate::types::FieldType,
+    ) -> crate::Val {
+        use crate::types::StorageType;
+        let kind = crate::gc_layout::field_kind(field);
+        let bits = self.read_gc_field(r, offset, kind);
+        match field.storage {
+            StorageType::I8 => crate::Val::I32(i32::from(bits as u8)),
+            StorageType::I16 => crate::Val::I32(i32::from(bits as u16)),
+            StorageType::Val(ty) => {
+                let bits = match kind {
+                    gc_core::GcFieldKind::FuncRef => self.func_table.get(bits as u32) as u128,
+                    _ => bits,
+                };
+                crate::Val::from_raw(self, crate::vm::ValRaw::from_u128(bits), &ty)
+            }
+        }
+    }
+
+    /// Checks `value` against `field` and writes it at `offset` of object `r` (packed
+    /// fields keep the low bits of an `i32`); a reference is counted and the old one
+    /// released.
+    pub(crate) fn write_field_val(
+        &mut self,
+        r: VMGcRef,
+        offset: u32,
+        field: &crate::types::FieldType,
+        value: &crate::Val,
+    ) -> Result<()> {
+        use crate::types::StorageType;
+        let kind = crate::gc_layout::field_kind(field);
+        let bits = match (field.storage, value) {
+            (StorageType::I8 | StorageType::I16, crate::Val::I32(v)) => u128::from(*v as u32),
+            (StorageType::I8 | StorageType::I16, _) => {
+                anyhow::bail!("type mismatch: a packed field takes an i32, got {value:?}")
+            }
+            (StorageType::Val(ty), _) => {
+                let raw = value.to_raw(self, &ty)?;
+                self.gc_field_bits(kind, raw.get_u128())
+            }
+        };
+        self.write_gc_field(r, offset, kind, bits);
+        Ok(())
+    }
 }

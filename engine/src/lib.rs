@@ -3,7 +3,9 @@
 //! The embedding API follows Wasmtime's shape: an [`Engine`] compiles [`Module`]s, a
 //! [`Store`] owns the runtime objects an [`Instance`] creates, a [`Linker`] resolves
 //! imports by name, and [`Func`]s are called with [`Val`]s or through a [`TypedFunc`].
-//! Traps come back as errors carrying a [`Trap`] and a [`WasmBacktrace`].
+//! Traps come back as errors carrying a [`Trap`] and a [`WasmBacktrace`]. GC references
+//! reach the host as [`ExternRef`] and [`AnyRef`] handles; [`StructRef`] and [`ArrayRef`]
+//! read and write the fields of GC objects.
 //!
 //! ```
 //! use engine::{Engine, Module, Store, Instance};
@@ -25,6 +27,7 @@
 #![deny(missing_docs)]
 
 mod anyref;
+mod arrayref;
 mod compile;
 mod config;
 mod engine;
@@ -39,6 +42,7 @@ mod module;
 mod registry;
 mod rooted;
 mod store;
+mod structref;
 mod translate;
 mod trap;
 mod traphandlers;
@@ -48,6 +52,7 @@ mod values;
 mod vm;
 
 pub use anyref::{AnyRef, I31};
+pub use arrayref::ArrayRef;
 pub use config::{Config, OptLevel};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
@@ -58,6 +63,7 @@ pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};
 pub use registry::VMSharedTypeIndex;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use structref::StructRef;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller};
 pub use types::{

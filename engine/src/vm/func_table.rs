@@ -37,6 +37,15 @@ impl FuncRefTable {
         i
     }
 
+    /// The function reference at index `i` (0, null, for index 0); panics on an index the
+    /// table never handed out (a corrupt heap).
+    pub(crate) fn get(&self, i: u32) -> usize {
+        *self
+            .ptrs
+            .get(i as usize)
+            .unwrap_or_else(|| panic!("function reference index {i} out of bounds"))
+    }
+
     /// Publishes the table's address and length to compiled code.
     pub(crate) fn sync(&self, vm: &mut VMStoreContext) {
         vm.func_table_base = self.ptrs.as_ptr();

@@ -1,0 +1,100 @@
+//! `ArrayRef`: host access to the elements of a Wasm GC array.
+
+use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::types::{CompositeType, FieldType};
+use crate::{AnyRef, Val};
+use anyhow::{Result, bail};
+use gc_core::{GcArrayLayout, VMGcRef};
+
+/// A reference to an array object, from [`AnyRef::as_array`]. Cloning is cheap; the object
+/// stays alive while any handle to it does.
+#[derive(Clone, Debug)]
+pub struct ArrayRef {
+    any: AnyRef,
+}
+
+impl ArrayRef {
+    pub(crate) fn new(any: AnyRef) -> ArrayRef {
+        ArrayRef { any }
+    }
+
+    /// The same reference as an `anyref`.
+    pub fn as_anyref(&self) -> &AnyRef {
+        &self.any
+    }
+
+    /// The number of elements.
+    pub fn len(&self, store: impl AsContext) -> u32 {
+        let cx = store.as_context();
+        let opaque = &cx.0.opaque;
+        let (r, _, layout) = self.info(opaque);
+        length(opaque, r, &layout)
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self, store: impl AsContext) -> bool {
+        self.len(store) == 0
+    }
+
+    /// Element `index`: packed `i8`/`i16` elements as a zero-extended `Val::I32`,
+    /// references as new handles.
+    pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Result<Val> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let (r, elem, layout) = self.info(opaque);
+        let offset = element_offset(opaque, r, &layout, index)?;
+        Ok(opaque.read_field_val(r, offset, &elem))
+    }
+
+    /// Writes element `index` of a mutable array; `value` must match the element type (an
+    /// `i32` for packed elements, which keep its low bits).
+    pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        let (r, elem, layout) = self.info(opaque);
+        if !elem.mutable {
+            bail!("the array is immutable");
+        }
+        let offset = element_offset(opaque, r, &layout, index)?;
+        opaque.write_field_val(r, offset, &elem, &value)
+    }
+
+    /// The object, its element type and its layout.
+    fn info(&self, opaque: &StoreOpaque) -> (VMGcRef, FieldType, GcArrayLayout) {
+        let r = self
+            .any
+            .heap_ref(opaque)
+            .expect("an array is a heap object");
+        let ty = opaque.gc.heap.header(r).ty();
+        let elem = match opaque.engine.registry().sub_type(ty).composite {
+            CompositeType::Array(elem) => elem,
+            other => panic!("array object of non-array type {other:?}"),
+        };
+        let layouts = opaque.engine.gc_runtime().layouts();
+        (r, elem, crate::gc_layout::array_layout(layouts, &elem))
+    }
+}
+
+fn length(opaque: &StoreOpaque, r: VMGcRef, layout: &GcArrayLayout) -> u32 {
+    let bytes = opaque.gc.heap.object_bytes(r, layout.length_offset, 4);
+    u32::from_le_bytes(bytes.try_into().expect("4 bytes"))
+}
+
+/// The offset of element `index`, or an error if it is out of bounds.
+fn element_offset(
+    opaque: &StoreOpaque,
+    r: VMGcRef,
+    layout: &GcArrayLayout,
+    index: u32,
+) -> Result<u32> {
+    let len = length(opaque, r, layout);
+    if index >= len {
+        bail!("array index {index} out of bounds for an array of {len} elements");
+    }
+    // The object's size covers every element; a corrupt length fails here or in the heap's
+    // bounds check of the access.
+    Ok(index
+        .checked_mul(layout.elem.size())
+        .and_then(|o| o.checked_add(layout.elems_offset))
+        .expect("corrupt array length"))
+}
