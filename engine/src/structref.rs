@@ -34,15 +34,8 @@ impl StructRef {
     pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
-        let (r, fields) = self.fields(opaque);
-        let Some(field) = fields.get(index) else {
-            bail!(
-                "field index {index} out of bounds for a struct of {} fields",
-                fields.len()
-            );
-        };
-        let offset = self.offset(opaque, &fields, index);
-        Ok(opaque.read_field_val(r, offset, field))
+        let (r, field, offset) = self.field_at(opaque, index)?;
+        Ok(opaque.read_field_val(r, offset, &field))
     }
 
     /// Writes field `index`, which must be mutable; `value` must match its type (an `i32`
@@ -50,18 +43,26 @@ impl StructRef {
     pub fn set_field(&self, mut store: impl AsContextMut, index: usize, value: Val) -> Result<()> {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
+        let (r, field, offset) = self.field_at(opaque, index)?;
+        if !field.mutable {
+            bail!("field {index} is immutable");
+        }
+        opaque.write_field_val(r, offset, &field, &value)
+    }
+
+    /// The object, field `index`'s type and its offset, or an error if there is no such
+    /// field.
+    fn field_at(&self, opaque: &StoreOpaque, index: usize) -> Result<(VMGcRef, FieldType, u32)> {
         let (r, fields) = self.fields(opaque);
-        let Some(field) = fields.get(index) else {
+        let Some(&field) = fields.get(index) else {
             bail!(
                 "field index {index} out of bounds for a struct of {} fields",
                 fields.len()
             );
         };
-        if !field.mutable {
-            bail!("field {index} is immutable");
-        }
-        let offset = self.offset(opaque, &fields, index);
-        opaque.write_field_val(r, offset, field, &value)
+        let layouts = opaque.engine.gc_runtime().layouts();
+        let offset = crate::gc_layout::struct_layout(layouts, &fields).fields[index].0;
+        Ok((r, field, offset))
     }
 
     /// The object and its type's fields.
@@ -75,10 +76,5 @@ impl StructRef {
             CompositeType::Struct(fields) => (r, fields),
             other => panic!("struct object of non-struct type {other:?}"),
         }
-    }
-
-    fn offset(&self, opaque: &StoreOpaque, fields: &[FieldType], index: usize) -> u32 {
-        let layouts = opaque.engine.gc_runtime().layouts();
-        crate::gc_layout::struct_layout(layouts, fields).fields[index].0
     }
 }

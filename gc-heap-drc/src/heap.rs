@@ -802,6 +802,37 @@ mod tests {
         heap.gc(roots.iter(), t).collect();
     }
 
+    /// Registers struct types 7 (`node`: one reference, at 16) and 8 (`pair`: two, at 16
+    /// and 20); returns `(node, pair)`.
+    fn register_node_and_pair(heap: &mut DrcHeap) -> (u32, u32) {
+        heap.register_type(
+            7,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16]),
+            },
+        );
+        heap.register_type(
+            8,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16, 20]),
+            },
+        );
+        (7, 8)
+    }
+
+    /// A 32-byte struct of type `ty`.
+    fn alloc(heap: &mut DrcHeap, ty: u32) -> VMGcRef {
+        heap.alloc_object(VMGcKind::StructRef, ty, 32)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Stores `child` at `offset` of `parent` (initially null), counting it.
+    fn link(heap: &mut DrcHeap, parent: VMGcRef, offset: usize, child: VMGcRef) {
+        heap.clone_gc_ref(&child);
+        heap.write_u32(parent, offset, child.as_raw());
+    }
+
     #[test]
     fn counted_objects_survive_and_uncounted_ones_are_freed_once() {
         let (mut heap, mut t, drops) = setup();
@@ -1037,28 +1068,7 @@ mod tests {
     #[test]
     fn the_backup_trace_frees_cycles_and_keeps_what_roots_reach() {
         let (mut heap, mut t, _) = setup();
-        let (node, pair) = (7, 8);
-        heap.register_type(
-            node,
-            GcTypeTrace::Struct {
-                gc_ref_offsets: Box::new([16]),
-            },
-        );
-        heap.register_type(
-            pair,
-            GcTypeTrace::Struct {
-                gc_ref_offsets: Box::new([16, 20]),
-            },
-        );
-        let alloc = |heap: &mut DrcHeap, ty| {
-            heap.alloc_object(VMGcKind::StructRef, ty, 32)
-                .unwrap()
-                .unwrap()
-        };
-        let link = |heap: &mut DrcHeap, parent: VMGcRef, offset, child: VMGcRef| {
-            heap.clone_gc_ref(&child);
-            heap.write_u32(parent, offset, child.as_raw());
-        };
+        let (node, pair) = register_node_and_pair(&mut heap);
         // Garbage: the cycle a <-> b, with a also pointing at e, and e at survivor s. s is
         // held from outside the heap (one count, as a table would hold it). The cycle
         // c <-> d is held only by a frame.
@@ -1135,28 +1145,7 @@ mod tests {
         let mut heap = DrcHeap::new(&config).unwrap();
         let mut t = ExternRefHostDataTable::default();
         let drops = Arc::new(AtomicUsize::new(0));
-        let (node, pair) = (7, 8);
-        heap.register_type(
-            node,
-            GcTypeTrace::Struct {
-                gc_ref_offsets: Box::new([16]),
-            },
-        );
-        heap.register_type(
-            pair,
-            GcTypeTrace::Struct {
-                gc_ref_offsets: Box::new([16, 20]),
-            },
-        );
-        let alloc = |heap: &mut DrcHeap, ty| {
-            heap.alloc_object(VMGcKind::StructRef, ty, 32)
-                .unwrap()
-                .unwrap()
-        };
-        let link = |heap: &mut DrcHeap, parent: VMGcRef, offset, child: VMGcRef| {
-            heap.clone_gc_ref(&child);
-            heap.write_u32(parent, offset, child.as_raw());
-        };
+        let (node, pair) = register_node_and_pair(&mut heap);
         // s is held from outside (one count) and refers to t.
         let (s, t_) = (alloc(&mut heap, node), alloc(&mut heap, node));
         heap.clone_gc_ref(&s);

@@ -3,7 +3,7 @@
 
 pub mod fuzz;
 
-use engine::{Engine, Instance, Module, Store};
+use engine::{Config, Engine, Func, FuncType, Instance, Linker, Module, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -33,5 +33,21 @@ pub fn instantiate(wat: &str) -> anyhow::Result<(Store<()>, Instance)> {
     let module = Module::new(&engine, wat)?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
+    Ok((store, instance))
+}
+
+/// Compiles `wat` with `config` and instantiates it in a fresh store, offering one import:
+/// `host.gc`, a host function that runs a full collection.
+pub fn instantiate_with_gc(config: &Config, wat: &str) -> anyhow::Result<(Store<()>, Instance)> {
+    let engine = Engine::new(config)?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let gc = Func::new(&mut store, FuncType::new([], []), |mut caller, _, _| {
+        caller.gc();
+        Ok(())
+    });
+    linker.define(&store, "host", "gc", gc)?;
+    let module = Module::new(&engine, wat)?;
+    let instance = linker.instantiate(&mut store, &module)?;
     Ok((store, instance))
 }

@@ -2,9 +2,7 @@
 //! value is dropped exactly once after it becomes unreachable and a collection runs, and
 //! never while a table, a global, a live Wasm frame or a host handle still holds it.
 
-use engine::{
-    Config, Engine, ExternRef, Func, FuncType, Instance, Linker, Module, Ref, Store, Val,
-};
+use engine::{Config, ExternRef, Instance, Ref, Store, Val};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tests::Counted;
@@ -38,16 +36,7 @@ struct Fixture {
 }
 
 fn fixture(config: &Config) -> Fixture {
-    let engine = Engine::new(config).unwrap();
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    let gc = Func::new(&mut store, FuncType::new([], []), |mut caller, _, _| {
-        caller.gc();
-        Ok(())
-    });
-    linker.define(&store, "host", "gc", gc).unwrap();
-    let module = Module::new(&engine, MODULE).unwrap();
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let (store, instance) = tests::instantiate_with_gc(config, MODULE).unwrap();
     Fixture { store, instance }
 }
 

@@ -3,10 +3,10 @@
 //! survives many collections intact, and every unreachable object (with its host value) is
 //! freed once.
 
-use engine::{Config, Engine, ExternRef, Func, FuncType, Linker, Module, Store, Val};
+use engine::{Config, ExternRef, Val};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tests::Counted;
+use tests::{Counted, instantiate_with_gc};
 
 const MODULE: &str = r#"(module
   (import "host" "gc" (func $gc))
@@ -39,16 +39,7 @@ const MODULE: &str = r#"(module
 )"#;
 
 fn run(config: &Config) {
-    let engine = Engine::new(config).unwrap();
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    let gc = Func::new(&mut store, FuncType::new([], []), |mut caller, _, _| {
-        caller.gc();
-        Ok(())
-    });
-    linker.define(&store, "host", "gc", gc).unwrap();
-    let module = Module::new(&engine, MODULE).unwrap();
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let (mut store, instance) = instantiate_with_gc(config, MODULE).unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
     let n: u32 = 20_000;
     let host = ExternRef::new(&mut store, Counted(drops.clone())).unwrap();
@@ -138,16 +129,7 @@ fn inline_allocated_arrays_are_traced_and_freed() {
         .gc_heap_reserve_index_space(false)
         .gc_heap_max_size(4 << 20);
     for config in [Config::new(), stress, checked] {
-        let engine = Engine::new(&config).unwrap();
-        let mut store = Store::new(&engine, ());
-        let mut linker = Linker::new(&engine);
-        let gc = Func::new(&mut store, FuncType::new([], []), |mut caller, _, _| {
-            caller.gc();
-            Ok(())
-        });
-        linker.define(&store, "host", "gc", gc).unwrap();
-        let module = Module::new(&engine, ARRAYS).unwrap();
-        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let (mut store, instance) = instantiate_with_gc(&config, ARRAYS).unwrap();
         let rounds: u64 = 5000;
         let run = instance.get_func(&store, "run").unwrap();
         let mut result = [Val::I64(0)];

@@ -63,6 +63,8 @@ fn allocated(b: &mut FunctionBuilder<'_>, packed: Value) -> Value {
     r
 }
 
+/// Allocates `size` bytes (an `i64`) through the `GcAlloc` builtin, which may collect;
+/// traps if the heap cannot hold the object.
 fn alloc(
     env: &mut FuncEnv<'_>,
     b: &mut FunctionBuilder<'_>,
@@ -90,22 +92,39 @@ fn alloc_const(
     kind: VMGcKind,
 ) -> Value {
     let gc = env.gc_compiler();
+    let size_value = b.ins().iconst(I64, i64::from(size));
     if !gc.can_bump_alloc(size) {
-        let size = b.ins().iconst(I64, i64::from(size));
-        return alloc(env, b, type_index, size, kind);
+        return alloc(env, b, type_index, size_value, kind);
     }
+    inline_or_builtin(env, b, type_index, size_value, kind, |env, b, ty, slow| {
+        Some(gc.emit_bump_alloc(env, b, kind, ty, size, slow))
+    })
+}
+
+/// Allocates with `fast`, the inline path, which jumps to `slow` when it cannot (or, by
+/// returning `None`, always does); the slow path is a cold call of the builtin for `size`
+/// bytes (an `i64`). Returns the new reference, declared for stack maps.
+fn inline_or_builtin(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    size: Value,
+    kind: VMGcKind,
+    fast: impl FnOnce(&mut FuncEnv<'_>, &mut FunctionBuilder<'_>, Value, ir::Block) -> Option<Value>,
+) -> Value {
     let slow = b.create_block();
     let done = b.create_block();
     b.append_block_param(done, I32);
     let ty = b
         .ins()
         .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
-    let r = gc.emit_bump_alloc(env, b, kind, ty, size, slow);
-    b.ins().jump(done, &[ir::BlockArg::Value(r)]);
+    match fast(env, b, ty, slow) {
+        Some(r) => b.ins().jump(done, &[ir::BlockArg::Value(r)]),
+        None => b.ins().jump(slow, &[]),
+    };
     b.seal_block(slow);
     b.switch_to_block(slow);
     b.set_cold_block(slow);
-    let size = b.ins().iconst(I64, i64::from(size));
     let r = alloc(env, b, type_index, size, kind);
     b.ins().jump(done, &[ir::BlockArg::Value(r)]);
     b.seal_block(done);
@@ -281,26 +300,11 @@ fn array_alloc(
     let bytes = b.ins().imul_imm_u(len64, i64::from(layout.elem.size()));
     let size = b.ins().iadd_imm_u(bytes, i64::from(layout.elems_offset));
     // Small arrays are bump-allocated inline, like structs; the builtin is the slow path.
-    let slow = b.create_block();
-    let done = b.create_block();
-    b.append_block_param(done, I32);
-    let ty = b
-        .ins()
-        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
     let gc = env.gc_compiler();
-    match gc.emit_bump_alloc_dynamic(env, b, VMGcKind::ArrayRef, ty, size, slow) {
-        Some(r) => b.ins().jump(done, &[ir::BlockArg::Value(r)]),
-        None => b.ins().jump(slow, &[]),
-    };
-    b.seal_block(slow);
-    b.switch_to_block(slow);
-    b.set_cold_block(slow);
-    let r = alloc(env, b, type_index, size, VMGcKind::ArrayRef);
-    b.ins().jump(done, &[ir::BlockArg::Value(r)]);
-    b.seal_block(done);
-    b.switch_to_block(done);
-    let r = b.block_params(done)[0];
-    b.declare_value_needs_stack_map(r);
+    let kind = VMGcKind::ArrayRef;
+    let r = inline_or_builtin(env, b, type_index, size, kind, |env, b, ty, slow| {
+        gc.emit_bump_alloc_dynamic(env, b, kind, ty, size, slow)
+    });
     let base = object_base(env, b, r);
     b.ins()
         .store(field_flags(), len, base, layout.length_offset as i32);
