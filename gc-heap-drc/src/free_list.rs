@@ -168,9 +168,9 @@ impl FreeList {
         self.by_size.remove(&(len, start));
     }
 
-    /// The length of the free block starting at `start`, if one does.
-    pub(crate) fn free_block_at(&self, start: u32) -> Option<u32> {
-        self.by_start.get(&start).copied()
+    /// The first free block (start, length) starting at or after `pos`.
+    pub(crate) fn next_free_block(&self, pos: u32) -> Option<(u32, u32)> {
+        self.by_start.range(pos..).next().map(|(&s, &l)| (s, l))
     }
 
     /// Bytes below the frontier that are free.

@@ -331,7 +331,7 @@ impl DrcHeap {
     fn collect_children(&self, o: u32, out: &mut Vec<u32>) {
         out.clear();
         let r = VMGcRef::from_raw(o).expect("above 0");
-        self.for_each_child(r, self.header(r), |c| {
+        self.for_each_child(r, |c| {
             if c != 0 && c & VMGcRef::I31_TAG == 0 {
                 out.push(c);
             }
@@ -379,10 +379,10 @@ impl DrcHeap {
     }
 
     /// Calls `f` with each GC reference object `r` holds, per its registered type.
-    fn for_each_child(&self, r: VMGcRef, header: VMGcHeader, mut f: impl FnMut(u32)) {
+    fn for_each_child(&self, r: VMGcRef, mut f: impl FnMut(u32)) {
         match self
             .types
-            .get(header.ty() as usize)
+            .get(self.read_u32(r, TYPE) as usize)
             .and_then(Option::as_ref)
         {
             Some(GcTypeTrace::Struct { gc_ref_offsets }) => {
@@ -415,10 +415,9 @@ impl DrcHeap {
         host_data: &mut ExternRefHostDataTable,
         zeroed: &mut Vec<u32>,
     ) {
-        let header = self.header(r);
         let mut children = std::mem::take(&mut self.children_scratch);
         children.clear();
-        self.for_each_child(r, header, |c| children.push(c));
+        self.for_each_child(r, |c| children.push(c));
         for child in children.iter().copied().filter_map(VMGcRef::from_raw) {
             if child.is_i31() {
                 continue;

@@ -41,6 +41,8 @@ pub(super) struct Trace {
     step: Step,
     /// The walk's position in the heap.
     walk: u32,
+    /// The first free block at or after `walk`, if any (looked up once per block).
+    next_free: Option<(u32, u32)>,
     /// Every object, in address order.
     objects: Vec<u32>,
     /// The position in the current step's list.
@@ -66,6 +68,7 @@ impl Trace {
         Trace {
             step: Step::Walk,
             walk: DRC_LAYOUTS.object_align,
+            next_free: heap.free.next_free_block(DRC_LAYOUTS.object_align),
             objects: Vec::with_capacity(heap.live_objects),
             next: 0,
             worklist: Vec::new(),
@@ -116,8 +119,11 @@ impl Trace {
             self.advance(Step::Subtract);
             return;
         }
-        if let Some(len) = heap.free.free_block_at(pos) {
+        if let Some((start, len)) = self.next_free
+            && start == pos
+        {
             self.walk += len;
+            self.next_free = heap.free.next_free_block(self.walk);
             return;
         }
         self.objects.push(pos);
