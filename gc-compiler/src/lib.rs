@@ -5,7 +5,8 @@
 //! a struct field or array element). [`DrcCompiler`] implements it for the
 //! deferred-reference-counting collector: stores pay the write barrier (increment the new
 //! value, store, decrement the old one, calling the runtime when a count reaches zero) and
-//! loads are plain loads, because references held by Wasm frames are not counted.
+//! loads are plain loads, because references held by Wasm frames are not counted. It also
+//! emits inline allocation by bumping the heap's cursor ([`DrcCompiler::emit_bump_alloc`]).
 //! Everything runtime-specific comes through [`GcCompileEnv`]; every offset comes from
 //! `gc-core`'s [`GcLayouts`].
 //!

@@ -1,6 +1,7 @@
 //! The collector abstraction shared by every GC heap and the engine that drives it.
 //!
-//! - [`GcRuntime`] creates [`GcHeap`]s and publishes the [`GcLayouts`] compiled code uses.
+//! - [`GcRuntime`] creates [`GcHeap`]s and publishes the [`GcLayouts`] compiled code uses,
+//!   including the [`GcBumpLayout`] contract for allocating inline.
 //! - [`GcHeap`] is one store's heap: allocation, the barriers the runtime calls, no-GC
 //!   scopes, collection, and the base and bound compiled code reads.
 //! - [`GarbageCollection`] is one collection, run in increments ([`GcProgress`]); with the
