@@ -155,14 +155,14 @@ impl AnyRef {
     pub fn as_struct(&self, store: impl AsContext) -> Option<crate::StructRef> {
         let cx = store.as_context();
         (self.kind(&cx.0.opaque) == Some(VMGcKind::StructRef))
-            .then(|| crate::StructRef::new(self.clone()))
+            .then(|| crate::StructRef::from_anyref(self.clone()))
     }
 
     /// The array this refers to, if it is one, for element access.
     pub fn as_array(&self, store: impl AsContext) -> Option<crate::ArrayRef> {
         let cx = store.as_context();
         (self.kind(&cx.0.opaque) == Some(VMGcKind::ArrayRef))
-            .then(|| crate::ArrayRef::new(self.clone()))
+            .then(|| crate::ArrayRef::from_anyref(self.clone()))
     }
 
     /// The kind of the referenced heap object; `None` for an `i31ref`.

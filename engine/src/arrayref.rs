@@ -1,21 +1,99 @@
-//! `ArrayRef`: host access to the elements of a Wasm GC array.
+//! `ArrayType` and `ArrayRef`: array types built by the host, and host access to the
+//! elements of Wasm GC arrays.
 
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::{CompositeType, FieldType};
-use crate::{AnyRef, Val};
+use crate::{AnyRef, Engine, VMSharedTypeIndex, Val};
 use anyhow::{Result, bail};
 use gc_core::{GcArrayLayout, VMGcRef};
 
-/// A reference to an array object, from [`AnyRef::as_array`]. Cloning is cheap; the object
-/// stays alive while any handle to it does.
+/// An array type registered with an engine by the host: final, with no supertype, in a rec
+/// group of its own, so it is the same type as a module's `(type (array ...))` with the
+/// same element type.
+#[derive(Clone, Debug)]
+pub struct ArrayType {
+    index: VMSharedTypeIndex,
+    elem: FieldType,
+    engine: Engine,
+}
+
+impl ArrayType {
+    /// Registers the array type of `elem`. A concrete reference type must name a type
+    /// registered with `engine` (as a [`HeapType`](crate::HeapType) canonical index).
+    pub fn new(engine: &Engine, elem: FieldType) -> Result<Self> {
+        let index = engine
+            .registry()
+            .register_host_gc_type(CompositeType::Array(elem))?;
+        Ok(ArrayType {
+            index,
+            elem,
+            engine: engine.clone(),
+        })
+    }
+
+    /// The element type.
+    pub fn element(&self) -> &FieldType {
+        &self.elem
+    }
+
+    /// The engine-wide canonical index, as in [`HeapType::ConcreteArray`](crate::HeapType).
+    pub fn index(&self) -> VMSharedTypeIndex {
+        self.index
+    }
+}
+
+/// A reference to an array object, from [`AnyRef::as_array`], [`ArrayRef::new`] or
+/// [`ArrayRef::new_fixed`]. Cloning is cheap; the object stays alive while any handle to it
+/// does.
 #[derive(Clone, Debug)]
 pub struct ArrayRef {
     any: AnyRef,
 }
 
 impl ArrayRef {
-    pub(crate) fn new(any: AnyRef) -> ArrayRef {
+    pub(crate) fn from_anyref(any: AnyRef) -> ArrayRef {
         ArrayRef { any }
+    }
+
+    /// Allocates an array of type `ty` with `len` copies of `elem`. May collect first.
+    pub fn new(store: impl AsContextMut, ty: &ArrayType, elem: &Val, len: u32) -> Result<ArrayRef> {
+        Self::allocate(store, ty, len, |_| elem)
+    }
+
+    /// Allocates an array of type `ty` holding `elems`. May collect first.
+    pub fn new_fixed(store: impl AsContextMut, ty: &ArrayType, elems: &[Val]) -> Result<ArrayRef> {
+        let len = u32::try_from(elems.len())?;
+        Self::allocate(store, ty, len, |i| &elems[i as usize])
+    }
+
+    fn allocate<'v>(
+        mut store: impl AsContextMut,
+        ty: &ArrayType,
+        len: u32,
+        elem: impl Fn(u32) -> &'v Val,
+    ) -> Result<ArrayRef> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        if !Engine::same(&opaque.engine, &ty.engine) {
+            bail!("array type of a different engine");
+        }
+        let layouts = opaque.engine.gc_runtime().layouts();
+        let layout = crate::gc_layout::array_layout(layouts, &ty.elem);
+        let Some(size) = layout.size(len) else {
+            bail!("an array of {len} elements is too large");
+        };
+        let any = opaque.alloc_host_object(gc_core::VMGcKind::ArrayRef, ty.index, size)?;
+        let r = any.heap_ref(opaque).expect("a heap object");
+        opaque
+            .gc
+            .heap
+            .object_bytes_mut(r, layout.length_offset, 4)
+            .copy_from_slice(&len.to_le_bytes());
+        for i in 0..len {
+            let offset = layout.elems_offset + i * layout.elem.size();
+            opaque.write_field_val(r, offset, &ty.elem, elem(i))?;
+        }
+        Ok(ArrayRef { any })
     }
 
     /// The same reference as an `anyref`.

@@ -299,4 +299,20 @@ impl StoreOpaque {
         self.write_gc_field(r, offset, kind, bits);
         Ok(())
     }
+
+    /// Allocates a zeroed object for the host (collecting first if the heap asks, and
+    /// again if it is full) and returns a counted handle to it.
+    pub(crate) fn alloc_host_object(
+        &mut self,
+        kind: gc_core::VMGcKind,
+        ty: u32,
+        size: u32,
+    ) -> Result<crate::AnyRef> {
+        // The caller's values are counted host handles: a safe point.
+        self.maybe_gc();
+        let r = self
+            .alloc_gc_object(kind, ty, size, true)?
+            .ok_or_else(|| anyhow::anyhow!("GC heap out of memory for a {size}-byte object"))?;
+        Ok(crate::AnyRef::from_raw(self, r.as_raw()).expect("a new object is non-null"))
+    }
 }

@@ -5,7 +5,8 @@
 //! imports by name, and [`Func`]s are called with [`Val`]s or through a [`TypedFunc`].
 //! Traps come back as errors carrying a [`Trap`] and a [`WasmBacktrace`]. GC references
 //! reach the host as [`ExternRef`] and [`AnyRef`] handles; [`StructRef`] and [`ArrayRef`]
-//! read and write the fields of GC objects.
+//! read and write the fields of GC objects and allocate objects of host-built
+//! [`StructType`]s and [`ArrayType`]s.
 //!
 //! ```
 //! use engine::{Engine, Module, Store, Instance};
@@ -52,7 +53,7 @@ mod values;
 mod vm;
 
 pub use anyref::{AnyRef, I31};
-pub use arrayref::ArrayRef;
+pub use arrayref::{ArrayRef, ArrayType};
 pub use config::{Config, OptLevel};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
@@ -63,11 +64,12 @@ pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};
 pub use registry::VMSharedTypeIndex;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
-pub use structref::StructRef;
+pub use structref::{StructRef, StructType};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller};
 pub use types::{
-    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, ValType,
+    ExternType, FieldType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType,
+    StorageType, TableType, ValType,
 };
 pub use values::{Ref, Val};
 pub use wasmparser::WasmFeatures;

@@ -94,6 +94,50 @@ impl TypeRegistry {
         }])
     }
 
+    /// Registers `composite` (a struct or array type built by the host) as a final type
+    /// with no supertype in its own rec group, after checking that each concrete reference
+    /// in it names a registered type of the right kind.
+    pub(crate) fn register_host_gc_type(
+        &self,
+        composite: CompositeType,
+    ) -> anyhow::Result<VMSharedTypeIndex> {
+        let fields: &[crate::types::FieldType] = match &composite {
+            CompositeType::Struct(fields) => fields,
+            CompositeType::Array(elem) => std::slice::from_ref(elem),
+            CompositeType::Func(_) => anyhow::bail!("not a struct or array type"),
+        };
+        for field in fields {
+            let crate::types::StorageType::Val(ValType::Ref(r)) = field.storage else {
+                continue;
+            };
+            let Some(i) = r.heap_type().concrete_index() else {
+                continue;
+            };
+            let kind_ok = {
+                let inner = self.read();
+                inner.types.get(i as usize).is_some_and(|t| {
+                    matches!(
+                        (r.heap_type(), &t.ty.composite),
+                        (HeapType::ConcreteFunc(_), CompositeType::Func(_))
+                            | (HeapType::ConcreteStruct(_), CompositeType::Struct(_))
+                            | (HeapType::ConcreteArray(_), CompositeType::Array(_))
+                    )
+                })
+            };
+            if !kind_ok || i & RELATIVE != 0 {
+                anyhow::bail!(
+                    "field type refers to {:?}, not a registered type",
+                    r.heap_type()
+                );
+            }
+        }
+        Ok(self.register_rec_group(vec![SubType {
+            is_final: true,
+            supertype: None,
+            composite,
+        }]))
+    }
+
     /// The defined type with canonical index `index`.
     pub(crate) fn sub_type(&self, index: VMSharedTypeIndex) -> SubType {
         self.read().types[index as usize].ty.clone()

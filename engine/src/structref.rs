@@ -1,21 +1,83 @@
-//! `StructRef`: host access to the fields of a Wasm GC struct.
+//! `StructType` and `StructRef`: struct types built by the host, and host access to the
+//! fields of Wasm GC structs.
 
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::{CompositeType, FieldType};
-use crate::{AnyRef, Val};
+use crate::{AnyRef, Engine, VMSharedTypeIndex, Val};
 use anyhow::{Result, bail};
 use gc_core::VMGcRef;
 
-/// A reference to a struct object, from [`AnyRef::as_struct`]. Cloning is cheap; the object
-/// stays alive while any handle to it does.
+/// A struct type registered with an engine by the host: final, with no supertype, in a rec
+/// group of its own, so it is the same type as a module's `(type (struct ...))` with the
+/// same fields.
+#[derive(Clone, Debug)]
+pub struct StructType {
+    index: VMSharedTypeIndex,
+    fields: Box<[FieldType]>,
+    engine: Engine,
+}
+
+impl StructType {
+    /// Registers the struct type with `fields`. Concrete reference types in them must name
+    /// types registered with `engine` (as [`HeapType`](crate::HeapType) canonical indices).
+    pub fn new(engine: &Engine, fields: impl IntoIterator<Item = FieldType>) -> Result<Self> {
+        let fields: Box<[FieldType]> = fields.into_iter().collect();
+        let index = engine
+            .registry()
+            .register_host_gc_type(CompositeType::Struct(fields.clone()))?;
+        Ok(StructType {
+            index,
+            fields,
+            engine: engine.clone(),
+        })
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> &[FieldType] {
+        &self.fields
+    }
+
+    /// The engine-wide canonical index, as in [`HeapType::ConcreteStruct`](crate::HeapType).
+    pub fn index(&self) -> VMSharedTypeIndex {
+        self.index
+    }
+}
+
+/// A reference to a struct object, from [`AnyRef::as_struct`] or [`StructRef::new`].
+/// Cloning is cheap; the object stays alive while any handle to it does.
 #[derive(Clone, Debug)]
 pub struct StructRef {
     any: AnyRef,
 }
 
 impl StructRef {
-    pub(crate) fn new(any: AnyRef) -> StructRef {
+    pub(crate) fn from_anyref(any: AnyRef) -> StructRef {
         StructRef { any }
+    }
+
+    /// Allocates a struct of type `ty` with `fields` (one value per field, immutable ones
+    /// included, each matching its field's type). May collect first.
+    pub fn new(mut store: impl AsContextMut, ty: &StructType, fields: &[Val]) -> Result<StructRef> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        if !Engine::same(&opaque.engine, &ty.engine) {
+            bail!("struct type of a different engine");
+        }
+        if fields.len() != ty.fields.len() {
+            bail!(
+                "expected {} field values, got {}",
+                ty.fields.len(),
+                fields.len()
+            );
+        }
+        let layouts = opaque.engine.gc_runtime().layouts();
+        let layout = crate::gc_layout::struct_layout(layouts, &ty.fields);
+        let any = opaque.alloc_host_object(gc_core::VMGcKind::StructRef, ty.index, layout.size)?;
+        let r = any.heap_ref(opaque).expect("a heap object");
+        for ((field, &(offset, _)), value) in ty.fields.iter().zip(&layout.fields).zip(fields) {
+            opaque.write_field_val(r, offset, field, value)?;
+        }
+        Ok(StructRef { any })
     }
 
     /// The same reference as an `anyref`.

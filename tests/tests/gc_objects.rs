@@ -165,3 +165,120 @@ fn array_elements_read_write_and_check() {
     assert!(fixed.set(&mut store, 0, Val::I32(5)).is_err(), "immutable");
     assert!(!fixed.is_empty(&store));
 }
+
+const TYPED: &str = r#"(module
+  (type $point (struct (field i32) (field (mut i64))))
+  (type $words (array (mut i16)))
+  (func (export "point_sum") (param anyref) (result i64)
+    (local $p (ref $point))
+    (local.set $p (ref.cast (ref $point) (local.get 0)))
+    (i64.add (i64.extend_i32_s (struct.get $point 0 (local.get $p)))
+             (struct.get $point 1 (local.get $p))))
+  (func (export "words_sum") (param anyref) (result i32)
+    (local $a (ref $words)) (local $i i32) (local $s i32)
+    (local.set $a (ref.cast (ref $words) (local.get 0)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (array.len (local.get $a))))
+        (local.set $s (i32.add (local.get $s) (array.get_u $words (local.get $a) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $s))
+)"#;
+
+#[test]
+fn objects_built_by_the_host_have_the_types_modules_declare() {
+    use engine::{ArrayRef, ArrayType, FieldType, StorageType, StructRef, StructType, ValType};
+    let engine = Engine::default();
+    let module = Module::new(&engine, TYPED).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let field = |storage, mutable| FieldType { storage, mutable };
+
+    let point = StructType::new(
+        &engine,
+        [
+            field(StorageType::Val(ValType::I32), false),
+            field(StorageType::Val(ValType::I64), true),
+        ],
+    )
+    .unwrap();
+    let p = StructRef::new(&mut store, &point, &[Val::I32(-2), Val::I64(10)]).unwrap();
+    let arg_p = [Val::AnyRef(Some(p.as_anyref().clone()))];
+    assert_eq!(
+        call(&mut store, &instance, "point_sum", &arg_p).i64(),
+        Some(8)
+    );
+    assert!(
+        StructRef::new(&mut store, &point, &[Val::I32(1)]).is_err(),
+        "arity"
+    );
+    assert!(
+        StructRef::new(&mut store, &point, &[Val::I64(1), Val::I64(1)]).is_err(),
+        "field type"
+    );
+
+    let words = ArrayType::new(&engine, field(StorageType::I16, true)).unwrap();
+    let a = ArrayRef::new(&mut store, &words, &Val::I32(3), 100).unwrap();
+    let arg_a = [Val::AnyRef(Some(a.as_anyref().clone()))];
+    assert_eq!(
+        call(&mut store, &instance, "words_sum", &arg_a).i32(),
+        Some(300)
+    );
+    let b = ArrayRef::new_fixed(&mut store, &words, &[Val::I32(1), Val::I32(0x10002)]).unwrap();
+    let arg_b = [Val::AnyRef(Some(b.as_anyref().clone()))];
+    assert_eq!(
+        call(&mut store, &instance, "words_sum", &arg_b).i32(),
+        Some(3)
+    );
+    assert!(
+        ArrayRef::new(&mut store, &words, &Val::I32(0), u32::MAX).is_err(),
+        "too large"
+    );
+
+    // A type that differs (an immutable i16 array) is a different type: the cast traps.
+    let other = ArrayType::new(&engine, field(StorageType::I16, false)).unwrap();
+    assert_ne!(other.index(), words.index());
+    let c = ArrayRef::new(&mut store, &other, &Val::I32(1), 1).unwrap();
+    let f = instance.get_func(&store, "words_sum").unwrap();
+    let mut out = [Val::I32(0)];
+    let err = f
+        .call(
+            &mut store,
+            &[Val::AnyRef(Some(c.as_anyref().clone()))],
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(err.downcast_ref::<engine::Trap>().is_some(), "{err:#}");
+
+    // Concrete reference fields must name registered types of the right kind.
+    let bogus = engine::RefType::new(true, engine::HeapType::ConcreteStruct(1 << 20));
+    assert!(
+        StructType::new(
+            &engine,
+            [field(StorageType::Val(ValType::Ref(bogus)), true)]
+        )
+        .is_err()
+    );
+    let to_point = engine::RefType::new(true, engine::HeapType::ConcreteStruct(point.index()));
+    let holder = StructType::new(
+        &engine,
+        [field(StorageType::Val(ValType::Ref(to_point)), true)],
+    )
+    .unwrap();
+    let h = StructRef::new(
+        &mut store,
+        &holder,
+        &[Val::AnyRef(Some(p.as_anyref().clone()))],
+    );
+    assert!(h.is_ok());
+    let wrong = StructRef::new(
+        &mut store,
+        &holder,
+        &[Val::AnyRef(Some(a.as_anyref().clone()))],
+    );
+    assert!(wrong.is_err(), "an array is not a point");
+    drop((p, a, b, c, h, arg_p, arg_a, arg_b));
+    store.gc();
+    assert_eq!(store.gc_live_objects(), 0);
+}
