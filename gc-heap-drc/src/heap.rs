@@ -59,6 +59,9 @@ const MIN_TRACE_LIMIT: u64 = 4 << 20;
 /// Units of work (ZCT entries examined, objects visited by the backup trace) per
 /// collection increment.
 const INCREMENT_BUDGET: usize = 4096;
+/// Elements of a reference array released per unit of collection work: a larger array is
+/// released from its end in chunks, its length shrinking, so no unit is unbounded.
+const RELEASE_CHUNK: u32 = 1024;
 /// The zero-count table size that triggers a collection, at least.
 const MIN_ZCT_LIMIT: usize = 4096;
 /// Bytes allocated between collections, at least.
@@ -417,7 +420,10 @@ impl DrcHeap {
     ) {
         let mut children = std::mem::take(&mut self.children_scratch);
         children.clear();
-        self.for_each_child(r, |c| children.push(c));
+        let unfinished = self.release_array_chunk(r, &mut children);
+        if !unfinished {
+            self.for_each_child(r, |c| children.push(c));
+        }
         for child in children.iter().copied().filter_map(VMGcRef::from_raw) {
             if child.is_i31() {
                 continue;
@@ -436,7 +442,40 @@ impl DrcHeap {
             }
         }
         self.children_scratch = children;
+        if unfinished {
+            // Garbage (count zero, no frame holds it): back on the worklist for the next
+            // chunk, listed like any ZCT entry so an abandoned collection keeps it.
+            let kind = self.read_u32(r, KIND);
+            self.write_u32(r, KIND, kind | IN_ZCT);
+            zeroed.push(r.as_raw());
+            return;
+        }
         self.unlink_object(r, host_data);
+    }
+
+    /// If `r` is an array of references longer than `RELEASE_CHUNK`, moves its last
+    /// `RELEASE_CHUNK` elements into `out` and shortens it (unobservable: it is garbage);
+    /// true if so, and elements remain.
+    fn release_array_chunk(&mut self, r: VMGcRef, out: &mut Vec<u32>) -> bool {
+        let ty = self.read_u32(r, TYPE);
+        let Some(Some(GcTypeTrace::Array {
+            elems_are_gc_refs: true,
+            layout,
+        })) = self.types.get(ty as usize)
+        else {
+            return false;
+        };
+        let (length_offset, elems_offset) = (layout.length_offset, layout.elems_offset);
+        let len = self.read_u32(r, length_offset as usize);
+        if len <= RELEASE_CHUNK {
+            return false;
+        }
+        let rest = len - RELEASE_CHUNK;
+        for i in rest..len {
+            out.push(self.read_u32(r, (elems_offset + 4 * i) as usize));
+        }
+        self.write_u32(r, length_offset as usize, rest);
+        true
     }
 
     /// Returns `r`'s space to the free list and drops its host value (last, so a panicking
@@ -1218,6 +1257,80 @@ mod tests {
                 break;
             }
             abandoned_at += 1;
+        }
+    }
+
+    #[test]
+    fn large_reference_arrays_are_released_in_bounded_chunks() {
+        for abandon_after in [None, Some(1), Some(2)] {
+            let config = GcHeapConfig {
+                max_size: 1 << 20,
+                ..GcHeapConfig::default()
+            };
+            let mut heap = DrcHeap::new(&config).unwrap();
+            let mut t = ExternRefHostDataTable::default();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let layout = gc_core::GcArrayLayout {
+                length_offset: 16,
+                elems_offset: 20,
+                elem: gc_core::GcFieldKind::GcRef,
+            };
+            heap.register_type(
+                9,
+                GcTypeTrace::Array {
+                    elems_are_gc_refs: true,
+                    layout,
+                },
+            );
+            let n = 3 * RELEASE_CHUNK + 5;
+            let array = heap
+                .alloc_object(VMGcKind::ArrayRef, 9, layout.size(n).unwrap())
+                .unwrap()
+                .unwrap();
+            heap.write_u32(array, 16, n);
+            for i in 0..n {
+                let e = externref(&mut heap, &mut t, &drops);
+                link(&mut heap, array, (20 + 4 * i) as usize, e);
+            }
+            // A collection while the array is held settles the children (count one each);
+            // then only the array is a candidate. Each increment releases at most one chunk
+            // of it, or frees at most as many children as the budget allows.
+            heap.clone_gc_ref(&array);
+            collect(&mut heap, &mut t, &mut []);
+            assert_eq!(heap.live_objects(), n as usize + 1);
+            heap.drop_gc_ref(array);
+            assert_eq!(heap.zct, [array.as_raw()]);
+            heap.increment_budget = 1;
+            let mut roots = GcRootsList::new();
+            let mut c = heap.gc(roots.iter(), &mut t);
+            let mut increments = 0;
+            while c.collect_increment() == GcProgress::Continue {
+                increments += 1;
+                if Some(increments) == abandon_after {
+                    break;
+                }
+            }
+            drop(c);
+            if abandon_after == Some(1) {
+                assert_eq!(
+                    heap.read_u32(array, 16),
+                    n - RELEASE_CHUNK,
+                    "one chunk released"
+                );
+            }
+            if abandon_after.is_some() {
+                assert!(drops.load(Ordering::SeqCst) < n as usize, "stopped midway");
+                heap.increment_budget = INCREMENT_BUDGET;
+                collect(&mut heap, &mut t, &mut []);
+            } else {
+                assert!(increments > n as usize, "one child or chunk per increment");
+            }
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                n as usize,
+                "each dropped once"
+            );
+            assert_eq!(heap.live_objects(), 0);
         }
     }
 }
