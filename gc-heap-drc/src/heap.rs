@@ -59,9 +59,10 @@ const MIN_TRACE_LIMIT: u64 = 4 << 20;
 /// Units of work (ZCT entries examined, objects visited by the backup trace) per
 /// collection increment.
 const INCREMENT_BUDGET: usize = 4096;
-/// Elements of a reference array released per unit of collection work: a larger array is
-/// released from its end in chunks, its length shrinking, so no unit is unbounded.
-const RELEASE_CHUNK: u32 = 1024;
+/// Elements of a reference array visited per unit of collection work: a larger array is
+/// released from its end in chunks (its length shrinking) and traced in chunks, so no unit
+/// is unbounded.
+const CHILD_CHUNK: u32 = 1024;
 /// The zero-count table size that triggers a collection, at least.
 const MIN_ZCT_LIMIT: usize = 4096;
 /// Bytes allocated between collections, at least.
@@ -92,6 +93,8 @@ pub struct DrcHeap {
     deferred_host_drops: Vec<ExternRefHostDataId>,
     /// Work per collection increment (`INCREMENT_BUDGET`; tests lower it).
     increment_budget: usize,
+    /// Array references visited per unit of work (`CHILD_CHUNK`; tests lower it).
+    child_chunk: u32,
     zct_limit: usize,
     allocated_since_gc: u64,
     alloc_limit: u64,
@@ -143,6 +146,7 @@ impl DrcHeap {
             chunk_end: 0,
             deferred_host_drops: Vec::new(),
             increment_budget: INCREMENT_BUDGET,
+            child_chunk: CHILD_CHUNK,
             zct_limit: MIN_ZCT_LIMIT,
             allocated_since_gc: 0,
             alloc_limit: MIN_ALLOC_LIMIT,
@@ -330,15 +334,44 @@ impl DrcHeap {
         self.traces
     }
 
-    /// Replaces `out` with the heap objects (not i31 values, not null) object `o` holds.
-    fn collect_children(&self, o: u32, out: &mut Vec<u32>) {
+    /// Replaces `out` with the heap objects (not i31 values, not null) among object `o`'s
+    /// references from position `from` on, at most `CHILD_CHUNK` of them for an array;
+    /// returns the position to continue from if any remain. Positions are array indices
+    /// (multiples of `CHILD_CHUNK`); a struct's references all come at position 0.
+    fn collect_children_chunk(&self, o: u32, from: u32, out: &mut Vec<u32>) -> Option<u32> {
         out.clear();
         let r = VMGcRef::from_raw(o).expect("above 0");
-        self.for_each_child(r, |c| {
+        let mut keep = |c: u32| {
             if c != 0 && c & VMGcRef::I31_TAG == 0 {
                 out.push(c);
             }
-        });
+        };
+        match self
+            .types
+            .get(self.read_u32(r, TYPE) as usize)
+            .and_then(Option::as_ref)
+        {
+            Some(GcTypeTrace::Array {
+                elems_are_gc_refs: true,
+                layout,
+            }) => {
+                let len = self.read_u32(r, layout.length_offset as usize);
+                let end = len.min(from.saturating_add(self.child_chunk));
+                for i in from..end {
+                    keep(self.read_u32(r, (layout.elems_offset + 4 * i) as usize));
+                }
+                (end < len).then_some(end)
+            }
+            Some(GcTypeTrace::Struct { gc_ref_offsets }) => {
+                if from == 0 {
+                    for &o in gc_ref_offsets.iter() {
+                        keep(self.read_u32(r, o as usize));
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
     }
 
     /// The number of entries in the zero-count table.
@@ -453,8 +486,8 @@ impl DrcHeap {
         self.unlink_object(r, host_data);
     }
 
-    /// If `r` is an array of references longer than `RELEASE_CHUNK`, moves its last
-    /// `RELEASE_CHUNK` elements into `out` and shortens it (unobservable: it is garbage);
+    /// If `r` is an array of references longer than `CHILD_CHUNK`, moves its last
+    /// `CHILD_CHUNK` elements into `out` and shortens it (unobservable: it is garbage);
     /// true if so, and elements remain.
     fn release_array_chunk(&mut self, r: VMGcRef, out: &mut Vec<u32>) -> bool {
         let ty = self.read_u32(r, TYPE);
@@ -467,10 +500,10 @@ impl DrcHeap {
         };
         let (length_offset, elems_offset) = (layout.length_offset, layout.elems_offset);
         let len = self.read_u32(r, length_offset as usize);
-        if len <= RELEASE_CHUNK {
+        if len <= self.child_chunk {
             return false;
         }
-        let rest = len - RELEASE_CHUNK;
+        let rest = len - self.child_chunk;
         for i in rest..len {
             out.push(self.read_u32(r, (elems_offset + 4 * i) as usize));
         }
@@ -1282,7 +1315,8 @@ mod tests {
                     layout,
                 },
             );
-            let n = 3 * RELEASE_CHUNK + 5;
+            heap.child_chunk = 4;
+            let n = 3 * 4 + 1;
             let array = heap
                 .alloc_object(VMGcKind::ArrayRef, 9, layout.size(n).unwrap())
                 .unwrap()
@@ -1312,11 +1346,7 @@ mod tests {
             }
             drop(c);
             if abandon_after == Some(1) {
-                assert_eq!(
-                    heap.read_u32(array, 16),
-                    n - RELEASE_CHUNK,
-                    "one chunk released"
-                );
+                assert_eq!(heap.read_u32(array, 16), n - 4, "one chunk released");
             }
             if abandon_after.is_some() {
                 assert!(drops.load(Ordering::SeqCst) < n as usize, "stopped midway");
@@ -1331,6 +1361,88 @@ mod tests {
                 "each dropped once"
             );
             assert_eq!(heap.live_objects(), 0);
+        }
+    }
+
+    #[test]
+    fn the_backup_trace_visits_large_arrays_in_chunks_and_survives_abandonment() {
+        let n = 2 * 4 + 2;
+        let layout = gc_core::GcArrayLayout {
+            length_offset: 16,
+            elems_offset: 20,
+            elem: gc_core::GcFieldKind::GcRef,
+        };
+        let mut abandoned_at = 0;
+        loop {
+            let config = GcHeapConfig {
+                max_size: 1 << 20,
+                ..GcHeapConfig::default()
+            };
+            let mut heap = DrcHeap::new(&config).unwrap();
+            let mut t = ExternRefHostDataTable::default();
+            let drops = Arc::new(AtomicUsize::new(0));
+            heap.child_chunk = 4;
+            let (node, _) = register_node_and_pair(&mut heap);
+            heap.register_type(
+                9,
+                GcTypeTrace::Array {
+                    elems_are_gc_refs: true,
+                    layout,
+                },
+            );
+            let new_array = |heap: &mut DrcHeap| {
+                let a = heap
+                    .alloc_object(VMGcKind::ArrayRef, 9, layout.size(n).unwrap())
+                    .unwrap()
+                    .unwrap();
+                heap.write_u32(a, 16, n);
+                a
+            };
+            // `kept`, held from outside, refers to n nodes; `garbage` refers to itself and
+            // to n - 1 host values.
+            let kept = new_array(&mut heap);
+            heap.clone_gc_ref(&kept);
+            let mut nodes = Vec::new();
+            for i in 0..n {
+                let x = alloc(&mut heap, node);
+                link(&mut heap, kept, (20 + 4 * i) as usize, x);
+                nodes.push(x);
+            }
+            let garbage = new_array(&mut heap);
+            link(&mut heap, garbage, 20, garbage);
+            for i in 1..n {
+                let e = externref(&mut heap, &mut t, &drops);
+                link(&mut heap, garbage, (20 + 4 * i) as usize, e);
+            }
+            heap.increment_budget = 1;
+            heap.trace_limit = 0;
+            let mut roots = GcRootsList::new();
+            let mut c = heap.gc(roots.iter(), &mut t);
+            let mut completed = false;
+            for _ in 0..abandoned_at {
+                if c.collect_increment() == GcProgress::Complete {
+                    completed = true;
+                    break;
+                }
+            }
+            drop(c);
+            heap.trace_limit = 0;
+            heap.gc(roots.iter(), &mut t).collect();
+            assert_eq!(heap.live_objects(), n as usize + 1, "at {abandoned_at}");
+            assert_eq!(heap.ref_count(kept), 1, "at {abandoned_at}");
+            assert!(
+                nodes.iter().all(|&x| heap.ref_count(x) == 1),
+                "at {abandoned_at}"
+            );
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                n as usize - 1,
+                "at {abandoned_at}"
+            );
+            if completed {
+                break;
+            }
+            abandoned_at += 1;
         }
     }
 }

@@ -9,8 +9,9 @@
 //! garbage's references; a survivor left at count zero joins the ZCT. Unmarked objects are
 //! garbage and are freed.
 //!
-//! Each call to [`Trace::run`] does at most a budget of work (objects visited), so a
-//! collection's increments stay bounded however large the heap. Nothing else touches the
+//! Each call to [`Trace::run`] does at most a budget of work (objects visited; an array's
+//! references count one unit per `CHILD_CHUNK` of them), so a collection's increments stay
+//! bounded however large the heap or its arrays. Nothing else touches the
 //! heap between increments: the collection borrows it.
 
 use super::{DrcHeap, KIND, MARK, REF_COUNT, SIZE, STACK_ROOT};
@@ -47,7 +48,10 @@ pub(super) struct Trace {
     objects: Vec<u32>,
     /// The position in the current step's list.
     next: usize,
-    worklist: Vec<u32>,
+    /// Where the current object's references resume (an array's are visited in chunks).
+    child_from: u32,
+    /// Objects to mark, with the reference position to continue from.
+    worklist: Vec<(u32, u32)>,
     children: Vec<u32>,
     survivors: Vec<u32>,
     /// Unmarked objects, in address order.
@@ -71,6 +75,7 @@ impl Trace {
             next_free: heap.free.next_free_block(DRC_LAYOUTS.object_align),
             objects: Vec::with_capacity(heap.live_objects),
             next: 0,
+            child_from: 0,
             worklist: Vec::new(),
             children: Vec::new(),
             survivors: Vec::new(),
@@ -111,6 +116,19 @@ impl Trace {
     fn advance(&mut self, step: Step) {
         self.step = step;
         self.next = 0;
+        self.child_from = 0;
+    }
+
+    /// Loads the current object's next chunk of references into `children`, and moves on
+    /// to the next object once they are all visited.
+    fn next_children(&mut self, heap: &DrcHeap, o: u32) {
+        match heap.collect_children_chunk(o, self.child_from, &mut self.children) {
+            Some(from) => self.child_from = from,
+            None => {
+                self.child_from = 0;
+                self.next += 1;
+            }
+        }
     }
 
     fn walk_one(&mut self, heap: &DrcHeap) {
@@ -140,8 +158,7 @@ impl Trace {
             self.advance(Step::Roots);
             return;
         };
-        self.next += 1;
-        heap.collect_children(o, &mut self.children);
+        self.next_children(heap, o);
         for &c in &self.children {
             let count = heap.ref_count(object(c));
             assert!(
@@ -152,12 +169,25 @@ impl Trace {
         }
     }
 
-    /// Undoes `subtract_one` for `o`.
-    fn add_back(&mut self, heap: &mut DrcHeap, o: u32) {
-        heap.collect_children(o, &mut self.children);
+    /// Adds back the counts `children` took away.
+    fn add_back_children(&self, heap: &mut DrcHeap) {
         for &c in &self.children {
             let count = heap.ref_count(object(c));
             heap.write_u32(object(c), REF_COUNT, count + 1);
+        }
+    }
+
+    /// Undoes the subtraction of `o`'s references before position `until` (all of them
+    /// for `u32::MAX`).
+    fn add_back(&mut self, heap: &mut DrcHeap, o: u32, until: u32) {
+        let mut from = 0;
+        while from < until {
+            let more = heap.collect_children_chunk(o, from, &mut self.children);
+            self.add_back_children(heap);
+            match more {
+                Some(next) => from = next,
+                None => break,
+            }
         }
     }
 
@@ -168,21 +198,26 @@ impl Trace {
         };
         self.next += 1;
         if heap.read_u32(object(o), KIND) & STACK_ROOT != 0 || heap.ref_count(object(o)) > 0 {
-            self.worklist.push(o);
+            self.worklist.push((o, 0));
         }
     }
 
     fn mark_one(&mut self, heap: &mut DrcHeap) {
-        let Some(o) = self.worklist.pop() else {
+        let Some((o, from)) = self.worklist.pop() else {
             self.advance(Step::Restore);
             return;
         };
-        let kind = heap.read_u32(object(o), KIND);
-        if kind & MARK == 0 {
+        if from == 0 {
+            let kind = heap.read_u32(object(o), KIND);
+            if kind & MARK != 0 {
+                return;
+            }
             heap.write_u32(object(o), KIND, kind | MARK);
-            heap.collect_children(o, &mut self.children);
-            self.worklist.extend_from_slice(&self.children);
         }
+        if let Some(next) = heap.collect_children_chunk(o, from, &mut self.children) {
+            self.worklist.push((o, next));
+        }
+        self.worklist.extend(self.children.iter().map(|&c| (c, 0)));
     }
 
     fn restore_one(&mut self, heap: &mut DrcHeap) {
@@ -190,15 +225,20 @@ impl Trace {
             self.advance(Step::Requeue);
             return;
         };
-        self.next += 1;
-        let kind = heap.read_u32(object(o), KIND);
-        if kind & MARK == 0 {
-            self.garbage.push(o);
-            return;
+        // On the first chunk of an object: garbage stays as it is, a survivor loses its
+        // mark (later chunks of it come with `child_from` past 0).
+        if self.child_from == 0 {
+            let kind = heap.read_u32(object(o), KIND);
+            if kind & MARK == 0 {
+                self.garbage.push(o);
+                self.next += 1;
+                return;
+            }
+            heap.write_u32(object(o), KIND, kind & !MARK);
+            self.survivors.push(o);
         }
-        heap.write_u32(object(o), KIND, kind & !MARK);
-        self.survivors.push(o);
-        self.add_back(heap, o);
+        self.next_children(heap, o);
+        self.add_back_children(heap);
     }
 
     fn requeue_one(&mut self, heap: &mut DrcHeap) {
@@ -228,13 +268,16 @@ impl Trace {
             Step::Walk => {}
             Step::Subtract => {
                 for i in 0..self.next {
-                    self.add_back(heap, self.objects[i]);
+                    self.add_back(heap, self.objects[i], u32::MAX);
+                }
+                if let Some(&o) = self.objects.get(self.next) {
+                    self.add_back(heap, o, self.child_from);
                 }
             }
             Step::Roots | Step::Mark => {
                 for i in 0..self.objects.len() {
                     let o = self.objects[i];
-                    self.add_back(heap, o);
+                    self.add_back(heap, o, u32::MAX);
                     let kind = heap.read_u32(object(o), KIND);
                     heap.write_u32(object(o), KIND, kind & !MARK);
                 }
