@@ -1246,6 +1246,23 @@ mod tests {
         (heap, t, drops, stack, survivors)
     }
 
+    /// Starts a collection with a backup trace, drops it after `increments` increments,
+    /// then runs a full one (trace included); true if the first completed in time.
+    fn abandon_trace_then_collect(
+        heap: &mut DrcHeap,
+        t: &mut ExternRefHostDataTable,
+        roots: &mut GcRootsList,
+        increments: usize,
+    ) -> bool {
+        heap.trace_limit = 0;
+        let mut c = heap.gc(roots.iter(), t);
+        let completed = (0..increments).any(|_| c.collect_increment() == GcProgress::Complete);
+        drop(c);
+        heap.trace_limit = 0;
+        heap.gc(roots.iter(), t).collect();
+        completed
+    }
+
     #[test]
     fn the_backup_trace_runs_in_bounded_increments_and_survives_abandonment() {
         let mut abandoned_at = 0;
@@ -1258,19 +1275,9 @@ mod tests {
                 // SAFETY: the slots outlive the collections below and are not otherwise used.
                 unsafe { roots.add_wasm_stack_root(NonNull::from(slot)) };
             }
-            let mut c = heap.gc(roots.iter(), &mut t);
-            let mut completed = false;
-            for _ in 0..abandoned_at {
-                if c.collect_increment() == GcProgress::Complete {
-                    completed = true;
-                    break;
-                }
-            }
-            drop(c);
+            let completed = abandon_trace_then_collect(&mut heap, &mut t, &mut roots, abandoned_at);
             assert!(drops.load(Ordering::SeqCst) <= 10);
             // Whatever the point of abandonment, a full collection ends in the same state.
-            heap.trace_limit = 0;
-            heap.gc(roots.iter(), &mut t).collect();
             assert_eq!(heap.live_objects(), survivors.len(), "at {abandoned_at}");
             for &(r, count) in &survivors {
                 assert_eq!(heap.ref_count(r), count, "at {abandoned_at}");
@@ -1415,19 +1422,8 @@ mod tests {
                 link(&mut heap, garbage, (20 + 4 * i) as usize, e);
             }
             heap.increment_budget = 1;
-            heap.trace_limit = 0;
             let mut roots = GcRootsList::new();
-            let mut c = heap.gc(roots.iter(), &mut t);
-            let mut completed = false;
-            for _ in 0..abandoned_at {
-                if c.collect_increment() == GcProgress::Complete {
-                    completed = true;
-                    break;
-                }
-            }
-            drop(c);
-            heap.trace_limit = 0;
-            heap.gc(roots.iter(), &mut t).collect();
+            let completed = abandon_trace_then_collect(&mut heap, &mut t, &mut roots, abandoned_at);
             assert_eq!(heap.live_objects(), n as usize + 1, "at {abandoned_at}");
             assert_eq!(heap.ref_count(kept), 1, "at {abandoned_at}");
             assert!(
