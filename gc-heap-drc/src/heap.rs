@@ -843,8 +843,13 @@ mod tests {
     }
 
     fn setup() -> (DrcHeap, ExternRefHostDataTable, Arc<AtomicUsize>) {
+        setup_with(1 << 16)
+    }
+
+    /// A heap of `max_size` bytes, a host-data table and a drop counter.
+    fn setup_with(max_size: usize) -> (DrcHeap, ExternRefHostDataTable, Arc<AtomicUsize>) {
         let config = GcHeapConfig {
-            max_size: 1 << 16,
+            max_size,
             ..GcHeapConfig::default()
         };
         let heap = DrcHeap::new(&config).unwrap();
@@ -1209,13 +1214,7 @@ mod tests {
         Vec<u32>,
         Vec<(VMGcRef, u32)>,
     ) {
-        let config = GcHeapConfig {
-            max_size: 1 << 20,
-            ..GcHeapConfig::default()
-        };
-        let mut heap = DrcHeap::new(&config).unwrap();
-        let mut t = ExternRefHostDataTable::default();
-        let drops = Arc::new(AtomicUsize::new(0));
+        let (mut heap, mut t, drops) = setup_with(1 << 20);
         let (node, pair) = register_node_and_pair(&mut heap);
         // s is held from outside (one count) and refers to t.
         let (s, t_) = (alloc(&mut heap, node), alloc(&mut heap, node));
@@ -1303,13 +1302,7 @@ mod tests {
     #[test]
     fn large_reference_arrays_are_released_in_bounded_chunks() {
         for abandon_after in [None, Some(1), Some(2)] {
-            let config = GcHeapConfig {
-                max_size: 1 << 20,
-                ..GcHeapConfig::default()
-            };
-            let mut heap = DrcHeap::new(&config).unwrap();
-            let mut t = ExternRefHostDataTable::default();
-            let drops = Arc::new(AtomicUsize::new(0));
+            let (mut heap, mut t, drops) = setup_with(1 << 20);
             let layout = gc_core::GcArrayLayout {
                 length_offset: 16,
                 elems_offset: 20,
@@ -1381,13 +1374,7 @@ mod tests {
         };
         let mut abandoned_at = 0;
         loop {
-            let config = GcHeapConfig {
-                max_size: 1 << 20,
-                ..GcHeapConfig::default()
-            };
-            let mut heap = DrcHeap::new(&config).unwrap();
-            let mut t = ExternRefHostDataTable::default();
-            let drops = Arc::new(AtomicUsize::new(0));
+            let (mut heap, mut t, drops) = setup_with(1 << 20);
             heap.child_chunk = 4;
             let (node, _) = register_node_and_pair(&mut heap);
             heap.register_type(
