@@ -106,7 +106,7 @@ impl ArrayRef {
         let cx = store.as_context();
         let opaque = &cx.0.opaque;
         let (r, _, layout) = self.info(opaque);
-        length(opaque, r, &layout)
+        opaque.array_len(r, &layout)
     }
 
     /// Whether the array has no elements.
@@ -143,19 +143,9 @@ impl ArrayRef {
             .any
             .heap_ref(opaque)
             .expect("an array is a heap object");
-        let ty = opaque.gc.heap.header(r).ty();
-        let elem = match opaque.engine.registry().sub_type(ty).composite {
-            CompositeType::Array(elem) => elem,
-            other => panic!("array object of non-array type {other:?}"),
-        };
-        let layouts = opaque.engine.gc_runtime().layouts();
-        (r, elem, crate::gc_layout::array_layout(layouts, &elem))
+        let (elem, layout) = opaque.array_type(opaque.gc.heap.header(r).ty());
+        (r, elem, layout)
     }
-}
-
-fn length(opaque: &StoreOpaque, r: VMGcRef, layout: &GcArrayLayout) -> u32 {
-    let bytes = opaque.gc.heap.object_bytes(r, layout.length_offset, 4);
-    u32::from_le_bytes(bytes.try_into().expect("4 bytes"))
 }
 
 /// The offset of element `index`, or an error if it is out of bounds.
@@ -165,7 +155,7 @@ fn element_offset(
     layout: &GcArrayLayout,
     index: u32,
 ) -> Result<u32> {
-    let len = length(opaque, r, layout);
+    let len = opaque.array_len(r, layout);
     if index >= len {
         bail!("array index {index} out of bounds for an array of {len} elements");
     }

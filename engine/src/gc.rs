@@ -177,8 +177,8 @@ impl StoreOpaque {
         }
     }
 
-    /// Allocates a zeroed object; collects (once) if the heap is full and `may_collect`.
-    /// `Ok(None)` if it still does not fit.
+    /// Allocates a zeroed object of registered type `ty`; collects (once) if the heap is
+    /// full and `may_collect`. `Ok(None)` if it still does not fit.
     pub(crate) fn alloc_gc_object(
         &mut self,
         kind: gc_core::VMGcKind,
@@ -186,7 +186,6 @@ impl StoreOpaque {
         size: u32,
         may_collect: bool,
     ) -> Result<Option<VMGcRef>> {
-        self.register_gc_type(ty);
         if let Some(r) = self.gc.heap.alloc_object(kind, ty, size)? {
             return Ok(Some(r));
         }
@@ -308,11 +307,32 @@ impl StoreOpaque {
         ty: u32,
         size: u32,
     ) -> Result<crate::AnyRef> {
+        // Host-built types reach the heap here; a module's are registered when it is
+        // instantiated.
+        self.register_gc_type(ty);
         // The caller's values are counted host handles: a safe point.
         self.maybe_gc();
         let r = self
             .alloc_gc_object(kind, ty, size, true)?
             .ok_or_else(|| anyhow::anyhow!("GC heap out of memory for a {size}-byte object"))?;
         Ok(crate::AnyRef::from_raw(self, r.as_raw()).expect("a new object is non-null"))
+    }
+
+    /// The element type and layout of array type `ty`; panics for other types (a corrupt
+    /// header or a caller's bug).
+    pub(crate) fn array_type(&self, ty: u32) -> (crate::types::FieldType, gc_core::GcArrayLayout) {
+        match self.engine.registry().sub_type(ty).composite {
+            crate::types::CompositeType::Array(elem) => (
+                elem,
+                crate::gc_layout::array_layout(self.engine.gc_runtime().layouts(), &elem),
+            ),
+            other => panic!("array type expected, got {other:?}"),
+        }
+    }
+
+    /// The length of array `r`, laid out as `layout`.
+    pub(crate) fn array_len(&self, r: VMGcRef, layout: &gc_core::GcArrayLayout) -> u32 {
+        let bytes = self.gc.heap.object_bytes(r, layout.length_offset, 4);
+        u32::from_le_bytes(bytes.try_into().expect("4 bytes"))
     }
 }

@@ -345,7 +345,9 @@ pub(crate) fn array_new(
         let kind = layout_of(env, type_index).elem;
         if kind == GcFieldKind::V128 {
             // Elements wider than the fill builtin's 64 bits: store each in a loop.
-            return fill_loop(env, b, type_index, r, len, init);
+            let zero = b.ins().iconst(I32, 0);
+            fill_loop(env, b, type_index, r, zero, len, init, true);
+            return r;
         }
         let bits = to_bits(env, b, kind, init);
         let zero = b.ins().iconst(I32, 0);
@@ -357,35 +359,37 @@ pub(crate) fn array_new(
     r
 }
 
-/// Fills `[0, len)` of new array `r` with `value`, element by element.
+/// Writes `value` to elements `[from, to)` of array `r` (checked against its length by the
+/// caller), one by one; `fresh` as for `write`.
+#[allow(clippy::too_many_arguments)]
 fn fill_loop(
     env: &mut FuncEnv<'_>,
     b: &mut FunctionBuilder<'_>,
     type_index: u32,
     r: Value,
-    len: Value,
+    from: Value,
+    to: Value,
     value: Value,
-) -> Value {
+    fresh: bool,
+) {
     let layout = layout_of(env, type_index);
     let header = b.create_block();
     let body = b.create_block();
     let done = b.create_block();
     let i = b.append_block_param(header, I32);
-    let zero = b.ins().iconst(I32, 0);
-    b.ins().jump(header, &[ir::BlockArg::Value(zero)]);
+    b.ins().jump(header, &[ir::BlockArg::Value(from)]);
     b.switch_to_block(header);
-    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, len);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, to);
     b.ins().brif(more, body, &[], done, &[]);
     b.switch_to_block(body);
     b.seal_block(body);
     let addr = elem_addr_unchecked(env, b, r, i, &layout);
-    write(env, b, layout.elem, addr, 0, value, true);
+    write(env, b, layout.elem, addr, 0, value, fresh);
     let next = b.ins().iadd_imm_u(i, 1);
     b.ins().jump(header, &[ir::BlockArg::Value(next)]);
     b.seal_block(header);
     b.seal_block(done);
     b.switch_to_block(done);
-    r
 }
 
 /// `array.new_fixed`.
@@ -498,24 +502,7 @@ pub(crate) fn array_fill(
             .uadd_overflow_trap(offset, len, Trap::ArrayOutOfBounds.to_cranelift());
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, array_len);
         b.ins().trapnz(oob, Trap::ArrayOutOfBounds.to_cranelift());
-        let layout = layout_of(env, type_index);
-        let header = b.create_block();
-        let body = b.create_block();
-        let done = b.create_block();
-        let i = b.append_block_param(header, I32);
-        b.ins().jump(header, &[ir::BlockArg::Value(offset)]);
-        b.switch_to_block(header);
-        let more = b.ins().icmp(IntCC::UnsignedLessThan, i, end);
-        b.ins().brif(more, body, &[], done, &[]);
-        b.switch_to_block(body);
-        b.seal_block(body);
-        let addr = elem_addr_unchecked(env, b, r, i, &layout);
-        write(env, b, kind, addr, 0, value, false);
-        let next = b.ins().iadd_imm_u(i, 1);
-        b.ins().jump(header, &[ir::BlockArg::Value(next)]);
-        b.seal_block(header);
-        b.seal_block(done);
-        b.switch_to_block(done);
+        fill_loop(env, b, type_index, r, offset, end, value, false);
         return;
     }
     let bits = to_bits(env, b, kind, value);

@@ -385,21 +385,8 @@ fn array_info(
     store: &crate::store::StoreOpaque,
     r: gc_core::VMGcRef,
 ) -> (gc_core::GcArrayLayout, u32) {
-    let ty = store.gc.heap.header(r).ty();
-    let layout = match store.engine.registry().sub_type(ty).composite {
-        crate::types::CompositeType::Array(elem) => {
-            crate::gc_layout::array_layout(store.engine.gc_runtime().layouts(), &elem)
-        }
-        other => panic!("array instruction on a non-array object of type {other:?}"),
-    };
-    let len = u32::from_le_bytes(
-        store
-            .gc
-            .heap
-            .object_bytes(r, layout.length_offset, 4)
-            .try_into()
-            .expect("4 bytes"),
-    );
+    let (_, layout) = store.array_type(store.gc.heap.header(r).ty());
+    let len = store.array_len(r, &layout);
     (layout, len)
 }
 
@@ -554,21 +541,12 @@ fn new_array_from(
     result
 }
 
-fn array_layout_of(store: &crate::store::StoreOpaque, ty: u32) -> gc_core::GcArrayLayout {
-    match store.engine.registry().sub_type(ty).composite {
-        crate::types::CompositeType::Array(elem) => {
-            crate::gc_layout::array_layout(store.engine.gc_runtime().layouts(), &elem)
-        }
-        other => panic!("array type expected, got {other:?}"),
-    }
-}
-
 extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, len: u32) -> u64 {
     // SAFETY: as in `gc_alloc`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `gc_alloc`.
     let store = unsafe { store(vmctx) };
-    let layout = array_layout_of(store, ty);
+    let (_, layout) = store.array_type(ty);
     let Some(values) = decode_elems(data_bytes(inst, data), offset, len, &layout) else {
         return packed(0, GcStatus::MemoryOutOfBounds);
     };
@@ -580,7 +558,7 @@ extern "C" fn array_new_elem(vmctx: *mut u8, ty: u32, elem: u32, offset: u32, le
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `gc_alloc`.
     let store = unsafe { store(vmctx) };
-    let layout = array_layout_of(store, ty);
+    let (_, layout) = store.array_type(ty);
     let Some(values) = elem_values(store, inst, elem, offset, len, &layout) else {
         return packed(0, GcStatus::TableOutOfBounds);
     };
@@ -599,18 +577,9 @@ extern "C" fn array_init_data(
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `array_fill`.
     let store = unsafe { store(vmctx) };
-    let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
-    let (layout, array_len) = array_info(store, r);
-    if range(u64::from(dst), u64::from(len), u64::from(array_len)).is_none() {
-        return GcStatus::ArrayOutOfBounds as u32;
-    }
-    let Some(values) = decode_elems(data_bytes(inst, data), src, len, &layout) else {
-        return GcStatus::MemoryOutOfBounds as u32;
-    };
-    for (i, v) in (dst..).zip(values) {
-        write_elem(store, r, &layout, i, v);
-    }
-    GcStatus::Ok as u32
+    init_array(store, array, dst, len, |_, layout| {
+        decode_elems(data_bytes(inst, data), src, len, layout).ok_or(GcStatus::MemoryOutOfBounds)
+    })
 }
 
 extern "C" fn array_init_elem(
@@ -625,13 +594,31 @@ extern "C" fn array_init_elem(
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `array_fill`.
     let store = unsafe { store(vmctx) };
+    init_array(store, array, dst, len, |store, layout| {
+        elem_values(store, inst, elem, src, len, layout).ok_or(GcStatus::TableOutOfBounds)
+    })
+}
+
+/// `array.init_data` and `array.init_elem`: checks `[dst, dst + len)` against the length of
+/// `array`, then writes the `values` the source gives (or reports its failure).
+fn init_array(
+    store: &mut crate::store::StoreOpaque,
+    array: u32,
+    dst: u32,
+    len: u32,
+    values: impl FnOnce(
+        &mut crate::store::StoreOpaque,
+        &gc_core::GcArrayLayout,
+    ) -> Result<Vec<u64>, GcStatus>,
+) -> u32 {
     let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
     let (layout, array_len) = array_info(store, r);
     if range(u64::from(dst), u64::from(len), u64::from(array_len)).is_none() {
         return GcStatus::ArrayOutOfBounds as u32;
     }
-    let Some(values) = elem_values(store, inst, elem, src, len, &layout) else {
-        return GcStatus::TableOutOfBounds as u32;
+    let values = match values(store, &layout) {
+        Ok(values) => values,
+        Err(status) => return status as u32,
     };
     for (i, v) in (dst..).zip(values) {
         write_elem(store, r, &layout, i, v);
