@@ -73,7 +73,7 @@ impl ArrayRef {
         elem: impl Fn(u32) -> &'v Val,
     ) -> Result<ArrayRef> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let crate::store::StoreParts { opaque, limiter } = cx.0.parts();
         if !Engine::same(&opaque.engine, &ty.engine) {
             bail!("array type of a different engine");
         }
@@ -82,7 +82,7 @@ impl ArrayRef {
         let Some(size) = layout.size(len) else {
             bail!("an array of {len} elements is too large");
         };
-        let any = opaque.alloc_host_object(gc_core::VMGcKind::ArrayRef, ty.index, size)?;
+        let any = opaque.alloc_host_object(limiter, gc_core::VMGcKind::ArrayRef, ty.index, size)?;
         let r = any.heap_ref(opaque).expect("a heap object");
         opaque
             .gc

@@ -12,6 +12,8 @@ pub struct Config {
     pub(crate) gc_heap_reserve_index_space: bool,
     pub(crate) debug_verifier: bool,
     pub(crate) opt_level: OptLevel,
+    pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
 }
 
 /// How hard Cranelift optimises.
@@ -55,6 +57,8 @@ impl Config {
             gc_heap_reserve_index_space: true,
             debug_verifier: cfg!(debug_assertions),
             opt_level: OptLevel::Speed,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 
@@ -97,6 +101,29 @@ impl Config {
     /// heap then reserves only its maximum size and compiled code checks bounds. Default on.
     pub fn gc_heap_reserve_index_space(&mut self, enable: bool) -> &mut Self {
         self.gc_heap_reserve_index_space = enable;
+        self
+    }
+
+    /// Makes compiled code consume fuel: one unit per instruction (control instructions
+    /// that produce no code, `nop` and `drop` are free), checked at every function entry
+    /// and loop header. A store starts with no fuel; once
+    /// [`Store::set_fuel`](crate::Store::set_fuel)'s amount is used up, Wasm traps with
+    /// [`Trap::OutOfFuel`](crate::Trap::OutOfFuel). Deterministic, unlike epochs; costs a
+    /// few instructions per basic block.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Makes compiled code check the store's epoch deadline at every function entry and
+    /// loop header: once [`Engine::increment_epoch`](crate::Engine::increment_epoch) (from
+    /// any thread) reaches [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline),
+    /// Wasm traps with [`Trap::Interrupt`](crate::Trap::Interrupt), or calls the store's
+    /// [`epoch_deadline_callback`](crate::Store::epoch_deadline_callback). A store's
+    /// deadline starts at 0, so set one before calling in. Costs a load and a compare per
+    /// check.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
         self
     }
 

@@ -7,6 +7,7 @@ use crate::types::FuncType;
 use anyhow::{Result, bail};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A compilation environment shared by modules and stores. Cheap to clone.
@@ -21,6 +22,8 @@ struct EngineInner {
     registry: TypeRegistry,
     trampolines: Mutex<HashMap<VMSharedTypeIndex, Arc<Trampolines>>>,
     builtins: BuiltinTable,
+    /// The epoch, advanced by `increment_epoch`; compiled code reads it in place.
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -54,6 +57,7 @@ impl Engine {
                 registry: TypeRegistry::default(),
                 trampolines: Mutex::new(HashMap::new()),
                 builtins,
+                epoch: AtomicU64::new(0),
             }),
         })
     }
@@ -61,6 +65,23 @@ impl Engine {
     /// The engine's configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Advances the epoch by one. Callable from any thread (a timer, a watchdog): Wasm
+    /// running in a store whose epoch deadline this reaches stops at its next function
+    /// entry or loop header (see [`Config::epoch_interruption`]).
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current epoch.
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Relaxed)
+    }
+
+    /// The epoch counter's address, for compiled code; valid as long as the engine.
+    pub(crate) fn epoch_counter(&self) -> *const AtomicU64 {
+        &self.inner.epoch
     }
 
     /// Whether two handles are the same engine.

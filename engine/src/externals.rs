@@ -2,7 +2,7 @@
 //! and `Extern`, which is any of the four.
 
 use crate::func::Func;
-use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::store::{AsContext, AsContextMut, StoreId, StoreParts};
 use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
 use crate::values::{Ref, Val};
 use crate::vm::{GlobalData, LinearMemory, TableData, VMGlobalDefinition};
@@ -164,9 +164,10 @@ impl Table {
     /// A new table of type `ty` with every element set to `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let StoreParts { opaque, limiter } = cx.0.parts();
+        crate::instance::check_count("table", opaque.tables.len(), 1, opaque.table_limit)?;
         let raw = init.to_raw(opaque, ty.element())?;
-        let table = TableData::new(ty, raw, &mut *opaque.gc.heap)?;
+        let table = TableData::new(ty, raw, &mut *opaque.gc.heap, limiter)?;
         opaque.tables.push(Box::new(table));
         Ok(Table {
             store: opaque.id,
@@ -218,11 +219,11 @@ impl Table {
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let StoreParts { opaque, limiter } = cx.0.parts();
         opaque.check(self.store);
         let ty = *opaque.tables[self.index].ty().element();
         let raw = init.to_raw(opaque, &ty)?;
-        match opaque.tables[self.index].grow(delta, raw, &mut *opaque.gc.heap) {
+        match opaque.tables[self.index].grow(delta, raw, &mut *opaque.gc.heap, limiter)? {
             Some(old) => Ok(old),
             None => bail!("failed to grow table by {delta}"),
         }
@@ -240,8 +241,11 @@ impl Memory {
     /// A new memory of type `ty`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
-        opaque.memories.push(Box::new(LinearMemory::new(ty)?));
+        let StoreParts { opaque, limiter } = cx.0.parts();
+        crate::instance::check_count("memory", opaque.memories.len(), 1, opaque.memory_limit)?;
+        opaque
+            .memories
+            .push(Box::new(LinearMemory::new(ty, limiter)?));
         Ok(Memory {
             store: opaque.id,
             index: opaque.memories.len() - 1,
@@ -286,9 +290,9 @@ impl Memory {
     /// Grows by `delta` pages, returning the old size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let StoreParts { opaque, limiter } = cx.0.parts();
         opaque.check(self.store);
-        match opaque.memories[self.index].grow(delta) {
+        match opaque.memories[self.index].grow(delta, limiter)? {
             Some(old) => Ok(old),
             None => bail!("failed to grow memory by {delta} pages"),
         }

@@ -9,7 +9,7 @@
 
 use crate::rooted::HostRoot;
 use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use gc_core::VMGcRef;
 use std::any::Any;
 use std::sync::Arc;
@@ -30,23 +30,17 @@ impl ExternRef {
     /// Allocates an `externref` holding `value` in `store`.
     pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> Result<ExternRef> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let crate::store::StoreParts { opaque, limiter } = cx.0.parts();
         opaque.maybe_gc();
         let id = opaque.gc.host_data.alloc(Box::new(value));
-        let gc_ref = match opaque.gc.heap.alloc_externref(id)? {
-            Some(r) => r,
-            None => {
-                opaque.gc_now();
-                match opaque.gc.heap.alloc_externref(id)? {
-                    Some(r) => r,
-                    None => {
-                        opaque.gc.host_data.dealloc(id);
-                        bail!("GC heap out of memory: cannot allocate an externref");
-                    }
-                }
+        let size = opaque.engine.gc_runtime().layouts().externref_size;
+        match opaque.alloc_gc(limiter, size, true, |heap| heap.alloc_externref(id)) {
+            Ok(gc_ref) => Ok(ExternRef::from_gc_ref(opaque, gc_ref)),
+            Err(err) => {
+                opaque.gc.host_data.dealloc(id);
+                Err(err.context("cannot allocate an externref"))
             }
-        };
-        Ok(ExternRef::from_gc_ref(opaque, gc_ref))
+        }
     }
 
     /// A new handle counting one more reference to `gc_ref`.

@@ -63,6 +63,22 @@ impl<T> Caller<'_, T> {
         self.store.opaque.gc_full();
     }
 
+    /// The fuel left; see [`Store::get_fuel`](crate::Store::get_fuel).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.opaque.get_fuel()
+    }
+
+    /// Sets the fuel left; see [`Store::set_fuel`](crate::Store::set_fuel).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.opaque.set_fuel(fuel)
+    }
+
+    /// Sets the epoch deadline; see
+    /// [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline).
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.as_context_mut().set_epoch_deadline(ticks);
+    }
+
     /// An export of the calling instance, if the caller is a Wasm instance.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.instance?;

@@ -2,8 +2,10 @@
 //! references released by dropped host handles, and collections (roots from Wasm frames,
 //! globals, tables and element segments).
 
+use crate::limits::ResourceLimiter;
 use crate::store::StoreOpaque;
-use anyhow::Result;
+use crate::trap::Trap;
+use anyhow::{Result, bail};
 use gc_core::{ExternRefHostDataTable, GcHeap, GcHeapConfig, GcRootsList, VMGcRef};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +43,9 @@ impl DroppedQueue {
     }
 }
 
+/// The GC heap's capacity grows by at least this much at a time.
+const GC_HEAP_GROWTH_GRANULE: usize = 64 << 10;
+
 /// Drained once this many dropped host handles are waiting.
 const DROPPED_LIMIT: usize = 4096;
 
@@ -60,6 +65,7 @@ impl StoreGc {
     pub(crate) fn new(engine: &crate::Engine) -> Result<StoreGc> {
         let config = GcHeapConfig {
             max_size: engine.config().gc_heap_max_size,
+            initial_size: GcHeapConfig::default().initial_size,
             stress: engine.config().gc_stress,
             reserve_index_space: engine.config().gc_heap_reserve_index_space,
         };
@@ -177,23 +183,88 @@ impl StoreOpaque {
         }
     }
 
-    /// Allocates a zeroed object of registered type `ty`; collects (once) if the heap is
-    /// full and `may_collect`. `Ok(None)` if it still does not fit.
+    /// Allocates a zeroed object of registered type `ty`, `size` bytes, making room as
+    /// [`alloc_gc`](Self::alloc_gc) does.
     pub(crate) fn alloc_gc_object(
         &mut self,
+        limiter: Option<&mut dyn ResourceLimiter>,
         kind: gc_core::VMGcKind,
         ty: u32,
         size: u32,
         may_collect: bool,
-    ) -> Result<Option<VMGcRef>> {
-        if let Some(r) = self.gc.heap.alloc_object(kind, ty, size)? {
-            return Ok(Some(r));
+    ) -> Result<VMGcRef> {
+        self.alloc_gc(limiter, size, may_collect, |heap| {
+            heap.alloc_object(kind, ty, size)
+        })
+    }
+
+    /// Allocates `size` bytes with `alloc`, making room if the heap is full: first by
+    /// raising the heap's capacity (as far as the limiter allows), then, if `may_collect`,
+    /// by a full collection, cyclic garbage included.
+    ///
+    /// Fails with [`Trap::AllocationTooLarge`] if no heap of this engine could hold `size`
+    /// bytes, with [`Trap::GcHeapOutOfMemory`] if there is no room even so, and with the
+    /// limiter's error if it gives one.
+    pub(crate) fn alloc_gc(
+        &mut self,
+        mut limiter: Option<&mut dyn ResourceLimiter>,
+        size: u32,
+        may_collect: bool,
+        mut alloc: impl FnMut(&mut dyn GcHeap) -> Result<Option<VMGcRef>>,
+    ) -> Result<VMGcRef> {
+        if size as usize > self.gc.heap.max_capacity() {
+            bail!(Trap::AllocationTooLarge);
         }
-        if !may_collect {
-            return Ok(None);
+        if let Some(r) = alloc(&mut *self.gc.heap)? {
+            return Ok(r);
         }
-        self.gc_now();
-        self.gc.heap.alloc_object(kind, ty, size)
+        while self.grow_gc_heap(&mut limiter, size as usize)? {
+            if let Some(r) = alloc(&mut *self.gc.heap)? {
+                return Ok(r);
+            }
+        }
+        if may_collect {
+            log::debug!("gc: heap full for a {size}-byte object; collecting everything");
+            self.gc_full();
+            if let Some(r) = alloc(&mut *self.gc.heap)? {
+                return Ok(r);
+            }
+        }
+        bail!(Trap::GcHeapOutOfMemory)
+    }
+
+    /// Raises the heap's capacity to make room for `size` more bytes: doubling it if the
+    /// limiter allows, else by just enough. False if the heap is at its maximum or the
+    /// limiter refuses.
+    fn grow_gc_heap(
+        &mut self,
+        limiter: &mut Option<&mut dyn ResourceLimiter>,
+        size: usize,
+    ) -> Result<bool> {
+        let heap = &mut self.gc.heap;
+        let (current, max) = (heap.capacity(), heap.max_capacity());
+        if current >= max {
+            return Ok(false);
+        }
+        let enough = current
+            .saturating_add(size.next_multiple_of(GC_HEAP_GROWTH_GRANULE))
+            .min(max);
+        let doubled = current.saturating_mul(2).clamp(enough, max);
+        for desired in [doubled, enough] {
+            let allowed = match limiter {
+                Some(l) => l.gc_heap_growing(current, desired, max)?,
+                None => true,
+            };
+            if allowed {
+                log::debug!("gc: heap capacity {current} -> {desired} bytes");
+                heap.grow_capacity(desired);
+                return Ok(true);
+            }
+            if desired == enough {
+                break;
+            }
+        }
+        Ok(false)
     }
 
     /// Writes `bits` (the field's stored form: a function reference as its table index)
@@ -223,6 +294,42 @@ impl StoreOpaque {
         let bytes = bits.to_le_bytes();
         heap.object_bytes_mut(r, offset, size)
             .copy_from_slice(&bytes[..size as usize]);
+    }
+
+    /// Writes `bits` (an element's stored form) into elements `[from, from + len)` of array
+    /// `r`, laid out as `layout`; the heap panics if they lie outside the object. References
+    /// pay the barrier per element; other elements are filled as bytes.
+    pub(crate) fn fill_gc_array(
+        &mut self,
+        r: VMGcRef,
+        layout: &gc_core::GcArrayLayout,
+        from: u32,
+        len: u32,
+        bits: u128,
+    ) {
+        let size = layout.elem.size();
+        let at = |i: u32| {
+            u32::try_from(u64::from(layout.elems_offset) + u64::from(i) * u64::from(size))
+                .expect("an array lies within the heap")
+        };
+        if layout.elem == gc_core::GcFieldKind::GcRef {
+            for i in from..from + len {
+                self.write_gc_field(r, at(i), layout.elem, bits);
+            }
+            return;
+        }
+        let pattern = &bits.to_le_bytes()[..size as usize];
+        let bytes = self
+            .gc
+            .heap
+            .object_bytes_mut(r, at(from), at(from + len) - at(from));
+        if pattern.iter().all(|&b| b == pattern[0]) {
+            bytes.fill(pattern[0]);
+        } else {
+            for elem in bytes.chunks_exact_mut(size as usize) {
+                elem.copy_from_slice(pattern);
+            }
+        }
     }
 
     /// Reads a field of `kind` at `offset` of object `r` in its stored form.
@@ -303,6 +410,7 @@ impl StoreOpaque {
     /// again if it is full) and returns a counted handle to it.
     pub(crate) fn alloc_host_object(
         &mut self,
+        limiter: Option<&mut dyn ResourceLimiter>,
         kind: gc_core::VMGcKind,
         ty: u32,
         size: u32,
@@ -312,9 +420,7 @@ impl StoreOpaque {
         self.register_gc_type(ty);
         // The caller's values are counted host handles: a safe point.
         self.maybe_gc();
-        let r = self
-            .alloc_gc_object(kind, ty, size, true)?
-            .ok_or_else(|| anyhow::anyhow!("GC heap out of memory for a {size}-byte object"))?;
+        let r = self.alloc_gc_object(limiter, kind, ty, size, true)?;
         Ok(crate::AnyRef::from_raw(self, r.as_raw()).expect("a new object is non-null"))
     }
 

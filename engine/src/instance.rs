@@ -1,10 +1,12 @@
 //! `Instance`: instantiation (import checks, allocation, segment initialisation, start
 //! function) and export lookup.
 
+use crate::const_eval::eval;
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
-use crate::module::{ConstExpr, ConstOp, EntityIndex, Module, SegmentMode};
-use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::limits::{ResourceLimiter, reborrow};
+use crate::module::{EntityIndex, Module, SegmentMode};
+use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque, StoreParts};
 use crate::trap::Trap;
 use crate::types::{ExternType, Mutability};
 use crate::vm::{
@@ -30,12 +32,12 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let StoreParts { opaque, limiter } = cx.0.parts();
         if !crate::Engine::same(&opaque.engine, module.engine()) {
             bail!("module used with a store of a different engine");
         }
         check_imports(opaque, module, imports)?;
-        let index = instantiate(opaque, module, imports)?;
+        let index = instantiate(opaque, limiter, module, imports)?;
         let instance = Instance {
             store: opaque.id,
             index,
@@ -224,9 +226,38 @@ impl AsContext for StoreRef<'_> {
     }
 }
 
+/// Fails unless the store may hold `more` more of something it holds `held` of, at most
+/// `limit` (a count from the resource limiter).
+pub(crate) fn check_count(what: &str, held: usize, more: usize, limit: usize) -> Result<()> {
+    if held.saturating_add(more) > limit {
+        bail!("resource limit exceeded: {what} count too high at {limit}");
+    }
+    Ok(())
+}
+
 /// Creates the instance's runtime state and initialises it; returns its store index.
-fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<usize> {
+fn instantiate(
+    opaque: &mut StoreOpaque,
+    mut limiter: Option<&mut dyn ResourceLimiter>,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<usize> {
     let info = module.info();
+    let defined_memories = &info.memories[info.num_imported_memories as usize..];
+    let defined_tables = &info.tables[info.num_imported_tables as usize..];
+    check_count("instance", opaque.instances.len(), 1, opaque.instance_limit)?;
+    check_count(
+        "table",
+        opaque.tables.len(),
+        defined_tables.len(),
+        opaque.table_limit,
+    )?;
+    check_count(
+        "memory",
+        opaque.memories.len(),
+        defined_memories.len(),
+        opaque.memory_limit,
+    )?;
     // Compiled code allocates structs inline, without telling the heap their types: the
     // heap learns every type of the module before any of its code runs.
     for &ty in &info.type_ids {
@@ -263,13 +294,15 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
     // Defined memories and tables (tables are filled with their initial value below). All
     // are created before any joins the store, so a failure (too large, out of address
     // space) leaves nothing behind.
-    let memories = info.memories[info.num_imported_memories as usize..]
+    let memories = defined_memories
         .iter()
-        .map(|ty| LinearMemory::new(*ty).map(Box::new))
+        .map(|ty| LinearMemory::new(*ty, reborrow(&mut limiter)).map(Box::new))
         .collect::<Result<Vec<_>>>()?;
-    let tables = info.tables[info.num_imported_tables as usize..]
+    let tables = defined_tables
         .iter()
-        .map(|(ty, _)| TableData::new(*ty, 0, &mut *opaque.gc.heap).map(Box::new))
+        .map(|(ty, _)| {
+            TableData::new(*ty, 0, &mut *opaque.gc.heap, reborrow(&mut limiter)).map(Box::new)
+        })
         .collect::<Result<Vec<_>>>()?;
     for memory in memories {
         opaque.memories.push(memory);
@@ -301,14 +334,13 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         .skip(info.num_imported_globals as usize)
     {
         let init = init.as_ref().expect("defined globals have initialisers");
-        let value = eval(opaque, &*data, init)?;
-        if ty.content().is_gc_ref()
-            && let Some(r) = gc_core::VMGcRef::from_raw(value.get_u32())
-        {
-            opaque.gc.heap.clone_gc_ref(&r);
-        }
+        // SAFETY: `data` is this instance, boxed, and not in the store's list yet.
+        let value = unsafe { eval(opaque, reborrow(&mut limiter), &*data, init)? };
+        // The global keeps the value's count.
         opaque.globals.push(Box::new(GlobalData {
-            def: VMGlobalDefinition { value },
+            def: VMGlobalDefinition {
+                value: value.into_counted_raw(),
+            },
             ty: *ty,
         }));
         let id = opaque.globals.len() - 1;
@@ -324,32 +356,32 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         .skip(info.num_imported_tables as usize)
     {
         if let Some(init) = init {
-            let raw = eval(opaque, &*data, init)?.get_u64() as usize;
+            // SAFETY: as for globals.
+            let value = unsafe { eval(opaque, reborrow(&mut limiter), &*data, init)? };
             let table = &mut opaque.tables[data.table_ids[i]];
             let size = table.size();
-            table.fill(0, raw, size, &mut *opaque.gc.heap);
+            table.fill(0, value.raw.get_u64() as usize, size, &mut *opaque.gc.heap);
+            value.release(opaque);
         }
     }
 
     // Element segments: passive ones are kept for `table.init`, active ones applied now.
-    let mut elems = Vec::with_capacity(info.elems.len());
+    // Passive segments keep their items' counts; active ones are evaluated when applied.
+    let mut elems: Vec<Option<Box<[usize]>>> = Vec::with_capacity(info.elems.len());
     for seg in &info.elems {
-        let values = seg
-            .items
-            .iter()
-            .map(|e| Ok(eval(opaque, &*data, e)?.get_u64() as usize))
-            .collect::<Result<Box<[usize]>>>()?;
         elems.push(match seg.mode {
             SegmentMode::Passive => {
-                if seg.gc {
-                    for r in values
-                        .iter()
-                        .filter_map(|&v| gc_core::VMGcRef::from_raw(v as u32))
-                    {
-                        opaque.gc.heap.clone_gc_ref(&r);
+                // SAFETY: as for globals.
+                match unsafe { eval_items(opaque, reborrow(&mut limiter), &*data, seg) } {
+                    Ok(values) => Some(values.into_boxed_slice()),
+                    Err(err) => {
+                        // The instance is abandoned: what earlier segments hold goes back.
+                        for (seg, values) in info.elems.iter().zip(&elems) {
+                            release_items(opaque, seg, values.as_deref().unwrap_or(&[]));
+                        }
+                        return Err(err);
                     }
                 }
-                Some(values)
             }
             SegmentMode::Declared | SegmentMode::Active { .. } => None,
         });
@@ -367,24 +399,23 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
             offset,
         } = &seg.mode
         {
-            let (offset, values, table) = {
-                let data: *const InstanceData = &*opaque.instances[index];
-                let offset = eval(opaque, data, offset)?.get_u32();
-                let values = seg
-                    .items
-                    .iter()
-                    .map(|e| Ok(eval(opaque, data, e)?.get_u64() as usize))
-                    .collect::<Result<Vec<usize>>>()?;
-                // SAFETY: the instance is boxed apart from the store's other state and
-                // `eval` never touches the store's instance list.
-                (offset, values, unsafe {
-                    (&(*data).tables)[*table as usize]
-                })
+            let data: *const InstanceData = &*opaque.instances[index];
+            // SAFETY: the instance is boxed apart from the store's other state and `eval`
+            // never touches the store's instance list.
+            let (offset, values, table) = unsafe {
+                let offset = eval(opaque, reborrow(&mut limiter), data, offset)?
+                    .raw
+                    .get_u32();
+                let values = eval_items(opaque, reborrow(&mut limiter), data, seg)?;
+                (offset, values, (&(*data).tables)[*table as usize])
             };
             // SAFETY: the table pointer was set from a live, boxed table of this store,
             // a separate allocation from the heap borrowed next to it.
             let table = unsafe { &mut *table };
-            if !table.write(u64::from(offset), &values, &mut *opaque.gc.heap) {
+            let written = table.write(u64::from(offset), &values, &mut *opaque.gc.heap);
+            // The table counted what it took; the items' own counts go back.
+            release_items(opaque, seg, &values);
+            if !written {
                 bail!(Trap::TableOutOfBounds);
             }
         }
@@ -396,7 +427,10 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
         } = &seg.mode
         {
             let data: *const InstanceData = &*opaque.instances[index];
-            let offset = eval(opaque, data, offset)?.get_u32() as usize;
+            // SAFETY: as for element segments above.
+            let offset = unsafe { eval(opaque, reborrow(&mut limiter), data, offset)? }
+                .raw
+                .get_u32() as usize;
             // SAFETY: as for element segments above.
             let memory: *mut LinearMemory = unsafe { (&(*data).memories)[*memory as usize] };
             // SAFETY: the memory pointer was set from a live, boxed memory of this store.
@@ -413,171 +447,39 @@ fn instantiate(opaque: &mut StoreOpaque, module: &Module, imports: &[Extern]) ->
     Ok(index)
 }
 
-/// Evaluates a constant expression in the context of a (partly built) instance, `data`.
+/// Evaluates the items of element segment `seg`: pointer-sized table elements, each GC
+/// reference among them owning one count.
 ///
-/// Objects it allocates are not rooted until stored, so it never collects: a full heap is
-/// an instantiation error.
-fn eval(opaque: &mut StoreOpaque, data: *const InstanceData, expr: &ConstExpr) -> Result<ValRaw> {
-    // SAFETY: `data` is a live instance, boxed apart from the rest of the store; nothing
-    // here touches the store's instance list.
-    let data = unsafe { &*data };
-    let info = data.module.info();
-    let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
-    let underflow = || anyhow::anyhow!("constant expression stack underflow");
-    for op in &expr.ops {
-        let v = match *op {
-            ConstOp::StructNew(t) | ConstOp::StructNewDefault(t) => {
-                let crate::types::CompositeType::Struct(fields) = &info.types[t as usize].composite
-                else {
-                    bail!("struct.new of a non-struct type");
-                };
-                let layout =
-                    crate::gc_layout::struct_layout(opaque.engine.gc_runtime().layouts(), fields);
-                let values = match op {
-                    ConstOp::StructNew(_) => stack.split_off(
-                        stack
-                            .len()
-                            .checked_sub(fields.len())
-                            .ok_or_else(underflow)?,
-                    ),
-                    _ => Vec::new(),
-                };
-                let r = const_alloc(
-                    opaque,
-                    gc_core::VMGcKind::StructRef,
-                    info.type_ids[t as usize],
-                    layout.size,
-                )?;
-                for (&(offset, kind), v) in layout.fields.iter().zip(values) {
-                    let bits = opaque.gc_field_bits(kind, v.get_u128());
-                    opaque.write_gc_field(r, offset, kind, bits);
-                }
-                ValRaw::from_u32(r.as_raw())
+/// # Safety
+/// As for [`eval`].
+unsafe fn eval_items(
+    opaque: &mut StoreOpaque,
+    mut limiter: Option<&mut dyn ResourceLimiter>,
+    data: *const InstanceData,
+    seg: &crate::module::ElemSegment,
+) -> Result<Vec<usize>> {
+    let mut values = Vec::with_capacity(seg.items.len());
+    for item in &seg.items {
+        // SAFETY: per the contract.
+        match unsafe { eval(opaque, reborrow(&mut limiter), data, item) } {
+            Ok(v) => values.push(v.into_counted_raw().get_u64() as usize),
+            Err(err) => {
+                release_items(opaque, seg, &values);
+                return Err(err);
             }
-            ConstOp::ArrayNew(t) | ConstOp::ArrayNewDefault(t) | ConstOp::ArrayNewFixed(t, _) => {
-                let crate::types::CompositeType::Array(elem) = &info.types[t as usize].composite
-                else {
-                    bail!("array.new of a non-array type");
-                };
-                let layout =
-                    crate::gc_layout::array_layout(opaque.engine.gc_runtime().layouts(), elem);
-                let values: Vec<u128> = match *op {
-                    ConstOp::ArrayNew(_) => {
-                        let len = stack.pop().ok_or_else(underflow)?.get_u32();
-                        let init = stack.pop().ok_or_else(underflow)?.get_u128();
-                        // Bounded by the heap: a length the heap cannot hold fails below.
-                        let size = layout.size(len).unwrap_or(u32::MAX);
-                        if size as usize > opaque.gc.heap.vmctx_gc_heap_bound() {
-                            bail!(Trap::AllocationTooLarge);
-                        }
-                        vec![init; len as usize]
-                    }
-                    ConstOp::ArrayNewDefault(_) => {
-                        let len = stack.pop().ok_or_else(underflow)?.get_u32();
-                        let size = layout.size(len).unwrap_or(u32::MAX);
-                        if size as usize > opaque.gc.heap.vmctx_gc_heap_bound() {
-                            bail!(Trap::AllocationTooLarge);
-                        }
-                        vec![0; len as usize]
-                    }
-                    ConstOp::ArrayNewFixed(_, n) => {
-                        let at = stack.len().checked_sub(n as usize).ok_or_else(underflow)?;
-                        stack
-                            .split_off(at)
-                            .into_iter()
-                            .map(|v| v.get_u128())
-                            .collect()
-                    }
-                    _ => unreachable!("matched above"),
-                };
-                let len = values.len() as u32;
-                let size = layout.size(len).ok_or(Trap::AllocationTooLarge)?;
-                let r = const_alloc(
-                    opaque,
-                    gc_core::VMGcKind::ArrayRef,
-                    info.type_ids[t as usize],
-                    size,
-                )?;
-                opaque.write_gc_field(
-                    r,
-                    layout.length_offset,
-                    gc_core::GcFieldKind::I32,
-                    u128::from(len),
-                );
-                for (i, v) in values.into_iter().enumerate() {
-                    let offset = layout.elems_offset + i as u32 * layout.elem.size();
-                    let bits = opaque.gc_field_bits(layout.elem, v);
-                    opaque.write_gc_field(r, offset, layout.elem, bits);
-                }
-                ValRaw::from_u32(r.as_raw())
-            }
-            ConstOp::I32(v) => ValRaw::from_u32(v as u32),
-            ConstOp::I64(v) => ValRaw::from_u64(v as u64),
-            ConstOp::F32(v) => ValRaw::from_u32(v),
-            ConstOp::F64(v) => ValRaw::from_u64(v),
-            ConstOp::V128(v) => ValRaw::from_u128(v),
-            ConstOp::RefNull => ValRaw::from_u64(0),
-            ConstOp::RefFunc(f) => ValRaw::from_u64(data.funcref(f) as u64),
-            ConstOp::GlobalGet(g) => {
-                let id = *data
-                    .global_ids
-                    .get(g as usize)
-                    .context("global used before definition")?;
-                opaque.globals[id].def.value
-            }
-            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let b = stack
-                    .pop()
-                    .context("constant expression stack underflow")?
-                    .get_u32();
-                let a = stack
-                    .pop()
-                    .context("constant expression stack underflow")?
-                    .get_u32();
-                ValRaw::from_u32(match op {
-                    ConstOp::I32Add => a.wrapping_add(b),
-                    ConstOp::I32Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                })
-            }
-            ConstOp::RefI31 => {
-                let x = stack
-                    .pop()
-                    .context("constant expression stack underflow")?
-                    .get_u32();
-                ValRaw::from_u32(crate::anyref::I31::wrapping_u32(x).to_raw())
-            }
-            ConstOp::ConvertRef => continue,
-            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                let b = stack
-                    .pop()
-                    .context("constant expression stack underflow")?
-                    .get_u64();
-                let a = stack
-                    .pop()
-                    .context("constant expression stack underflow")?
-                    .get_u64();
-                ValRaw::from_u64(match op {
-                    ConstOp::I64Add => a.wrapping_add(b),
-                    ConstOp::I64Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                })
-            }
-        };
-        stack.push(v);
+        }
     }
-    stack.pop().context("empty constant expression")
+    Ok(values)
 }
 
-/// Allocates an object for a constant expression, without collecting.
-fn const_alloc(
-    opaque: &mut StoreOpaque,
-    kind: gc_core::VMGcKind,
-    ty: u32,
-    size: u32,
-) -> Result<gc_core::VMGcRef> {
-    match opaque.alloc_gc_object(kind, ty, size, false)? {
-        Some(r) => Ok(r),
-        None => bail!(Trap::AllocationTooLarge),
+/// Gives back the counts `values`, items of `seg`, own.
+fn release_items(opaque: &mut StoreOpaque, seg: &crate::module::ElemSegment, values: &[usize]) {
+    if seg.gc {
+        for r in values
+            .iter()
+            .filter_map(|&v| gc_core::VMGcRef::from_raw(v as u32))
+        {
+            opaque.gc.heap.drop_gc_ref(r);
+        }
     }
 }

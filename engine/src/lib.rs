@@ -31,6 +31,7 @@ mod anyref;
 mod arrayref;
 mod compile;
 mod config;
+mod const_eval;
 mod engine;
 mod externals;
 mod externref;
@@ -38,6 +39,7 @@ mod func;
 mod gc;
 mod gc_layout;
 mod instance;
+mod limits;
 mod linker;
 mod module;
 mod registry;
@@ -60,10 +62,14 @@ pub use externals::{Extern, Global, Memory, Table};
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use instance::Instance;
+pub use limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+    StoreLimits, StoreLimitsBuilder,
+};
 pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};
 pub use registry::VMSharedTypeIndex;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use structref::{StructRef, StructType};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller};

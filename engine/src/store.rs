@@ -3,6 +3,9 @@
 
 use crate::Engine;
 use crate::func::HostFuncContext;
+use crate::limits::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+};
 use crate::trap::Trap;
 use crate::traphandlers::TrapRecord;
 use crate::vm::{GlobalData, InstanceData, LinearMemory, TableData, VMStoreContext};
@@ -48,6 +51,35 @@ pub(crate) struct StoreOpaque {
     pub pending_error: Option<anyhow::Error>,
     /// A host function's panic, resumed once compiled code has been unwound.
     pub pending_panic: Option<Box<dyn Any + Send>>,
+    /// The most instances, tables and memories the store may hold (from the limiter).
+    pub instance_limit: usize,
+    pub table_limit: usize,
+    pub memory_limit: usize,
+    /// Entry points into the typed `StoreInner<T>` for builtins, which only have the whole
+    /// store as a raw pointer.
+    pub hooks: StoreHooks,
+}
+
+/// Typed operations on the whole store (`StoreInner<T>`), as function pointers the untyped
+/// runtime can call. Each takes the whole store as the raw pointer published in
+/// `VMStoreContext::store`.
+#[derive(Clone, Copy)]
+pub(crate) struct StoreHooks {
+    /// Calls the function given with the store's opaque part and its resource limiter, if
+    /// one is installed.
+    pub with_parts: unsafe fn(*mut u8, &mut PartsFn<'_>),
+    /// Runs the epoch-deadline behaviour once the deadline has passed: `Ok` with the new
+    /// deadline to continue, `Err` to trap (with `Trap::Interrupt` or the callback's error).
+    pub new_epoch: unsafe fn(*mut u8) -> anyhow::Result<u64>,
+}
+
+/// What `StoreHooks::with_parts` calls.
+pub(crate) type PartsFn<'f> = dyn FnMut(StoreParts<'_>) + 'f;
+
+/// A store split into the part the runtime works on and the embedder's limiter.
+pub(crate) struct StoreParts<'a> {
+    pub opaque: &'a mut StoreOpaque,
+    pub limiter: Option<&'a mut dyn ResourceLimiter>,
 }
 
 impl StoreOpaque {
@@ -59,6 +91,26 @@ impl StoreOpaque {
     /// Panics if a handle from another store is used with this one.
     pub(crate) fn check(&self, id: StoreId) {
         assert_eq!(self.id, id, "object used with the wrong store");
+    }
+
+    fn fuel_enabled(&self) -> anyhow::Result<()> {
+        if !self.engine.config().consume_fuel {
+            anyhow::bail!("fuel is not configured in this store (see `Config::consume_fuel`)");
+        }
+        Ok(())
+    }
+
+    /// Sets the fuel left: compiled code counts consumption up towards zero.
+    pub(crate) fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        self.fuel_enabled()?;
+        self.vm.fuel_consumed = -(fuel.min(i64::MAX as u64) as i64);
+        Ok(())
+    }
+
+    /// The fuel left.
+    pub(crate) fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.fuel_enabled()?;
+        Ok(self.vm.fuel_consumed.min(0).unsigned_abs())
     }
 
     /// Turns a caught trap into the error a call returns.
@@ -85,6 +137,71 @@ impl StoreOpaque {
 pub(crate) struct StoreInner<T> {
     pub opaque: StoreOpaque,
     pub data: T,
+    /// Finds the resource limiter inside `data` ([`Store::limiter`]).
+    limiter: Option<Box<LimiterFn<T>>>,
+    /// What happens when the epoch deadline passes: trap if `None`.
+    epoch_callback: Option<Box<EpochCallback<T>>>,
+}
+
+/// The accessor [`Store::limiter`] installs.
+type LimiterFn<T> = dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync;
+
+/// The behaviour [`Store::epoch_deadline_callback`] installs.
+type EpochCallback<T> =
+    dyn FnMut(StoreContextMut<'_, T>) -> anyhow::Result<UpdateDeadline> + Send + Sync;
+
+/// What an epoch-deadline callback asks for when the deadline has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateDeadline {
+    /// Keep running, with a new deadline this many ticks after the current epoch.
+    Continue(u64),
+}
+
+impl<T> StoreInner<T> {
+    /// The opaque part and the resource limiter, borrowed apart.
+    pub(crate) fn parts(&mut self) -> StoreParts<'_> {
+        let limiter = match &mut self.limiter {
+            Some(f) => Some(f(&mut self.data)),
+            None => None,
+        };
+        StoreParts {
+            opaque: &mut self.opaque,
+            limiter,
+        }
+    }
+
+    /// `StoreHooks::with_parts` for stores holding a `T`.
+    ///
+    /// # Safety
+    /// `whole` must point at a live `StoreInner<T>` to which no other reference is live
+    /// during the call.
+    unsafe fn with_parts_raw(whole: *mut u8, f: &mut PartsFn<'_>) {
+        // SAFETY: per the contract.
+        f(unsafe { (*whole.cast::<StoreInner<T>>()).parts() })
+    }
+
+    /// `StoreHooks::new_epoch` for stores holding a `T`.
+    ///
+    /// # Safety
+    /// As for `parts_raw`.
+    unsafe fn new_epoch_raw(whole: *mut u8) -> anyhow::Result<u64> {
+        // SAFETY: per the contract.
+        let inner = unsafe { &mut *whole.cast::<StoreInner<T>>() };
+        let Some(mut callback) = inner.epoch_callback.take() else {
+            return Err(Trap::Interrupt.into());
+        };
+        // A callback cannot replace the behaviour (that takes a `Store`), so it goes back.
+        let result = callback(StoreContextMut(&mut *inner));
+        inner.epoch_callback = Some(callback);
+        match result? {
+            UpdateDeadline::Continue(delta) => {
+                let deadline = inner.opaque.engine.current_epoch().saturating_add(delta);
+                inner.opaque.vm.epoch_deadline = deadline;
+                Ok(deadline)
+            }
+        }
+    }
 }
 
 /// A collection of Wasm objects and the host data `T` they run with.
@@ -103,12 +220,22 @@ impl<T> std::fmt::Debug for Store<T> {
 impl<T> Store<T> {
     /// A new, empty store for `engine` holding `data`.
     ///
-    /// Panics if the store's GC heap cannot be reserved (out of address space).
+    /// Panics if the store's GC heap cannot be reserved (out of address space); see
+    /// [`Store::try_new`].
     pub fn new(engine: &Engine, data: T) -> Store<T> {
-        let gc = crate::gc::StoreGc::new(engine).expect("failed to reserve the store's GC heap");
+        Store::try_new(engine, data).expect("failed to create a store")
+    }
+
+    /// A new, empty store for `engine` holding `data`, or an error if its GC heap cannot
+    /// be reserved (out of address space).
+    pub fn try_new(engine: &Engine, data: T) -> anyhow::Result<Store<T>> {
+        use anyhow::Context as _;
+        let gc =
+            crate::gc::StoreGc::new(engine).context("failed to reserve the store's GC heap")?;
         let mut vm = Box::new(VMStoreContext {
             gc_heap_base: gc.heap.vmctx_gc_heap_base() as usize,
             gc_heap_bound: gc.heap.vmctx_gc_heap_bound(),
+            epoch_ptr: engine.epoch_counter(),
             ..VMStoreContext::default()
         });
         let vm_ptr = &mut *vm as *mut VMStoreContext as usize;
@@ -116,7 +243,7 @@ impl<T> Store<T> {
         // before both move into the store.
         let func_table = crate::vm::FuncRefTable::default();
         func_table.sync(&mut vm);
-        Store {
+        Ok(Store {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
                     id: StoreId::fresh(),
@@ -132,10 +259,73 @@ impl<T> Store<T> {
                     default_caller: Box::new([0, vm_ptr, engine.builtins() as usize, 0]),
                     pending_error: None,
                     pending_panic: None,
+                    instance_limit: DEFAULT_INSTANCE_LIMIT,
+                    table_limit: DEFAULT_TABLE_LIMIT,
+                    memory_limit: DEFAULT_MEMORY_LIMIT,
+                    hooks: StoreHooks {
+                        with_parts: StoreInner::<T>::with_parts_raw,
+                        new_epoch: StoreInner::<T>::new_epoch_raw,
+                    },
                 },
                 data,
+                limiter: None,
+                epoch_callback: None,
             }),
-        }
+        })
+    }
+
+    /// Installs a resource limiter: `limiter` finds it inside the store's data, and every
+    /// growth of a memory, table or the GC heap asks it first (see [`ResourceLimiter`]).
+    /// Its instance, table and memory counts are read now.
+    pub fn limiter(
+        &mut self,
+        mut limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        let inner = &mut *self.inner;
+        let l = limiter(&mut inner.data);
+        inner.opaque.instance_limit = l.instances();
+        inner.opaque.table_limit = l.tables();
+        inner.opaque.memory_limit = l.memories();
+        inner.limiter = Some(Box::new(limiter));
+    }
+
+    /// Sets the epoch deadline `ticks` after the engine's current epoch
+    /// ([`Engine::increment_epoch`]); compiled code checks it at every function entry and
+    /// loop header when [`Config::epoch_interruption`](crate::Config::epoch_interruption)
+    /// is on. A store starts with a deadline of 0, which has always passed.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.as_context_mut().set_epoch_deadline(ticks);
+    }
+
+    /// Makes a passed epoch deadline trap with [`Trap::Interrupt`] (the default).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.epoch_callback = None;
+    }
+
+    /// Makes a passed epoch deadline call `callback`, which returns
+    /// `UpdateDeadline::Continue(ticks)` to go on with a new deadline, or an error to trap
+    /// with it.
+    pub fn epoch_deadline_callback(
+        &mut self,
+        callback: impl FnMut(StoreContextMut<'_, T>) -> anyhow::Result<UpdateDeadline>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        self.inner.epoch_callback = Some(Box::new(callback));
+    }
+
+    /// Sets the fuel left to `fuel`; fails unless [`Config::consume_fuel`] is on.
+    ///
+    /// [`Config::consume_fuel`]: crate::Config::consume_fuel
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        self.as_context_mut().set_fuel(fuel)
+    }
+
+    /// The fuel left; fails unless [`Config::consume_fuel`](crate::Config::consume_fuel) is
+    /// on.
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.as_context().get_fuel()
     }
 
     /// Runs a complete garbage collection, cyclic garbage included.
@@ -185,6 +375,11 @@ impl<T> StoreContext<'_, T> {
     pub fn data(&self) -> &T {
         &self.0.data
     }
+
+    /// The fuel left; see [`Store::get_fuel`].
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.0.opaque.get_fuel()
+    }
 }
 
 impl<T> StoreContextMut<'_, T> {
@@ -195,6 +390,22 @@ impl<T> StoreContextMut<'_, T> {
     /// The host data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.0.data
+    }
+
+    /// Sets the fuel left; see [`Store::set_fuel`].
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        self.0.opaque.set_fuel(fuel)
+    }
+
+    /// The fuel left; see [`Store::get_fuel`].
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        self.0.opaque.get_fuel()
+    }
+
+    /// Sets the epoch deadline; see [`Store::set_epoch_deadline`].
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let opaque = &mut self.0.opaque;
+        opaque.vm.epoch_deadline = opaque.engine.current_epoch().saturating_add(ticks);
     }
 }
 

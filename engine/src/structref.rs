@@ -59,7 +59,7 @@ impl StructRef {
     /// included, each matching its field's type). May collect first.
     pub fn new(mut store: impl AsContextMut, ty: &StructType, fields: &[Val]) -> Result<StructRef> {
         let cx = store.as_context_mut();
-        let opaque = &mut cx.0.opaque;
+        let crate::store::StoreParts { opaque, limiter } = cx.0.parts();
         if !Engine::same(&opaque.engine, &ty.engine) {
             bail!("struct type of a different engine");
         }
@@ -72,7 +72,12 @@ impl StructRef {
         }
         let layouts = opaque.engine.gc_runtime().layouts();
         let layout = crate::gc_layout::struct_layout(layouts, &ty.fields);
-        let any = opaque.alloc_host_object(gc_core::VMGcKind::StructRef, ty.index, layout.size)?;
+        let any = opaque.alloc_host_object(
+            limiter,
+            gc_core::VMGcKind::StructRef,
+            ty.index,
+            layout.size,
+        )?;
         let r = any.heap_ref(opaque).expect("a heap object");
         for ((field, &(offset, _)), value) in ty.fields.iter().zip(&layout.fields).zip(fields) {
             opaque.write_field_val(r, offset, field, value)?;

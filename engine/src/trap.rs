@@ -52,9 +52,9 @@ traps! {
     IndirectCallTypeMismatch = TrapCode::unwrap_user(5), "indirect call type mismatch";
     /// `ref.as_non_null` of null.
     NullReference = TrapCode::unwrap_user(6), "null reference";
-        /// `call_ref` or `return_call_ref` of null.
+    /// `call_ref` or `return_call_ref` of null.
     NullFunctionReference = TrapCode::unwrap_user(12), "null function reference";
-        /// `i31.get_s` or `i31.get_u` of null.
+    /// `i31.get_s` or `i31.get_u` of null.
     NullI31Reference = TrapCode::unwrap_user(13), "null i31 reference";
     /// A struct access through null.
     NullStructReference = TrapCode::unwrap_user(14), "null structure reference";
@@ -64,8 +64,15 @@ traps! {
     HostError = TrapCode::unwrap_user(7), "host function error";
     /// A cast failed.
     CastFailure = TrapCode::unwrap_user(8), "cast failure";
-    /// An allocation exceeded the heap.
+    /// An allocation larger than the GC heap can ever hold.
     AllocationTooLarge = TrapCode::unwrap_user(9), "allocation size too large";
+    /// An allocation did not fit in the GC heap even after a full collection (cycles
+    /// included) and growing the heap as far as it and the resource limiter allow.
+    GcHeapOutOfMemory = TrapCode::unwrap_user(16), "GC heap out of memory";
+    /// The store's epoch deadline passed ([`Config::epoch_interruption`](crate::Config::epoch_interruption)).
+    Interrupt = TrapCode::unwrap_user(17), "interrupt";
+    /// The store's fuel ran out ([`Config::consume_fuel`](crate::Config::consume_fuel)).
+    OutOfFuel = TrapCode::unwrap_user(18), "all fuel consumed by WebAssembly";
     /// An array access fell outside the array.
     ArrayOutOfBounds = TrapCode::unwrap_user(10), "out of bounds array access";
     /// A GC reference pointed outside the GC heap: the heap is corrupt.

@@ -1,14 +1,14 @@
 //! Snapshot tests of the translator's output: each `tests/disas/NAME.wat` is translated to
 //! Cranelift IR (before optimisation) and compared with `tests/disas/NAME.clif`.
-//! `BLESS=1 cargo test -p engine --test disas` rewrites the snapshots.
+//! `BLESS=1 cargo test -p engine --test disas` rewrites the snapshots. A first line
+//! `;; config: consume_fuel epoch_interruption` turns those settings on for that input.
 
-use engine::{Engine, Module};
+use engine::{Config, Engine, Module};
 use std::path::Path;
 
 #[test]
 fn translator_output_matches_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/disas");
-    let engine = Engine::default();
     let bless = std::env::var_os("BLESS").is_some();
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/disas")
@@ -20,6 +20,7 @@ fn translator_output_matches_snapshots() {
     let mut mismatches = Vec::new();
     for wat in &inputs {
         let text = std::fs::read_to_string(wat).expect("read input");
+        let engine = engine_for(&text);
         let functions =
             Module::clif(&engine, &text).unwrap_or_else(|e| panic!("{}: {e:#}", wat.display()));
         let actual = functions.join("\n");
@@ -37,4 +38,22 @@ fn translator_output_matches_snapshots() {
         mismatches.is_empty(),
         "translator output changed for {mismatches:?}; if intended, re-run with BLESS=1"
     );
+}
+
+/// An engine with the settings the input's `;; config:` line names.
+fn engine_for(text: &str) -> Engine {
+    let mut config = Config::new();
+    let settings = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix(";; config:"))
+        .unwrap_or("");
+    for setting in settings.split_whitespace() {
+        match setting {
+            "consume_fuel" => config.consume_fuel(true),
+            "epoch_interruption" => config.epoch_interruption(true),
+            other => panic!("unknown disas setting `{other}`"),
+        };
+    }
+    Engine::new(&config).expect("engine")
 }

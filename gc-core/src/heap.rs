@@ -11,8 +11,12 @@ use anyhow::Result;
 /// Settings for a new heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GcHeapConfig {
-    /// The most bytes the heap may use (its address-space reservation).
+    /// The most bytes the heap may ever use (its address-space reservation).
     pub max_size: usize,
+    /// The bytes the heap may use when created (at most `max_size`): its capacity. The
+    /// engine raises the capacity with [`GcHeap::grow_capacity`] when an allocation does not
+    /// fit, after asking the embedder's resource limiter.
+    pub initial_size: usize,
     /// Collect at every opportunity (allocation, barrier slow path, host call), to expose
     /// missing roots and barriers.
     pub stress: bool,
@@ -27,6 +31,7 @@ impl Default for GcHeapConfig {
     fn default() -> Self {
         GcHeapConfig {
             max_size: 256 << 20,
+            initial_size: 1 << 20,
             stress: false,
             reserve_index_space: false,
         }
@@ -173,6 +178,16 @@ pub unsafe trait GcHeap: Send {
 
     /// The size of the region compiled code may access from the base.
     fn vmctx_gc_heap_bound(&self) -> usize;
+
+    /// The bytes the heap may use now: allocations that do not fit below it fail
+    /// (`Ok(None)`) until the capacity is raised.
+    fn capacity(&self) -> usize;
+
+    /// The most bytes the heap can ever use: no capacity beyond it, and no object larger.
+    fn max_capacity(&self) -> usize;
+
+    /// Raises the capacity to `bytes` (clamped to `max_capacity`); never lowers it.
+    fn grow_capacity(&mut self, bytes: usize);
 
     /// The number of live objects.
     fn live_objects(&self) -> usize;

@@ -17,7 +17,7 @@ pub(crate) struct FreeList {
     by_size: BTreeSet<(u32, u32)>,
     /// Everything at or above this offset has never been allocated.
     frontier: u32,
-    /// The end of the heap's region.
+    /// The end of the space that may be allocated (the heap's capacity).
     limit: u32,
     /// Freed small blocks by size class (`size / ALIGN - 1`), reused last-in first-out.
     small: Vec<Vec<u32>>,
@@ -191,6 +191,16 @@ impl FreeList {
     pub(crate) fn frontier(&self) -> u32 {
         self.frontier
     }
+
+    /// The end of the allocatable space.
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Moves the end of the allocatable space up to `limit` (never down).
+    pub(crate) fn raise_limit(&mut self, limit: u32) {
+        self.limit = self.limit.max(limit);
+    }
 }
 
 #[cfg(test)]
@@ -259,5 +269,10 @@ mod tests {
         assert_eq!(f.alloc(48), Some(16));
         assert_eq!(f.alloc(32), Some(96));
         assert_eq!(f.alloc(16), None);
+        f.raise_limit(64);
+        assert_eq!(f.limit(), 128, "the limit never goes down");
+        f.raise_limit(160);
+        assert_eq!(f.alloc(32), Some(128));
+        assert_eq!(f.alloc_chunk(16, 16), None);
     }
 }

@@ -73,8 +73,10 @@ pub struct DrcHeap {
     mmap: memmap2::MmapMut,
     /// How to find the references inside objects, by canonical type.
     types: Vec<Option<GcTypeTrace>>,
-    /// The heap's logical size: objects lie below it, and every access the runtime makes
-    /// is checked against it (the mapping may be larger, see `reserve_index_space`).
+    /// The heap's logical size, its most bytes: objects lie below it, and every access the
+    /// runtime makes is checked against it (the mapping may be larger, see
+    /// `reserve_index_space`). The capacity, what may be allocated now, is the free list's
+    /// limit.
     size: usize,
     free: FreeList,
     zct: Vec<u32>,
@@ -119,10 +121,12 @@ impl std::fmt::Debug for DrcHeap {
 }
 
 impl DrcHeap {
-    /// A heap of at most `config.max_size` bytes (rounded to 16, at most 4 GiB), reserving
-    /// the whole index space if `config.reserve_index_space`.
+    /// A heap of at most `config.max_size` bytes (rounded to 16, at most 4 GiB), with room
+    /// for `config.initial_size` of them at first, reserving the whole index space if
+    /// `config.reserve_index_space`.
     pub fn new(config: &GcHeapConfig) -> Result<DrcHeap> {
         let size = config.max_size.clamp(64, u32::MAX as usize) & !15;
+        let capacity = config.initial_size.clamp(64, size) & !15;
         let reservation = if config.reserve_index_space {
             DRC_LAYOUTS.index_space_reservation().max(size)
         } else {
@@ -137,7 +141,7 @@ impl DrcHeap {
             mmap,
             types: Vec::new(),
             size,
-            free: FreeList::new(DRC_LAYOUTS.object_align, size as u32),
+            free: FreeList::new(DRC_LAYOUTS.object_align, capacity as u32),
             zct: Vec::new(),
             zct_spare: Vec::new(),
             children_scratch: Vec::new(),
@@ -709,6 +713,19 @@ unsafe impl GcHeap for DrcHeap {
         self.mmap.len()
     }
 
+    fn capacity(&self) -> usize {
+        self.free.limit() as usize
+    }
+
+    fn max_capacity(&self) -> usize {
+        self.size
+    }
+
+    fn grow_capacity(&mut self, bytes: usize) {
+        let limit = bytes.min(self.size) & !(DRC_LAYOUTS.object_align as usize - 1);
+        self.free.raise_limit(limit as u32);
+    }
+
     fn live_objects(&self) -> usize {
         let mut unscanned = 0;
         if self.chunk_end != 0 {
@@ -724,6 +741,14 @@ unsafe impl GcHeap for DrcHeap {
         }
         self.bytes_in_use as usize + unscanned
     }
+}
+
+/// The live bytes at which the next backup trace runs, after one left `live` bytes in a
+/// heap of at most `max`: twice the live bytes, but no later than halfway to the maximum,
+/// so that a heap with much live data traces before cyclic garbage has filled it.
+fn next_trace_limit(live: u64, max: u64) -> u64 {
+    let halfway = live + max.saturating_sub(live) / 2;
+    MIN_TRACE_LIMIT.max(live.saturating_mul(2).min(halfway))
 }
 
 /// One collection: walks the zero-count table, freeing entries no frame holds, then runs
@@ -769,7 +794,7 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
                 return GcProgress::Continue;
             }
             self.trace = None;
-            heap.trace_limit = MIN_TRACE_LIMIT.max(2 * heap.bytes_in_use);
+            heap.trace_limit = next_trace_limit(heap.bytes_in_use, heap.size as u64);
             return self.finish();
         }
         for _ in 0..budget {
@@ -1062,6 +1087,40 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, ((1 << 16) - 16) / 32);
+    }
+
+    #[test]
+    fn the_next_trace_comes_no_later_than_halfway_to_the_maximum() {
+        let mib = 1 << 20;
+        assert_eq!(next_trace_limit(0, 256 * mib), MIN_TRACE_LIMIT);
+        assert_eq!(next_trace_limit(10 * mib, 256 * mib), 20 * mib);
+        assert_eq!(next_trace_limit(150 * mib, 256 * mib), 203 * mib);
+        assert_eq!(next_trace_limit(256 * mib, 256 * mib), 256 * mib);
+    }
+
+    #[test]
+    fn capacity_grows_up_to_the_maximum_only() {
+        let config = GcHeapConfig {
+            max_size: 1 << 16,
+            initial_size: 1 << 12,
+            ..GcHeapConfig::default()
+        };
+        let mut heap = DrcHeap::new(&config).unwrap();
+        assert_eq!((heap.capacity(), heap.max_capacity()), (1 << 12, 1 << 16));
+        let big = |heap: &mut DrcHeap| heap.alloc_object(VMGcKind::ArrayRef, 0, 8 << 10);
+        heap.register_type(
+            0,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([]),
+            },
+        );
+        assert_eq!(big(&mut heap).unwrap(), None, "beyond the capacity");
+        heap.grow_capacity(1 << 14);
+        assert!(big(&mut heap).unwrap().is_some(), "room after growing");
+        heap.grow_capacity(1 << 13);
+        assert_eq!(heap.capacity(), 1 << 14, "never shrinks");
+        heap.grow_capacity(usize::MAX);
+        assert_eq!(heap.capacity(), 1 << 16, "clamped to the maximum");
     }
 
     #[test]

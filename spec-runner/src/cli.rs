@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
+use std::time::Duration;
 
 use anyhow::bail;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -15,18 +16,23 @@ use crate::script::{RunOptions, panic_message, run_script};
 use crate::suite::{KnownFailures, embedded_suite, wast_files};
 
 const USAGE: &str = "\
-Usage: spec-runner [--suite NAME]... [--gc-stress] [--verbose] [PATHS...] [LIBTEST-OPTIONS] [FILTER]
+Usage: spec-runner [--suite NAME]... [OPTIONS] [PATHS...] [LIBTEST-OPTIONS] [FILTER]
 
 Runs WebAssembly spec-test scripts (.wast) against the engine, one test per script.
 
 Options:
-  --suite NAME  Run an embedded suite: wasm-v1, wasm-v2, wasm-v3, wasm-latest, or a
-                proposal folder (gc, tail-call, function-references, ...). Repeatable.
-  --gc-stress   Run the engine in GC stress mode.
-  --verbose     Print skipped directives with their reasons, and the expected and actual
-                messages of assert_invalid, assert_malformed and assert_unlinkable.
-  PATHS         .wast files, or directories searched recursively. A positional argument
-                that is not an existing path is passed on as the libtest filter.
+  --suite NAME    Run an embedded suite: wasm-v1, wasm-v2, wasm-v3, wasm-latest, or a
+                  proposal folder (gc, tail-call, function-references, ...). Repeatable.
+  --gc-stress     Run the engine in GC stress mode.
+  --timeout SECS  Stop a script after SECS seconds (default 300; 0 for no limit): its
+                  running Wasm is interrupted, that directive and all after it fail.
+  --fuel N        Give every directive N units of fuel (one per Wasm instruction); one
+                  that uses them up traps with \"all fuel consumed by WebAssembly\".
+  --verbose       Print skipped directives with their reasons, and the expected and actual
+                  messages of assert_invalid, assert_malformed and assert_unlinkable.
+  PATHS           .wast files, or directories searched recursively. A positional argument
+                  that is not an existing path is the libtest filter: it must match the
+                  name of a script to run, or it is an error.
 
 libtest options (--list, --exact, --skip FILTER, --test-threads N, --nocapture, ...) are
 passed through. The last line printed is `directives: N passed, M failed, K skipped`.
@@ -45,13 +51,20 @@ const LIBTEST_OPTIONS_WITH_VALUE: [&str; 6] = [
     "-Z",
 ];
 
+/// How long a script may run unless `--timeout` says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The command line, split into our flags and the arguments for libtest-mimic.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 struct Cli {
     suites: Vec<String>,
     paths: Vec<PathBuf>,
+    /// Positional arguments that are not paths: libtest filters, which must match a trial.
+    filters: Vec<String>,
     gc_stress: bool,
     verbose: bool,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
     help: bool,
     /// The program name followed by everything we did not consume.
     libtest: Vec<String>,
@@ -62,8 +75,22 @@ struct Cli {
 fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
     let mut args = args.into_iter();
     let mut cli = Cli {
+        suites: Vec::new(),
+        paths: Vec::new(),
+        filters: Vec::new(),
+        gc_stress: false,
+        verbose: false,
+        timeout: Some(DEFAULT_TIMEOUT),
+        fuel: None,
+        help: false,
         libtest: args.next().into_iter().collect(),
-        ..Cli::default()
+    };
+    let value = |flag: &str, args: &mut dyn Iterator<Item = String>| -> anyhow::Result<u64> {
+        let Some(v) = args.next() else {
+            bail!("{flag} needs a number");
+        };
+        v.parse()
+            .map_err(|e| anyhow::anyhow!("{flag} needs a number, got `{v}`: {e}"))
     };
     while let Some(arg) = args.next() {
         if arg == "--suite" {
@@ -75,6 +102,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
             cli.suites.push(name.to_owned());
         } else if arg == "--gc-stress" {
             cli.gc_stress = true;
+        } else if arg == "--timeout" {
+            let secs = value("--timeout", &mut args)?;
+            cli.timeout = (secs > 0).then(|| Duration::from_secs(secs));
+        } else if arg == "--fuel" {
+            cli.fuel = Some(value("--fuel", &mut args)?);
         } else if arg == "--verbose" {
             cli.verbose = true;
         } else if arg == "-h" || arg == "--help" {
@@ -83,7 +115,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
         } else if LIBTEST_OPTIONS_WITH_VALUE.contains(&arg.as_str()) {
             cli.libtest.push(arg);
             cli.libtest.extend(args.next());
-        } else if arg.starts_with('-') || !Path::new(&arg).exists() {
+        } else if arg.starts_with('-') {
+            cli.libtest.push(arg);
+        } else if !Path::new(&arg).exists() {
+            cli.filters.push(arg.clone());
             cli.libtest.push(arg);
         } else {
             cli.paths.push(PathBuf::from(arg));
@@ -122,6 +157,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
         gc_stress: cli.gc_stress,
         verbose: cli.verbose,
         features: None,
+        timeout: cli.timeout,
+        fuel: cli.fuel,
     };
     let totals = Arc::new(Mutex::new(Totals::default()));
     let trials = match trials(&cli, &options, &known, &totals) {
@@ -188,6 +225,15 @@ fn trials(
     }
     let mut seen = std::collections::HashSet::new();
     sources.retain(|(name, _, _)| seen.insert(name.clone()));
+    // A filter that matches nothing is most likely a mistyped path.
+    for filter in &cli.filters {
+        if !sources
+            .iter()
+            .any(|(name, _, _)| name.contains(filter.as_str()))
+        {
+            bail!("`{filter}` is neither an existing path nor the name of a script to run");
+        }
+    }
 
     Ok(sources
         .into_iter()
@@ -352,6 +398,34 @@ mod tests {
         assert!(parse(&[]).is_err(), "nothing to run");
         assert!(parse(&["--suite"]).is_err(), "missing suite name");
         assert!(parse(&["--help"]).unwrap().help);
+        assert!(parse(&["--suite", "gc", "--timeout"]).is_err());
+        assert!(parse(&["--suite", "gc", "--fuel", "lots"]).is_err());
+    }
+
+    #[test]
+    fn timeout_and_fuel() {
+        let cli = parse(&["--suite", "gc"]).unwrap();
+        assert_eq!((cli.timeout, cli.fuel), (Some(DEFAULT_TIMEOUT), None));
+        let cli = parse(&["--suite", "gc", "--timeout", "5", "--fuel", "1000"]).unwrap();
+        assert_eq!(
+            (cli.timeout, cli.fuel),
+            (Some(Duration::from_secs(5)), Some(1000))
+        );
+        let cli = parse(&["--suite", "gc", "--timeout", "0"]).unwrap();
+        assert_eq!(cli.timeout, None);
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_not_an_empty_filter() {
+        let totals = Arc::new(Mutex::new(Totals::default()));
+        let options = RunOptions::default();
+        let known = KnownFailures::default();
+        let cli = parse(&["--suite", "gc", "/no/such.wast"]).unwrap();
+        let err = trials(&cli, &options, &known, &totals).err().unwrap();
+        assert!(err.to_string().contains("/no/such.wast"), "{err}");
+        // A filter naming a script to run is fine.
+        let cli = parse(&["--suite", "gc", "gc/array.wast"]).unwrap();
+        assert!(trials(&cli, &options, &known, &totals).is_ok());
     }
 
     #[test]

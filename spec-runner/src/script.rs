@@ -5,9 +5,12 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use engine::{Config, Engine, Instance, Linker, Module, Store, Trap, Val};
+use engine::{Config, Engine, Instance, Linker, Module, Store, Trap, UpdateDeadline, Val};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::Id;
@@ -31,6 +34,62 @@ pub struct RunOptions {
     /// Record the expected and actual error messages of `assert_invalid`, `assert_malformed`
     /// and `assert_unlinkable` as [notes](crate::DirectiveReport::note).
     pub verbose: bool,
+    /// Stop the script once it has run this long: Wasm code is interrupted at its next
+    /// function entry or loop header (epoch interruption), the directive running fails, and
+    /// every directive after it fails as not run. `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Give every directive this much fuel ([`engine::Config::consume_fuel`]); a directive
+    /// that uses it up traps with "all fuel consumed by WebAssembly". `None`: unmetered.
+    pub fuel: Option<u64>,
+}
+
+/// The error a script's Wasm code stops with once its `--timeout` has passed.
+#[derive(Debug)]
+struct TimedOut(Duration);
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the script timed out after {} s", self.0.as_secs_f64())
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Advances an engine's epoch every few milliseconds until dropped, so a store's deadline
+/// callback gets to look at the clock.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    const PERIOD: Duration = Duration::from_millis(10);
+
+    fn start(engine: &Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (engine, stop) = (engine.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("spec-runner epoch ticker".to_owned())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Self::PERIOD);
+                        engine.increment_epoch();
+                    }
+                })
+                .ok()
+        };
+        Ticker { stop, thread }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Runs the `.wast` script `text` and reports every directive's outcome.
@@ -202,6 +261,12 @@ struct Runner {
     verbose: bool,
     /// The current directive's note for `--verbose`.
     note: Option<String>,
+    /// When the script must stop (`RunOptions::timeout`), and what advances the epoch so
+    /// that running Wasm notices.
+    deadline: Option<(Instant, Duration)>,
+    _ticker: Option<Ticker>,
+    /// Fuel each directive gets.
+    fuel: Option<u64>,
 }
 
 impl Runner {
@@ -210,16 +275,28 @@ impl Runner {
     fn new(options: &RunOptions) -> anyhow::Result<(Runner, Option<anyhow::Error>)> {
         let mut config = Config::new();
         config.gc_stress(options.gc_stress);
+        config.epoch_interruption(options.timeout.is_some());
+        config.consume_fuel(options.fuel.is_some());
         if let Some(features) = options.features {
             config.wasm_features(features);
         }
         let engine = Engine::new(&config).context("failed to create the engine")?;
         let mut store = Store::new(&engine, ());
+        let deadline = options.timeout.map(|t| (Instant::now() + t, t));
+        if let Some((at, timeout)) = deadline {
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                if Instant::now() >= at {
+                    Err(TimedOut(timeout).into())
+                } else {
+                    Ok(UpdateDeadline::Continue(1))
+                }
+            });
+        }
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
         let spectest_error = spectest::define(&mut linker, &mut store).err();
         let runner = Runner {
-            engine,
             store,
             linker,
             current: Err(fail(
@@ -229,6 +306,10 @@ impl Runner {
             definitions: HashMap::new(),
             verbose: options.verbose,
             note: None,
+            _ticker: deadline.map(|_| Ticker::start(&engine)),
+            deadline,
+            fuel: options.fuel,
+            engine,
         };
         Ok((runner, spectest_error))
     }
@@ -241,13 +322,23 @@ impl Runner {
         text: &str,
         report: &mut ScriptReport,
     ) {
+        let mut timed_out: Option<Location> = None;
         for directive in directives {
             let at = Location::of_span(directive.span(), text);
             let kind = directive_kind(&directive);
+            if let Some(stopped) = timed_out {
+                let message =
+                    format!("expected to run, got none: the script timed out at {stopped}");
+                report.record(at, kind, Outcome::Failed(message), None);
+                continue;
+            }
             log::debug!("{}:{at}: {kind}", report.name);
             self.note = None;
+            if let Some(fuel) = self.fuel {
+                self.store.set_fuel(fuel).expect("fuel is configured");
+            }
             let result = panic::catch_unwind(AssertUnwindSafe(|| self.run(directive, at)));
-            let outcome = match result {
+            let mut outcome = match result {
                 Ok(Ok(())) => Outcome::Passed,
                 Ok(Err(Fail::Failed(message))) => Outcome::Failed(message),
                 Ok(Err(Fail::Skipped(reason))) => Outcome::Skipped(reason),
@@ -256,6 +347,18 @@ impl Runner {
                     panic_message(payload.as_ref())
                 )),
             };
+            if let Some((deadline, timeout)) = self.deadline
+                && Instant::now() >= deadline
+            {
+                // Whatever the directive reported, the script's time is up.
+                timed_out = Some(at);
+                if !matches!(outcome, Outcome::Failed(_)) {
+                    outcome = Outcome::Failed(format!(
+                        "expected to finish in time, got: {}",
+                        TimedOut(timeout)
+                    ));
+                }
+            }
             report.record(at, kind, outcome, self.note.take());
         }
     }
@@ -817,5 +920,64 @@ mod tests {
         let wast = parser::parse::<Wast<'_>>(&buf).unwrap();
         let kinds: Vec<_> = wast.directives.iter().map(directive_kind).collect();
         assert_eq!(kinds, ["module definition", "module instance"]);
+    }
+
+    #[test]
+    fn a_timeout_stops_a_runaway_script_and_fails_the_rest() {
+        let script = r#"(module
+              (func (export "spin") (loop (br 0)))
+              (func (export "one") (result i32) (i32.const 1)))
+            (assert_return (invoke "one") (i32.const 1))
+            (invoke "spin")
+            (assert_return (invoke "one") (i32.const 1))"#;
+        let options = RunOptions {
+            timeout: Some(Duration::from_millis(300)),
+            ..RunOptions::default()
+        };
+        let started = Instant::now();
+        let report = run_script("spin.wast", script, &options);
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert_eq!(
+            outcomes(&report),
+            [
+                (1, "module", 'p'),
+                (4, "assert_return", 'p'),
+                (5, "invoke", 'F'),
+                (6, "assert_return", 'F')
+            ]
+        );
+        let message = report.failure_message();
+        assert!(
+            message.contains("the script timed out after 0.3 s"),
+            "{message}"
+        );
+        assert!(
+            message.contains("the script timed out at 5:14"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn fuel_meters_each_directive() {
+        let script = r#"(module
+              (func (export "count") (param $n i32)
+                (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+            (invoke "count" (i32.const 10))
+            (invoke "count" (i32.const 10))
+            (assert_trap (invoke "count" (i32.const 1000)) "all fuel consumed")"#;
+        let options = RunOptions {
+            fuel: Some(100),
+            ..RunOptions::default()
+        };
+        let report = run_script("fuel.wast", script, &options);
+        assert_eq!(
+            outcomes(&report),
+            [
+                (1, "module", 'p'),
+                (4, "invoke", 'p'),
+                (5, "invoke", 'p'),
+                (6, "assert_trap", 'p')
+            ]
+        );
     }
 }

@@ -176,10 +176,15 @@ fn for_each_translated(
     mut each: impl FnMut(u32, &mut cranelift_codegen::Context) -> Result<()>,
 ) -> Result<()> {
     let mut ctx = cranelift_codegen::Context::new();
-    // Heaps reserving the whole index space need no bounds checks in barriers.
-    let gc_bounds_checks = !engine.config().gc_heap_reserve_index_space;
+    let config = engine.config();
+    let tunables = crate::translate::Tunables {
+        // Heaps reserving the whole index space need no bounds checks in barriers.
+        gc_bounds_checks: !config.gc_heap_reserve_index_space,
+        consume_fuel: config.consume_fuel,
+        epoch_interruption: config.epoch_interruption,
+    };
     let mut translator =
-        crate::translate::FuncTranslator::new(engine.gc_runtime().layouts(), gc_bounds_checks);
+        crate::translate::FuncTranslator::new(engine.gc_runtime().layouts(), tunables);
     for (def_index, body) in info.bodies.iter().enumerate() {
         let func_index = info.num_imported_funcs + def_index as u32;
         ctx.clear();

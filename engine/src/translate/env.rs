@@ -35,6 +35,10 @@ pub(crate) struct FuncEnv<'m> {
     sigs: HashMap<u32, ir::SigRef>,
     funcs: HashMap<u32, ir::FuncRef>,
     builtin_sigs: HashMap<Builtin, ir::SigRef>,
+    /// Fuel accounting, with `Config::consume_fuel`.
+    pub(crate) fuel: Option<super::interrupts::Fuel>,
+    /// Epoch checks, with `Config::epoch_interruption`.
+    pub(crate) epoch: Option<super::interrupts::Epoch>,
 }
 
 impl<'m> FuncEnv<'m> {
@@ -53,6 +57,8 @@ impl<'m> FuncEnv<'m> {
             sigs: HashMap::new(),
             funcs: HashMap::new(),
             builtin_sigs: HashMap::new(),
+            fuel: None,
+            epoch: None,
         }
     }
 
@@ -397,6 +403,20 @@ impl<'m> FuncEnv<'m> {
         full.extend_from_slice(args);
         let call = b.ins().call_indirect(sig, f, &full);
         b.inst_results(call).first().copied()
+    }
+
+    /// Calls `memory.grow`'s or `table.grow`'s builtin: the old size as an i32 (-1 if
+    /// refused), trapping if the resource limiter failed.
+    pub(crate) fn grow_builtin(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> Value {
+        let r = self.builtin(b, builtin, args).expect("returns a size");
+        let failed = b.ins().icmp_imm_s(IntCC::Equal, r, crate::vm::GROW_TRAP);
+        b.ins().trapnz(failed, Trap::HostError.to_cranelift());
+        b.ins().ireduce(I32, r)
     }
 
     /// Calls a builtin that returns 0 on failure, trapping with `trap` then.

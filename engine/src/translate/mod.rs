@@ -6,9 +6,13 @@
 //! types are not re-checked.
 
 mod casts;
+mod control;
 mod env;
 mod gc;
+mod interrupts;
 mod numeric;
+
+pub(crate) use interrupts::{EPOCH_CONTINUE, EPOCH_HOST_ERROR, EPOCH_INTERRUPT};
 
 use crate::compile::{value_type, wasm_signature};
 use crate::module::ModuleInfo;
@@ -17,8 +21,8 @@ use crate::types::{RefType, ValType, convert};
 use crate::vm::{Builtin, field, header};
 use anyhow::{Result, bail};
 use cranelift_codegen::ir::{
-    self, BlockArg, GlobalValueData, InstBuilder, JumpTableData, MemFlagsData, SourceLoc,
-    UserFuncName, Value, condcodes::IntCC, types::*,
+    self, BlockArg, GlobalValueData, InstBuilder, MemFlagsData, SourceLoc, UserFuncName, Value,
+    condcodes::IntCC, types::*,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use env::FuncEnv;
@@ -29,48 +33,26 @@ pub(crate) struct FuncTranslator {
     fctx: FunctionBuilderContext,
     gc: gc_compiler::DrcCompiler,
     layouts: &'static gc_core::GcLayouts,
+    tunables: Tunables,
 }
 
-#[derive(Debug)]
-enum FrameKind {
-    Block,
-    Loop {
-        header: ir::Block,
-    },
-    /// `else_block` is `Some` until an `else` is seen; `params` are the values the `if`
-    /// consumed, handed again to the else arm.
-    If {
-        else_block: Option<ir::Block>,
-        params: Vec<Value>,
-    },
-}
-
-#[derive(Debug)]
-struct Frame {
-    kind: FrameKind,
-    /// Where control continues after the frame, taking the results as block parameters.
-    next: ir::Block,
-    num_params: usize,
-    num_results: usize,
-    /// Operand stack height below the frame's parameters.
-    height: usize,
-    /// Whether any branch reaches `next`.
-    next_reached: bool,
-}
-
-impl Frame {
-    /// The block a branch to this frame's label goes to, and how many values it carries.
-    fn branch_target(&self) -> (ir::Block, usize) {
-        match self.kind {
-            FrameKind::Loop { header } => (header, self.num_params),
-            _ => (self.next, self.num_results),
-        }
-    }
+/// Code-generation choices from the engine's configuration.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Tunables {
+    /// Heaps reserve only their maximum size: barriers check bounds.
+    pub gc_bounds_checks: bool,
+    /// Count and check fuel (`Config::consume_fuel`).
+    pub consume_fuel: bool,
+    /// Check the epoch deadline (`Config::epoch_interruption`).
+    pub epoch_interruption: bool,
 }
 
 struct State {
     stack: Vec<Value>,
-    control: Vec<Frame>,
+    control: Vec<control::Frame>,
+    /// The parameters of the open `if` frames that have not reached their `else`, innermost
+    /// last (see `control::FrameKind::If`).
+    if_params: Vec<Value>,
     reachable: bool,
     /// Nesting depth of frames opened in unreachable code.
     dead_depth: u32,
@@ -107,13 +89,13 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator {
-    /// A translator for heaps with `gc_layouts`; `gc_bounds_checks` as for
-    /// [`gc_compiler::DrcCompiler::new`].
-    pub(crate) fn new(gc_layouts: &'static gc_core::GcLayouts, gc_bounds_checks: bool) -> Self {
+    /// A translator for heaps with `gc_layouts`, making the choices in `tunables`.
+    pub(crate) fn new(gc_layouts: &'static gc_core::GcLayouts, tunables: Tunables) -> Self {
         FuncTranslator {
             fctx: FunctionBuilderContext::new(),
-            gc: gc_compiler::DrcCompiler::new(gc_layouts, gc_bounds_checks),
+            gc: gc_compiler::DrcCompiler::new(gc_layouts, tunables.gc_bounds_checks),
             layouts: gc_layouts,
+            tunables,
         }
     }
 
@@ -197,25 +179,31 @@ impl FuncTranslator {
         let exit = new_block_with(&mut b, ty.results());
         let mut state = State {
             stack: Vec::new(),
-            control: vec![Frame {
-                kind: FrameKind::Block,
-                next: exit,
-                num_params: 0,
-                num_results: ty.results().len(),
-                height: 0,
-                next_reached: false,
-            }],
+            control: vec![control::Frame::function(exit, ty.results().len())],
+            if_params: Vec::new(),
             reachable: true,
             dead_depth: 0,
             locals,
         };
         let mut env = FuncEnv::new(info, vmctx, self.gc, self.layouts);
+        env.interrupts_entry(
+            &mut b,
+            self.tunables.consume_fuel,
+            self.tunables.epoch_interruption,
+        );
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
             b.set_srcloc(SourceLoc::new(offset as u32));
+            if state.reachable {
+                env.fuel_before_op(&mut b, &op);
+            }
             translate_op(&op, &mut b, &mut state, &mut env)?;
+            if state.reachable {
+                env.fuel_after_op(&mut b, &op);
+            }
         }
+        env.interrupts_finish(&mut b);
         b.finalize(frontend);
         Ok(())
     }
@@ -270,85 +258,6 @@ fn declare_gc_values(b: &mut FunctionBuilder<'_>, values: &[Value], types: &[Val
     }
 }
 
-/// Handles an operator while the current code is unreachable: only nesting matters.
-fn translate_unreachable(
-    op: &Operator<'_>,
-    b: &mut FunctionBuilder<'_>,
-    state: &mut State,
-) -> Result<bool> {
-    match op {
-        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-            state.dead_depth += 1;
-            Ok(true)
-        }
-        Operator::Else if state.dead_depth == 0 => {
-            let frame = state.control.last_mut().expect("validated: else inside if");
-            if let FrameKind::If { else_block, params } = &mut frame.kind {
-                // The `if` itself was reachable (it opened a live frame), so the else arm is.
-                let else_block = else_block.take().expect("validated: one else per if");
-                state.stack.truncate(frame.height);
-                state.stack.extend(params.iter().copied());
-                b.switch_to_block(else_block);
-                state.reachable = true;
-            }
-            Ok(true)
-        }
-        Operator::End if state.dead_depth > 0 => {
-            state.dead_depth -= 1;
-            Ok(true)
-        }
-        // `else` of an `if` opened in dead code: still dead.
-        Operator::Else => Ok(state.dead_depth > 0),
-        Operator::End => Ok(false),
-        _ => Ok(true),
-    }
-}
-
-fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State, env: &FuncEnv<'_>) {
-    let mut frame = state.control.pop().expect("validated: end matches a frame");
-    if state.reachable {
-        let results = state.popn(frame.num_results);
-        b.ins().jump(frame.next, &block_args(&results));
-        frame.next_reached = true;
-    }
-    if let FrameKind::If {
-        else_block: Some(else_block),
-        params,
-    } = &frame.kind
-    {
-        // No else arm: the implicit one passes the parameters through as results.
-        b.switch_to_block(*else_block);
-        b.ins().jump(frame.next, &block_args(params));
-        frame.next_reached = true;
-    }
-    if let FrameKind::Loop { header } = frame.kind {
-        b.seal_block(header);
-    }
-    state.stack.truncate(frame.height);
-    b.switch_to_block(frame.next);
-    b.seal_block(frame.next);
-    state.stack.extend_from_slice(b.block_params(frame.next));
-    state.reachable = frame.next_reached;
-    if state.control.is_empty() {
-        // The function's own frame: return its results.
-        if state.reachable {
-            let results = state.popn(frame.num_results);
-            b.ins().return_(&results);
-        }
-        let _ = env;
-    }
-}
-
-fn branch(b: &mut FunctionBuilder<'_>, state: &mut State, depth: u32) {
-    let i = state.control.len() - 1 - depth as usize;
-    let (target, n) = state.control[i].branch_target();
-    if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
-        state.control[i].next_reached = true;
-    }
-    let args = block_args(state.peekn(n));
-    b.ins().jump(target, &args);
-}
-
 /// The number of fields of struct type `type_index`.
 fn gc_field_count(env: &FuncEnv<'_>, type_index: u32) -> usize {
     match &env.info.types[type_index as usize].composite {
@@ -357,36 +266,13 @@ fn gc_field_count(env: &FuncEnv<'_>, type_index: u32) -> usize {
     }
 }
 
-/// Branches to the label `depth` levels out if `cond` is non-zero, passing the label's
-/// arity worth of values: the top of the stack followed by `extra`. Falls through otherwise.
-fn branch_if(
-    b: &mut FunctionBuilder<'_>,
-    state: &mut State,
-    depth: u32,
-    cond: Value,
-    extra: &[Value],
-) {
-    let i = state.control.len() - 1 - depth as usize;
-    let (target, n) = state.control[i].branch_target();
-    if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
-        state.control[i].next_reached = true;
-    }
-    let mut values = state.peekn(n - extra.len()).to_vec();
-    values.extend_from_slice(extra);
-    let fallthrough = b.create_block();
-    b.ins()
-        .brif(cond, target, &block_args(&values), fallthrough, &[]);
-    b.seal_block(fallthrough);
-    b.switch_to_block(fallthrough);
-}
-
 fn translate_op(
     op: &Operator<'_>,
     b: &mut FunctionBuilder<'_>,
     state: &mut State,
     env: &mut FuncEnv<'_>,
 ) -> Result<()> {
-    if !state.reachable && translate_unreachable(op, b, state)? {
+    if !state.reachable && control::skip_unreachable(op, b, state) {
         return Ok(());
     }
     if numeric::translate_numeric(op, b, &mut state.stack) {
@@ -398,107 +284,25 @@ fn translate_op(
             b.ins().trap(Trap::Unreachable.to_cranelift());
             state.reachable = false;
         }
-        Operator::Block { blockty } => {
-            let (params, results) = block_sig(env.info, blockty);
-            let next = new_block_with(b, &results);
-            state.control.push(Frame {
-                kind: FrameKind::Block,
-                next,
-                num_params: params.len(),
-                num_results: results.len(),
-                height: state.stack.len() - params.len(),
-                next_reached: false,
-            });
-        }
-        Operator::Loop { blockty } => {
-            let (params, results) = block_sig(env.info, blockty);
-            let header = new_block_with(b, &params);
-            let next = new_block_with(b, &results);
-            let args = state.popn(params.len());
-            b.ins().jump(header, &block_args(&args));
-            b.switch_to_block(header);
-            state.stack.extend_from_slice(b.block_params(header));
-            state.control.push(Frame {
-                kind: FrameKind::Loop { header },
-                next,
-                num_params: params.len(),
-                num_results: results.len(),
-                height: state.stack.len() - params.len(),
-                next_reached: false,
-            });
-        }
-        Operator::If { blockty } => {
-            let (params, results) = block_sig(env.info, blockty);
-            let cond = state.pop();
-            let then_block = b.create_block();
-            let else_block = b.create_block();
-            let next = new_block_with(b, &results);
-            b.ins().brif(cond, then_block, &[], else_block, &[]);
-            b.seal_block(then_block);
-            b.seal_block(else_block);
-            b.switch_to_block(then_block);
-            let params_values = state.peekn(params.len()).to_vec();
-            state.control.push(Frame {
-                kind: FrameKind::If {
-                    else_block: Some(else_block),
-                    params: params_values,
-                },
-                next,
-                num_params: params.len(),
-                num_results: results.len(),
-                height: state.stack.len() - params.len(),
-                next_reached: false,
-            });
-        }
-        Operator::Else => {
-            let frame = state.control.last_mut().expect("validated: else inside if");
-            let results = state.stack.split_off(state.stack.len() - frame.num_results);
-            b.ins().jump(frame.next, &block_args(&results));
-            frame.next_reached = true;
-            if let FrameKind::If { else_block, params } = &mut frame.kind {
-                let else_block = else_block.take().expect("validated: one else per if");
-                state.stack.truncate(frame.height);
-                state.stack.extend(params.iter().copied());
-                b.switch_to_block(else_block);
+        Operator::Block { blockty } => control::block(env, state, blockty)?,
+        Operator::Loop { blockty } => control::loop_(b, env, state, blockty)?,
+        Operator::If { blockty } => control::if_(b, env, state, blockty)?,
+        Operator::Else => control::else_(b, state),
+        Operator::End => {
+            if let Some(n) = control::end(b, state) {
+                env.fuel_before_return(b);
+                let results = state.popn(n);
+                b.ins().return_(&results);
             }
         }
-        Operator::End => end_frame(b, state, env),
-        Operator::Br { relative_depth } => {
-            branch(b, state, relative_depth);
-            state.reachable = false;
-        }
+        Operator::Br { relative_depth } => control::br(b, env, state, relative_depth),
         Operator::BrIf { relative_depth } => {
             let cond = state.pop();
-            branch_if(b, state, relative_depth, cond, &[]);
+            control::br_if(b, env, state, relative_depth, cond, &[]);
         }
-        Operator::BrTable { ref targets } => {
-            let index = state.pop();
-            let mut depths = Vec::with_capacity(targets.len() as usize);
-            for t in targets.targets() {
-                depths.push(t?);
-            }
-            let default = targets.default();
-            let n = {
-                let i = state.control.len() - 1 - default as usize;
-                state.control[i].branch_target().1
-            };
-            let args = block_args(state.peekn(n));
-            let mut call_for = |b: &mut FunctionBuilder<'_>, depth: u32| {
-                let i = state.control.len() - 1 - depth as usize;
-                let (target, _) = state.control[i].branch_target();
-                if !matches!(state.control[i].kind, FrameKind::Loop { .. }) {
-                    state.control[i].next_reached = true;
-                }
-                b.func.dfg.block_call(target, &args)
-            };
-            let default_call = call_for(b, default);
-            let calls: Vec<_> = depths.iter().map(|&d| call_for(b, d)).collect();
-            let jt = b.create_jump_table(JumpTableData::new(default_call, &calls));
-            b.ins().br_table(index, jt);
-            state.reachable = false;
-        }
+        Operator::BrTable { ref targets } => control::br_table(b, env, state, targets)?,
         Operator::Return => {
-            let n = state.control[0].num_results;
+            let n = state.control[0].num_results as usize;
             let results = state.peekn(n).to_vec();
             b.ins().return_(&results);
             state.reachable = false;
@@ -746,7 +550,7 @@ fn translate_op(
             } else {
                 b.ins().bxor_imm_u(ok, 1)
             };
-            branch_if(b, state, relative_depth, cond, &[r]);
+            control::br_if(b, env, state, relative_depth, cond, &[r]);
             state.stack.push(r);
         }
         Operator::RefAsNonNull => {
@@ -757,13 +561,13 @@ fn translate_op(
             // Branch (without the reference) if null; otherwise continue with it.
             let r = state.pop();
             let is_null = b.ins().icmp_imm_u(IntCC::Equal, r, 0);
-            branch_if(b, state, relative_depth, is_null, &[]);
+            control::br_if(b, env, state, relative_depth, is_null, &[]);
             state.stack.push(r);
         }
         Operator::BrOnNonNull { relative_depth } => {
             // Branch with the reference if non-null; otherwise continue without it.
             let r = state.pop();
-            branch_if(b, state, relative_depth, r, &[r]);
+            control::br_if(b, env, state, relative_depth, r, &[r]);
         }
         Operator::Drop => {
             state.pop();
@@ -833,9 +637,7 @@ fn translate_op(
         Operator::MemoryGrow { mem } => {
             let delta = state.pop();
             let mem = b.ins().iconst(I32, i64::from(mem));
-            let r = env
-                .builtin(b, Builtin::MemoryGrow, &[mem, delta])
-                .expect("returns");
+            let r = env.grow_builtin(b, Builtin::MemoryGrow, &[mem, delta]);
             state.stack.push(r);
         }
         Operator::MemoryFill { mem } => {
@@ -899,9 +701,7 @@ fn translate_op(
             let (init, delta) = state.pop2();
             let init = env.ref_to_raw(b, init);
             let t = b.ins().iconst(I32, i64::from(table));
-            let r = env
-                .builtin(b, Builtin::TableGrow, &[t, delta, init])
-                .expect("returns");
+            let r = env.grow_builtin(b, Builtin::TableGrow, &[t, delta, init]);
             state.stack.push(r);
         }
         Operator::TableFill { table } => {

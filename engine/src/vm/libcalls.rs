@@ -43,18 +43,18 @@ macro_rules! builtins {
 }
 
 builtins! {
-    MemoryGrow = memory_grow(I32, I32) -> I32;
+    MemoryGrow = memory_grow(I32, I32) -> I64;
     MemoryFill = memory_fill(I32, I64, I32, I64) -> I8;
     MemoryCopy = memory_copy(I32, I64, I32, I64, I64) -> I8;
     MemoryInit = memory_init(I32, I32, I64, I32, I32) -> I8;
     DataDrop = data_drop(I32);
-    TableGrow = table_grow(I32, I32, I64) -> I32;
+    TableGrow = table_grow(I32, I32, I64) -> I64;
     TableFill = table_fill(I32, I32, I64, I32) -> I8;
     TableCopy = table_copy(I32, I32, I32, I32, I32) -> I8;
     TableInit = table_init(I32, I32, I32, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
-        GcRefCountZero = gc_ref_count_zero(I32) -> I8;
-        IsSubtype = is_subtype(I32, I32) -> I8;
+    GcRefCountZero = gc_ref_count_zero(I32) -> I8;
+    IsSubtype = is_subtype(I32, I32) -> I8;
     GcAlloc = gc_alloc(I32, I64, I32) -> I64;
     InternFuncRef = intern_funcref(I64) -> I32;
     ArrayFill = array_fill(I32, I32, I64, I32) -> I32;
@@ -63,6 +63,7 @@ builtins! {
     ArrayNewElem = array_new_elem(I32, I32, I32, I32) -> I64;
     ArrayInitData = array_init_data(I32, I32, I32, I32, I32) -> I32;
     ArrayInitElem = array_init_elem(I32, I32, I32, I32, I32) -> I32;
+    NewEpoch = new_epoch() -> I32;
 }
 
 /// Why a GC builtin failed: compiled code maps each to its trap.
@@ -72,19 +73,23 @@ pub(crate) enum GcStatus {
     Ok = 0,
     /// "out of bounds array access"
     ArrayOutOfBounds = 1,
-    /// "allocation size too large" (also: the heap is full after collecting)
+    /// "allocation size too large": no heap could hold the object
     AllocationTooLarge = 2,
     /// "out of bounds table access" (an element segment)
     TableOutOfBounds = 3,
     /// "out of bounds memory access" (a data segment)
     MemoryOutOfBounds = 4,
-    /// A host value's `Drop` panicked during a collection: `Trap::HostError`.
-    HostPanic = 5,
+    /// A host callback failed: a host value's `Drop` panicked during a collection, or the
+    /// resource limiter returned an error. The panic or error is pending in the store;
+    /// compiled code raises `Trap::HostError`, which reports it.
+    HostError = 5,
+    /// "GC heap out of memory": no room even after a full collection and growing the heap.
+    OutOfMemory = 6,
 }
 
 impl GcStatus {
     /// Every failure, with the trap it raises.
-    pub(crate) const TRAPS: [(GcStatus, crate::trap::Trap); 5] = [
+    pub(crate) const TRAPS: [(GcStatus, crate::trap::Trap); 6] = [
         (
             GcStatus::ArrayOutOfBounds,
             crate::trap::Trap::ArrayOutOfBounds,
@@ -101,8 +106,22 @@ impl GcStatus {
             GcStatus::MemoryOutOfBounds,
             crate::trap::Trap::MemoryOutOfBounds,
         ),
-        (GcStatus::HostPanic, crate::trap::Trap::HostError),
+        (GcStatus::HostError, crate::trap::Trap::HostError),
+        (GcStatus::OutOfMemory, crate::trap::Trap::GcHeapOutOfMemory),
     ];
+
+    /// The status for a failed allocation: its trap, or `HostError` with any other error
+    /// left pending in `store`.
+    fn of_error(store: &mut crate::store::StoreOpaque, err: anyhow::Error) -> GcStatus {
+        match err.downcast_ref::<crate::trap::Trap>() {
+            Some(crate::trap::Trap::AllocationTooLarge) => GcStatus::AllocationTooLarge,
+            Some(crate::trap::Trap::GcHeapOutOfMemory) => GcStatus::OutOfMemory,
+            _ => {
+                store.pending_error = Some(err);
+                GcStatus::HostError
+            }
+        }
+    }
 }
 
 /// The instance whose `VMContext` is `vmctx`.
@@ -115,12 +134,33 @@ unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
     unsafe { &mut **vmctx.cast::<*mut InstanceData>() }
 }
 
-extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
+/// What `memory.grow` and `table.grow` return when the resource limiter failed: compiled
+/// code raises `Trap::HostError`, which reports the limiter's error. Otherwise they return
+/// the old size, or -1 if the growth was refused.
+pub(crate) const GROW_TRAP: i64 = -2;
+
+/// The result of a growth for compiled code (see `GROW_TRAP`); an error is left pending.
+fn grow_result(store: &mut crate::store::StoreOpaque, result: anyhow::Result<Option<u64>>) -> i64 {
+    match result {
+        Ok(Some(old)) => old as i64,
+        Ok(None) => -1,
+        Err(err) => {
+            store.pending_error = Some(err);
+            GROW_TRAP
+        }
+    }
+}
+
+extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> i64 {
     // SAFETY: called by compiled code with its own vmctx; the memory index was validated.
-    let memory = unsafe { &mut *instance(vmctx).memories[mem as usize] };
-    memory
-        .grow(u64::from(delta))
-        .map_or(u32::MAX, |old| old as u32)
+    let id = unsafe { instance(vmctx) }.memory_ids[mem as usize];
+    // SAFETY: called through an exit trampoline; no other borrow of the store is live.
+    unsafe {
+        with_store_parts(vmctx, |crate::store::StoreParts { opaque, limiter }| {
+            let result = opaque.memories[id].grow(u64::from(delta), limiter);
+            grow_result(opaque, result)
+        })
+    }
 }
 
 extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u8 {
@@ -210,14 +250,17 @@ unsafe fn gc_heap<'a>(inst: &InstanceData) -> &'a mut dyn gc_core::GcHeap {
     unsafe { &mut *store(inst.vmctx()).gc.heap }
 }
 
-extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: usize) -> u32 {
+extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: usize) -> i64 {
     // SAFETY: as in `memory_grow`; the table index was validated.
-    let inst = unsafe { instance(vmctx) };
-    // SAFETY: tables and the heap are distinct allocations of the live store.
-    let (table, heap) = unsafe { (&mut *inst.tables[table as usize], gc_heap(inst)) };
-    table
-        .grow(u64::from(delta), init, heap)
-        .map_or(u32::MAX, |old| old as u32)
+    let id = unsafe { instance(vmctx) }.table_ids[table as usize];
+    // SAFETY: as in `memory_grow`.
+    unsafe {
+        with_store_parts(vmctx, |crate::store::StoreParts { opaque, limiter }| {
+            let heap = &mut *opaque.gc.heap;
+            let result = opaque.tables[id].grow(u64::from(delta), init, heap, limiter);
+            grow_result(opaque, result)
+        })
+    }
 }
 
 extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: usize, len: u32) -> u8 {
@@ -297,6 +340,43 @@ extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) -> u8 {
     }
 }
 
+/// Compiled code found the store's epoch deadline passed: runs the store's deadline
+/// behaviour and returns `EPOCH_CONTINUE` (the deadline moved), `EPOCH_INTERRUPT`, or
+/// `EPOCH_HOST_ERROR` with the callback's error or panic pending.
+extern "C" fn new_epoch(vmctx: *mut u8) -> u32 {
+    use crate::translate::{EPOCH_CONTINUE, EPOCH_HOST_ERROR, EPOCH_INTERRUPT};
+    {
+        // SAFETY: as in `gc_alloc`; this borrow ends before the hook's.
+        let store = unsafe { store(vmctx) };
+        if store.engine.current_epoch() < store.vm.epoch_deadline {
+            // The deadline moved since the caller read it.
+            return EPOCH_CONTINUE;
+        }
+    }
+    // SAFETY: called through an exit trampoline; no reference to the store is live, and
+    // the hook gets the whole store it was made for.
+    let result = std::panic::catch_unwind(|| unsafe {
+        let (hooks, whole) = store_hooks(vmctx);
+        (hooks.new_epoch)(whole)
+    });
+    // SAFETY: as in `gc_alloc`; the hook's borrow has ended.
+    let store = unsafe { store(vmctx) };
+    match result {
+        Ok(Ok(_)) => EPOCH_CONTINUE,
+        Ok(Err(err)) if err.downcast_ref() == Some(&crate::trap::Trap::Interrupt) => {
+            EPOCH_INTERRUPT
+        }
+        Ok(Err(err)) => {
+            store.pending_error = Some(err);
+            EPOCH_HOST_ERROR
+        }
+        Err(panic) => {
+            store.pending_panic = Some(panic);
+            EPOCH_HOST_ERROR
+        }
+    }
+}
+
 extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u8 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
@@ -321,12 +401,52 @@ unsafe fn store<'a>(vmctx: *mut u8) -> &'a mut crate::store::StoreOpaque {
     }
 }
 
+/// The typed entry points and the whole store (as published by the entry into Wasm) of
+/// the instance whose `VMContext` is `vmctx`.
+///
+/// # Safety
+/// As for `store`; the result may be used while no reference to the store is live.
+unsafe fn store_hooks(vmctx: *mut u8) -> (crate::store::StoreHooks, *mut u8) {
+    // SAFETY: as in `store`; the hooks are plain function pointers read in place, without
+    // making a reference to the store.
+    unsafe {
+        let vm = *vmctx
+            .add(crate::vm::header::STORE as usize)
+            .cast::<*const crate::vm::VMStoreContext>();
+        let whole = (*vm).store;
+        debug_assert!(!whole.is_null(), "a builtin called outside Wasm");
+        let hooks = std::ptr::addr_of!((*whole.cast::<crate::store::StoreOpaque>()).hooks).read();
+        (hooks, whole)
+    }
+}
+
+/// Runs `f` on the store of the instance whose `VMContext` is `vmctx`, split into its
+/// opaque part and its resource limiter (see `store`).
+///
+/// # Safety
+/// As for `store`.
+unsafe fn with_store_parts<R>(
+    vmctx: *mut u8,
+    f: impl FnOnce(crate::store::StoreParts<'_>) -> R,
+) -> R {
+    let mut f = Some(f);
+    let mut out = None;
+    // SAFETY: per the contract; `with_parts` is the store's own, given its whole store.
+    unsafe {
+        let (hooks, whole) = store_hooks(vmctx);
+        (hooks.with_parts)(whole, &mut |parts| {
+            out = f.take().map(|f| f(parts));
+        });
+    }
+    out.expect("with_parts calls back once")
+}
+
 /// A reference and a status packed for compiled code: status in the high 32 bits.
 fn packed(r: u32, status: GcStatus) -> u64 {
     u64::from(r) | (u64::from(status as u32) << 32)
 }
 
-/// Runs a possibly-collecting step, turning a host `Drop`'s panic into `HostPanic`.
+/// Runs a possibly-collecting step, turning a host `Drop`'s panic into `HostError`.
 fn collecting(
     store: &mut crate::store::StoreOpaque,
     f: impl FnOnce(&mut crate::store::StoreOpaque) -> u64,
@@ -339,39 +459,39 @@ fn collecting(
         Ok(v) => v,
         Err(panic) => {
             store.pending_panic = Some(panic);
-            packed(0, GcStatus::HostPanic)
+            packed(0, GcStatus::HostError)
         }
     }
 }
 
 /// Allocates an object of canonical type `ty`, `size` bytes, with kind bits `kind`;
-/// collects first if the heap asks, and again if it is full.
+/// collects first if the heap asks, and makes room if it is full (see
+/// `StoreOpaque::alloc_gc`).
 fn alloc(
-    store: &mut crate::store::StoreOpaque,
+    opaque: &mut crate::store::StoreOpaque,
+    limiter: Option<&mut dyn crate::ResourceLimiter>,
     ty: u32,
     size: u64,
     kind: gc_core::VMGcKind,
 ) -> u64 {
-    let too_large = packed(0, GcStatus::AllocationTooLarge);
     let Ok(size) = u32::try_from(size) else {
-        return too_large;
+        return packed(0, GcStatus::AllocationTooLarge);
     };
-    collecting(store, |store| {
+    collecting(opaque, |store| {
         store.maybe_gc();
-        match store.alloc_gc_object(kind, ty, size, true) {
-            Ok(Some(r)) => packed(r.as_raw(), GcStatus::Ok),
-            _ => too_large,
+        match store.alloc_gc_object(limiter, kind, ty, size, true) {
+            Ok(r) => packed(r.as_raw(), GcStatus::Ok),
+            Err(err) => packed(0, GcStatus::of_error(store, err)),
         }
     })
 }
 
 extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, size: u64, kind: u32) -> u64 {
-    // SAFETY: called by compiled code through an exit trampoline.
-    let store = unsafe { store(vmctx) };
     let Some(kind) = gc_core::VMGcKind::from_word(kind) else {
         return packed(0, GcStatus::AllocationTooLarge);
     };
-    alloc(store, ty, size, kind)
+    // SAFETY: called by compiled code through an exit trampoline.
+    unsafe { with_store_parts(vmctx, |p| alloc(p.opaque, p.limiter, ty, size, kind)) }
 }
 
 extern "C" fn intern_funcref(vmctx: *mut u8, funcref: u64) -> u32 {
@@ -420,9 +540,7 @@ extern "C" fn array_fill(vmctx: *mut u8, array: u32, offset: u32, value: u64, le
     if range(u64::from(offset), u64::from(len), u64::from(array_len)).is_none() {
         return GcStatus::ArrayOutOfBounds as u32;
     }
-    for i in offset..offset + len {
-        write_elem(store, r, &layout, i, value);
-    }
+    store.fill_gc_array(r, &layout, offset, len, u128::from(value));
     GcStatus::Ok as u32
 }
 
@@ -447,12 +565,44 @@ extern "C" fn array_copy(
     if !in_bounds {
         return GcStatus::ArrayOutOfBounds as u32;
     }
-    // Read first, then write: correct for overlapping copies within one array.
-    let values: Vec<u64> = (src_off..src_off + len)
-        .map(|i| read_elem(store, s, &sl, i))
-        .collect();
-    for (i, v) in (dst_off..).zip(values) {
-        write_elem(store, d, &dl, i, v);
+    if dl.elem == gc_core::GcFieldKind::GcRef {
+        // One element at a time, with the barrier; backwards when a copy within one array
+        // moves elements up, so each is read before it is overwritten.
+        let step = |i: u32| {
+            let v = read_elem(store, s, &sl, src_off + i);
+            write_elem(store, d, &dl, dst_off + i, v);
+        };
+        if d == s && dst_off > src_off {
+            (0..len).rev().for_each(step);
+        } else {
+            (0..len).for_each(step);
+        }
+        return GcStatus::Ok as u32;
+    }
+    // Plain bytes: within one array in place, between two through a small buffer (never a
+    // host copy of the whole range).
+    let size = dl.elem.size();
+    let byte = |layout: &gc_core::GcArrayLayout, i: u32| layout.elems_offset + i * size;
+    let total = len * size;
+    let heap = &mut store.gc.heap;
+    if d == s {
+        let (lo, hi) = (dst_off.min(src_off), dst_off.max(src_off));
+        let span = heap.object_bytes_mut(d, byte(&dl, lo), (hi - lo) * size + total);
+        let from = ((src_off - lo) * size) as usize;
+        span.copy_within(
+            from..from + total as usize,
+            ((dst_off - lo) * size) as usize,
+        );
+        return GcStatus::Ok as u32;
+    }
+    let mut buf = [0u8; 4096];
+    let mut done = 0;
+    while done < total {
+        let n = (total - done).min(buf.len() as u32);
+        buf[..n as usize].copy_from_slice(heap.object_bytes(s, byte(&sl, src_off) + done, n));
+        heap.object_bytes_mut(d, byte(&dl, dst_off) + done, n)
+            .copy_from_slice(&buf[..n as usize]);
+        done += n;
     }
     GcStatus::Ok as u32
 }
@@ -516,7 +666,7 @@ fn elem_values(
 
 /// Allocates an array of `ty` holding `values`.
 fn new_array_from(
-    store: &mut crate::store::StoreOpaque,
+    parts: crate::store::StoreParts<'_>,
     ty: u32,
     layout: &gc_core::GcArrayLayout,
     values: &[u64],
@@ -525,7 +675,17 @@ fn new_array_from(
     let Some(size) = layout.size(len) else {
         return packed(0, GcStatus::AllocationTooLarge);
     };
-    let result = alloc(store, ty, u64::from(size), gc_core::VMGcKind::ArrayRef);
+    let crate::store::StoreParts {
+        opaque: store,
+        limiter,
+    } = parts;
+    let result = alloc(
+        store,
+        limiter,
+        ty,
+        u64::from(size),
+        gc_core::VMGcKind::ArrayRef,
+    );
     if result >> 32 != 0 {
         return result;
     }
@@ -545,24 +705,30 @@ extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, le
     // SAFETY: as in `gc_alloc`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `gc_alloc`.
-    let store = unsafe { store(vmctx) };
-    let (_, layout) = store.array_type(ty);
-    let Some(values) = decode_elems(data_bytes(inst, data), offset, len, &layout) else {
-        return packed(0, GcStatus::MemoryOutOfBounds);
-    };
-    new_array_from(store, ty, &layout, &values)
+    unsafe {
+        with_store_parts(vmctx, |parts| {
+            let (_, layout) = parts.opaque.array_type(ty);
+            let Some(values) = decode_elems(data_bytes(inst, data), offset, len, &layout) else {
+                return packed(0, GcStatus::MemoryOutOfBounds);
+            };
+            new_array_from(parts, ty, &layout, &values)
+        })
+    }
 }
 
 extern "C" fn array_new_elem(vmctx: *mut u8, ty: u32, elem: u32, offset: u32, len: u32) -> u64 {
     // SAFETY: as in `gc_alloc`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `gc_alloc`.
-    let store = unsafe { store(vmctx) };
-    let (_, layout) = store.array_type(ty);
-    let Some(values) = elem_values(store, inst, elem, offset, len, &layout) else {
-        return packed(0, GcStatus::TableOutOfBounds);
-    };
-    new_array_from(store, ty, &layout, &values)
+    unsafe {
+        with_store_parts(vmctx, |parts| {
+            let (_, layout) = parts.opaque.array_type(ty);
+            let Some(values) = elem_values(parts.opaque, inst, elem, offset, len, &layout) else {
+                return packed(0, GcStatus::TableOutOfBounds);
+            };
+            new_array_from(parts, ty, &layout, &values)
+        })
+    }
 }
 
 extern "C" fn array_init_data(

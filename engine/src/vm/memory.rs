@@ -6,8 +6,9 @@
 //! into `Trap::MemoryOutOfBounds`. The base never moves.
 
 use super::VMMemoryDefinition;
+use crate::limits::ResourceLimiter;
 use crate::types::MemoryType;
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 /// Size of a Wasm page.
 pub const WASM_PAGE_SIZE: usize = 65536;
@@ -28,10 +29,23 @@ pub(crate) struct LinearMemory {
 unsafe impl Send for LinearMemory {}
 
 impl LinearMemory {
-    /// Reserves and initialises a memory of type `ty`.
-    pub(crate) fn new(ty: MemoryType) -> Result<LinearMemory> {
+    /// Reserves and initialises a memory of type `ty`, if `limiter` allows its minimum.
+    pub(crate) fn new(
+        ty: MemoryType,
+        limiter: Option<&mut dyn ResourceLimiter>,
+    ) -> Result<LinearMemory> {
         if u64::from(ty.minimum()) > MAX_PAGES {
             bail!("memory size must be at most 65536 pages (4GiB)");
+        }
+        if let Some(limiter) = limiter {
+            let bytes = ty.minimum() as usize * WASM_PAGE_SIZE;
+            let max = ty.maximum().map(|m| m as usize * WASM_PAGE_SIZE);
+            if !limiter.memory_growing(0, bytes, max)? {
+                bail!(
+                    "memory minimum size of {} pages exceeds memory limits (resource limit)",
+                    ty.minimum()
+                );
+            }
         }
         // SAFETY: an anonymous, private, inaccessible mapping has no preconditions.
         let base = unsafe {
@@ -54,7 +68,7 @@ impl LinearMemory {
             },
             ty,
         };
-        if memory.grow(u64::from(ty.minimum())).is_none() {
+        if memory.grow(u64::from(ty.minimum()), None)?.is_none() {
             bail!("failed to allocate the initial pages of a linear memory");
         }
         Ok(memory)
@@ -70,21 +84,43 @@ impl LinearMemory {
         (self.def.current_length / WASM_PAGE_SIZE) as u64
     }
 
-    /// Grows by `delta` pages; returns the old size in pages, or `None` if the memory's
-    /// maximum (or the 4 GiB limit) would be exceeded or the system refuses.
-    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+    /// Grows by `delta` pages if `limiter` allows; returns the old size in pages, or
+    /// `None` if refused, if the memory's maximum (or the 4 GiB limit) would be exceeded or
+    /// the system refuses. `Err` is the limiter's.
+    pub(crate) fn grow(
+        &mut self,
+        delta: u64,
+        mut limiter: Option<&mut dyn ResourceLimiter>,
+    ) -> Result<Option<u64>> {
         let old = self.pages();
-        let new = old.checked_add(delta)?;
         let max = self
             .ty
             .maximum()
             .map_or(MAX_PAGES, u64::from)
             .min(MAX_PAGES);
+        let bytes = |pages: u64| usize::try_from(pages.saturating_mul(WASM_PAGE_SIZE as u64));
+        let new = old.saturating_add(delta);
+        if let Some(limiter) = limiter.as_deref_mut()
+            && delta > 0
+        {
+            let desired = bytes(new).unwrap_or(usize::MAX);
+            let declared = self.ty.maximum().map(|m| m as usize * WASM_PAGE_SIZE);
+            if !limiter.memory_growing(self.def.current_length, desired, declared)? {
+                return Ok(None);
+            }
+        }
+        let fail = |limiter: Option<&mut dyn ResourceLimiter>, err: anyhow::Error| {
+            limiter.map_or(Ok(()), |l| l.memory_grow_failed(err))
+        };
         if new > max {
-            return None;
+            fail(
+                limiter,
+                anyhow!("memory maximum size of {max} pages exceeded"),
+            )?;
+            return Ok(None);
         }
         if delta == 0 {
-            return Some(old);
+            return Ok(Some(old));
         }
         let old_len = self.def.current_length;
         let new_len = new as usize * WASM_PAGE_SIZE;
@@ -98,10 +134,12 @@ impl LinearMemory {
             )
         };
         if rc != 0 {
-            return None;
+            let err = std::io::Error::last_os_error();
+            fail(limiter, anyhow!("failed to make memory accessible: {err}"))?;
+            return Ok(None);
         }
         self.def.current_length = new_len;
-        Some(old)
+        Ok(Some(old))
     }
 
     /// The accessible bytes.
@@ -132,21 +170,22 @@ mod tests {
 
     #[test]
     fn grows_within_maximum_and_zero_fills() {
-        let mut m = LinearMemory::new(MemoryType::new(1, Some(3))).unwrap();
+        let mut m = LinearMemory::new(MemoryType::new(1, Some(3)), None).unwrap();
         assert_eq!(m.pages(), 1);
         assert!(m.data().iter().all(|&b| b == 0));
         m.data_mut()[WASM_PAGE_SIZE - 1] = 7;
-        assert_eq!(m.grow(2), Some(1));
+        assert_eq!(m.grow(2, None).unwrap(), Some(1));
         assert_eq!(m.data()[WASM_PAGE_SIZE - 1], 7);
         assert_eq!(m.data().len(), 3 * WASM_PAGE_SIZE);
-        assert_eq!(m.grow(1), None);
-        assert_eq!(m.grow(0), Some(3));
+        assert_eq!(m.grow(1, None).unwrap(), None);
+        assert_eq!(m.grow(0, None).unwrap(), Some(3));
     }
 
     #[test]
     fn rejects_more_than_4gib() {
-        assert!(LinearMemory::new(MemoryType::new(65537, None)).is_err());
-        let mut m = LinearMemory::new(MemoryType::new(0, None)).unwrap();
-        assert_eq!(m.grow(65537), None);
+        assert!(LinearMemory::new(MemoryType::new(65537, None), None).is_err());
+        let mut m = LinearMemory::new(MemoryType::new(0, None), None).unwrap();
+        assert_eq!(m.grow(65537, None).unwrap(), None);
+        assert_eq!(m.grow(u64::MAX, None).unwrap(), None);
     }
 }

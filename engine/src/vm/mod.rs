@@ -10,7 +10,7 @@ mod vmcontext;
 
 pub(crate) use func_table::FuncRefTable;
 pub(crate) use instance::{GlobalData, InstanceData};
-pub(crate) use libcalls::{Builtin, GcStatus};
+pub(crate) use libcalls::{Builtin, GROW_TRAP, GcStatus};
 pub(crate) use memory::LinearMemory;
 pub(crate) use table::TableData;
 pub use vmcontext::{

@@ -1,8 +1,9 @@
 //! Tables: growable arrays of pointer-sized reference elements.
 
 use super::VMTableDefinition;
+use crate::limits::ResourceLimiter;
 use crate::types::{HeapType, TableType};
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use gc_core::{GcHeap, VMGcRef};
 
 /// The largest table this engine creates, in elements.
@@ -36,13 +37,27 @@ fn store(slot: &mut usize, new: usize, gc: bool, heap: &mut dyn GcHeap) {
 unsafe impl Send for TableData {}
 
 impl TableData {
-    /// A table of type `ty` filled with `init`.
-    pub(crate) fn new(ty: TableType, init: usize, heap: &mut dyn GcHeap) -> Result<TableData> {
+    /// A table of type `ty` filled with `init`, if `limiter` allows its minimum.
+    pub(crate) fn new(
+        ty: TableType,
+        init: usize,
+        heap: &mut dyn GcHeap,
+        limiter: Option<&mut dyn ResourceLimiter>,
+    ) -> Result<TableData> {
         if u64::from(ty.minimum()) > MAX_TABLE_ELEMENTS {
             bail!(
                 "table of {} elements is larger than this engine allows",
                 ty.minimum()
             );
+        }
+        if let Some(limiter) = limiter {
+            let max = ty.maximum().map(|m| m as usize);
+            if !limiter.table_growing(0, ty.minimum() as usize, max)? {
+                bail!(
+                    "table minimum size of {} elements exceeds table limits (resource limit)",
+                    ty.minimum()
+                );
+            }
         }
         let gc = ty.element().heap_type().top() != HeapType::Func;
         let mut t = TableData {
@@ -108,18 +123,40 @@ impl TableData {
         }
     }
 
-    /// Grows by `delta` elements set to `init`; the old size, or `None` past the maximum.
-    pub(crate) fn grow(&mut self, delta: u64, init: usize, heap: &mut dyn GcHeap) -> Option<u64> {
+    /// Grows by `delta` elements set to `init` if `limiter` allows; the old size, or
+    /// `None` if refused or past the maximum. `Err` is the limiter's.
+    pub(crate) fn grow(
+        &mut self,
+        delta: u64,
+        init: usize,
+        heap: &mut dyn GcHeap,
+        mut limiter: Option<&mut dyn ResourceLimiter>,
+    ) -> Result<Option<u64>> {
         let old = self.size();
-        let new = old.checked_add(delta)?;
+        let new = old.saturating_add(delta);
+        if let Some(limiter) = limiter.as_deref_mut()
+            && delta > 0
+        {
+            let desired = usize::try_from(new).unwrap_or(usize::MAX);
+            let max = self.ty.maximum().map(|m| m as usize);
+            if !limiter.table_growing(old as usize, desired, max)? {
+                return Ok(None);
+            }
+        }
         let max = self.ty.maximum().map_or(u64::from(u32::MAX), u64::from);
         if new > max || new > MAX_TABLE_ELEMENTS {
-            return None;
+            if let Some(limiter) = limiter {
+                limiter.table_grow_failed(anyhow!(
+                    "table of {old} elements cannot grow by {delta} (maximum {})",
+                    max.min(MAX_TABLE_ELEMENTS)
+                ))?;
+            }
+            return Ok(None);
         }
         self.elements.resize(new as usize, 0);
         self.sync();
         self.fill(old, init, delta, heap);
-        Some(old)
+        Ok(Some(old))
     }
 
     /// Fills `[dst, dst + len)` with `v`; `false` (nothing written) if out of bounds.
@@ -201,12 +238,13 @@ mod tests {
     #[test]
     fn bounds_are_checked_and_grow_respects_maximum() {
         let h = &mut *heap();
-        let mut t = TableData::new(TableType::new(RefType::FUNCREF, 2, Some(3)), 0, h).unwrap();
+        let mut t =
+            TableData::new(TableType::new(RefType::FUNCREF, 2, Some(3)), 0, h, None).unwrap();
         assert!(t.set(1, 5, h));
         assert!(!t.set(2, 5, h));
-        assert_eq!(t.grow(1, 9, h), Some(2));
+        assert_eq!(t.grow(1, 9, h, None).unwrap(), Some(2));
         assert_eq!(t.get(2), Some(9));
-        assert_eq!(t.grow(1, 0, h), None);
+        assert_eq!(t.grow(1, 0, h, None).unwrap(), None);
         assert!(!t.fill(2, 1, 2, h));
         assert!(t.fill(3, 1, 0, h));
         assert!(!t.fill(4, 1, 0, h));
@@ -229,13 +267,13 @@ mod tests {
             .unwrap();
         let raw = r.as_raw() as usize;
         let ty = TableType::new(RefType::EXTERNREF, 4, None);
-        let mut t = TableData::new(ty, raw, &mut drc).unwrap();
+        let mut t = TableData::new(ty, raw, &mut drc, None).unwrap();
         assert_eq!(drc.ref_count(r), 4);
         assert!(t.fill(0, 0, 3, &mut drc));
         assert_eq!(drc.ref_count(r), 1);
         assert!(t.copy_within(0, 3, 1, &mut drc));
         assert_eq!(drc.ref_count(r), 2);
-        assert_eq!(t.grow(2, raw, &mut drc), Some(4));
+        assert_eq!(t.grow(2, raw, &mut drc, None).unwrap(), Some(4));
         assert_eq!(drc.ref_count(r), 4);
         assert!(t.set(5, 0, &mut drc));
         assert!(t.set(5, 0, &mut drc));

@@ -133,6 +133,14 @@ pub struct VMStoreContext {
     /// that Wasm calls (builtins, host functions) borrows the store through this pointer
     /// only, so that its borrow is derived from the entry's, which is not used meanwhile.
     pub store: *mut u8,
+    /// Fuel consumed, counting up from minus the fuel set: compiled code (with
+    /// `Config::consume_fuel`) traps once it is no longer negative.
+    pub fuel_consumed: i64,
+    /// The epoch at which compiled code (with `Config::epoch_interruption`) stops to ask
+    /// the store what to do.
+    pub epoch_deadline: u64,
+    /// The engine's epoch counter, which outlives the store.
+    pub epoch_ptr: *const std::sync::atomic::AtomicU64,
 }
 
 // SAFETY: the pointers point into the owning store (its function table, the store itself)
@@ -150,6 +158,9 @@ impl Default for VMStoreContext {
             func_table_base: std::ptr::null(),
             func_table_len: 0,
             store: std::ptr::null_mut(),
+            fuel_consumed: 0,
+            epoch_deadline: 0,
+            epoch_ptr: std::ptr::null(),
         }
     }
 }
@@ -199,6 +210,12 @@ pub mod field {
     pub const STORE_FUNC_TABLE_BASE: i32 = offset_of!(VMStoreContext, func_table_base) as i32;
     /// `VMStoreContext::func_table_len`.
     pub const STORE_FUNC_TABLE_LEN: i32 = offset_of!(VMStoreContext, func_table_len) as i32;
+    /// `VMStoreContext::fuel_consumed`.
+    pub const STORE_FUEL_CONSUMED: i32 = offset_of!(VMStoreContext, fuel_consumed) as i32;
+    /// `VMStoreContext::epoch_deadline`.
+    pub const STORE_EPOCH_DEADLINE: i32 = offset_of!(VMStoreContext, epoch_deadline) as i32;
+    /// `VMStoreContext::epoch_ptr`.
+    pub const STORE_EPOCH_PTR: i32 = offset_of!(VMStoreContext, epoch_ptr) as i32;
     /// Size of a `VMFuncRef`.
     pub const FUNCREF_SIZE: u32 = size_of::<VMFuncRef>() as u32;
     /// Size of a `ValRaw`.
