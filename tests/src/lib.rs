@@ -1,6 +1,8 @@
 //! Helpers shared by the workspace integration tests in `tests/tests/`, and the fuzzing
-//! logic ([`fuzz`]).
+//! logic: [`fuzz`] (this engine alone) and [`differential`] (two engines compared, used by
+//! the `fuzz/` workspace against Wasmtime).
 
+pub mod differential;
 pub mod fuzz;
 
 use engine::{Config, Engine, Func, FuncType, Instance, Linker, Module, Store};

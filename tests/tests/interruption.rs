@@ -112,10 +112,10 @@ fn fuel_is_counted_exactly_and_stops_loops() {
         "all fuel consumed by WebAssembly"
     );
 
-    // Two constants and an add: three units.
+    // The call, two constants and an add: four units (Wasmtime's costs).
     store.set_fuel(100).unwrap();
     assert_eq!(add.call(&mut store, ()).unwrap(), 3);
-    assert_eq!(store.get_fuel().unwrap(), 97);
+    assert_eq!(store.get_fuel().unwrap(), 96);
 
     for name in ["spin", "recurse"] {
         store.set_fuel(10_000).unwrap();
@@ -124,8 +124,13 @@ fn fuel_is_counted_exactly_and_stops_loops() {
         assert_eq!(trap(&err), Some(Trap::OutOfFuel), "{name}");
         assert_eq!(store.get_fuel().unwrap(), 0);
     }
-    store.set_fuel(3).unwrap();
+    // Four units run it; three stop it at its end (checks come at entries and loops, so
+    // straight-line code finishes its block).
+    store.set_fuel(5).unwrap();
     assert_eq!(add.call(&mut store, ()).unwrap(), 3);
+    store.set_fuel(1).unwrap();
+    let err = add.call(&mut store, ()).unwrap_err();
+    assert_eq!(trap(&err), Some(Trap::OutOfFuel));
 }
 
 #[test]
@@ -152,9 +157,10 @@ fn host_functions_see_and_set_the_fuel_of_their_caller() {
     let f = instance.get_typed_func::<(), i32>(&store, "f").unwrap();
     store.set_fuel(50).unwrap();
     assert_eq!(f.call(&mut store, ()).unwrap(), 7);
-    // Each call costs one unit before the host sees the fuel; `i32.const` one more.
-    assert_eq!(*store.data(), [49, 1_048]);
-    assert_eq!(store.get_fuel().unwrap(), 2_047);
+    // Entering `f` and each call cost one unit before the host sees the fuel; `i32.const`
+    // one more.
+    assert_eq!(*store.data(), [48, 1_047]);
+    assert_eq!(store.get_fuel().unwrap(), 2_046);
 }
 
 #[test]

@@ -6,9 +6,11 @@
 //! - **Fuel** (`Config::consume_fuel`): the store's `fuel_consumed` counts up from minus
 //!   the fuel set. A function keeps it in a variable, adds each basic block's cost
 //!   (one per operator, as Wasmtime counts: `nop`, `drop`, `block`, `loop`, `end`,
-//!   `else`, `unreachable` and `return` are free) where control leaves the block, writes it
-//!   back before calls and returns, and reloads it after calls. A check traps with
-//!   `Trap::OutOfFuel` once the count is no longer negative.
+//!   `else`, `unreachable` and `return` are free; a function costs one on entry; bulk
+//!   operations one per byte or element) where control leaves the block, writes it back
+//!   before calls and returns, and reloads it after calls. A check traps with
+//!   `Trap::OutOfFuel` once the count is no longer negative. The costs are Wasmtime's, so
+//!   the same fuel stops the same module at the same point in both engines.
 //! - **Epochs** (`Config::epoch_interruption`): the engine's epoch counter is compared with
 //!   the store's deadline, kept in a variable; when it seems passed, the `NewEpoch` builtin
 //!   rereads the deadline (a host call may have moved it) and, if it has really passed,
@@ -32,6 +34,31 @@ pub(crate) const EPOCH_CONTINUE: u32 = 0;
 pub(crate) const EPOCH_INTERRUPT: u32 = 1;
 /// What the `NewEpoch` builtin returns: trap with `Trap::HostError` (the callback failed).
 pub(crate) const EPOCH_HOST_ERROR: u32 = 2;
+
+/// The variable costs of bulk operations, per byte or element (Wasmtime's defaults).
+pub(crate) mod cost {
+    /// `memory.copy`, `memory.fill`, `memory.init`, per byte.
+    pub const MEMORY_PER_BYTE: u8 = 1;
+    /// `memory.grow`, per page.
+    pub const MEMORY_GROW_PER_PAGE: u8 = 0;
+    /// `table.copy`, `table.fill`, `table.init`, `table.grow`, per element.
+    pub const TABLE_PER_ELEMENT: u8 = 1;
+    /// `array.new*`, `array.copy`, `array.fill`, `array.init_*`, per element.
+    pub const ARRAY_PER_ELEMENT: u8 = 1;
+}
+
+/// `value` if it is an integer constant, as Wasmtime reads one (the immediate's bits,
+/// unsigned, clamped to `i64::MAX`).
+fn const_units(b: &FunctionBuilder<'_>, value: Value) -> Option<i64> {
+    let inst = b.func.dfg.value_def(value).inst()?;
+    match b.func.dfg.insts[inst] {
+        ir::InstructionData::UnaryImm {
+            opcode: ir::Opcode::Iconst,
+            imm,
+        } => Some(i64::try_from(imm.bits().cast_unsigned()).unwrap_or(i64::MAX)),
+        _ => None,
+    }
+}
 
 /// A function's fuel accounting.
 pub(crate) struct Fuel {
@@ -69,7 +96,8 @@ impl FuncEnv<'_> {
             let var = b.declare_var(I64);
             self.fuel = Some(Fuel {
                 var,
-                pending: 0,
+                // Even an empty function costs one unit (as in Wasmtime).
+                pending: 1,
                 out_of_fuel: None,
             });
             self.fuel_load(b);
@@ -153,6 +181,48 @@ impl FuncEnv<'_> {
             | Operator::Else => self.fuel_flush(b),
             _ => {}
         }
+    }
+
+    /// Before a bulk operation on `units` elements (bytes, table elements, array elements):
+    /// charges `cost_per_unit` for each (Wasmtime's variable costs), and checks fuel and
+    /// the epoch as at a loop header, unless the operation is small and of constant size.
+    pub(crate) fn bulk_op(&mut self, b: &mut FunctionBuilder<'_>, units: Value, cost_per_unit: u8) {
+        let constant = const_units(b, units);
+        if self.fuel.is_some() && cost_per_unit > 0 {
+            let per_unit = i64::from(cost_per_unit);
+            match constant {
+                Some(n) => {
+                    let fuel = self.fuel.as_mut().expect("checked");
+                    fuel.pending = fuel.pending.saturating_add(n.saturating_mul(per_unit));
+                }
+                None => {
+                    let cost = if b.func.dfg.value_type(units) == I32 {
+                        let wide = b.ins().uextend(I64, units);
+                        b.ins().imul_imm_u(wide, per_unit)
+                    } else {
+                        // Clamped, so an untrusted count cannot overflow the counter.
+                        let cost = b.ins().imul_imm_u(units, per_unit);
+                        let max = b.ins().iconst(I64, i64::MAX);
+                        let limit = b.ins().iconst(I64, i64::MAX / per_unit);
+                        let clamp = b.ins().icmp(IntCC::UnsignedGreaterThan, units, limit);
+                        b.ins().select(clamp, max, cost)
+                    };
+                    self.fuel_flush(b);
+                    let var = self.fuel.as_ref().expect("checked").var;
+                    let v = b.use_var(var);
+                    let v = b.ins().iadd(v, cost);
+                    b.def_var(var, v);
+                }
+            }
+        }
+        const SMALL_BULK_OP_COST: i64 = 128;
+        if let Some(n) = constant
+            && n.checked_mul(i64::from(cost_per_unit))
+                .is_some_and(|c| c <= SMALL_BULK_OP_COST)
+        {
+            return;
+        }
+        self.interrupt_checks(b);
     }
 
     /// After a call, the callee may have used fuel: reload it.

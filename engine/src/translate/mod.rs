@@ -12,6 +12,7 @@ mod gc;
 mod interrupts;
 mod numeric;
 
+use interrupts::cost;
 pub(crate) use interrupts::{EPOCH_CONTINUE, EPOCH_HOST_ERROR, EPOCH_INTERRUPT};
 
 use crate::compile::{value_type, wasm_signature};
@@ -396,11 +397,13 @@ fn translate_op(
         }
         Operator::ArrayNew { array_type_index } => {
             let (init, len) = state.pop2();
+            env.bulk_op(b, len, cost::ARRAY_PER_ELEMENT);
             let r = gc::array_new(env, b, array_type_index, Some(init), len);
             state.stack.push(r);
         }
         Operator::ArrayNewDefault { array_type_index } => {
             let len = state.pop();
+            env.bulk_op(b, len, cost::ARRAY_PER_ELEMENT);
             let r = gc::array_new(env, b, array_type_index, None, len);
             state.stack.push(r);
         }
@@ -417,6 +420,7 @@ fn translate_op(
             array_data_index,
         } => {
             let (offset, len) = state.pop2();
+            env.bulk_op(b, len, cost::ARRAY_PER_ELEMENT);
             let r = gc::array_new_segment(
                 env,
                 b,
@@ -433,6 +437,7 @@ fn translate_op(
             array_elem_index,
         } => {
             let (offset, len) = state.pop2();
+            env.bulk_op(b, len, cost::ARRAY_PER_ELEMENT);
             let r = gc::array_new_segment(
                 env,
                 b,
@@ -467,16 +472,19 @@ fn translate_op(
         }
         Operator::ArrayFill { array_type_index } => {
             let args = state.popn(4);
+            env.bulk_op(b, args[3], cost::ARRAY_PER_ELEMENT);
             gc::array_fill(env, b, array_type_index, args[0], args[1], args[2], args[3]);
         }
         Operator::ArrayCopy { .. } => {
             let args = state.popn(5);
+            env.bulk_op(b, args[4], cost::ARRAY_PER_ELEMENT);
             gc::array_copy(env, b, args.try_into().expect("five operands"));
         }
         Operator::ArrayInitData {
             array_data_index, ..
         } => {
             let args = state.popn(4);
+            env.bulk_op(b, args[3], cost::ARRAY_PER_ELEMENT);
             let args = args.try_into().expect("four operands");
             gc::array_init_segment(env, b, Builtin::ArrayInitData, array_data_index, args);
         }
@@ -484,6 +492,7 @@ fn translate_op(
             array_elem_index, ..
         } => {
             let args = state.popn(4);
+            env.bulk_op(b, args[3], cost::ARRAY_PER_ELEMENT);
             let args = args.try_into().expect("four operands");
             gc::array_init_segment(env, b, Builtin::ArrayInitElem, array_elem_index, args);
         }
@@ -636,12 +645,14 @@ fn translate_op(
         }
         Operator::MemoryGrow { mem } => {
             let delta = state.pop();
+            env.bulk_op(b, delta, cost::MEMORY_GROW_PER_PAGE);
             let mem = b.ins().iconst(I32, i64::from(mem));
             let r = env.grow_builtin(b, Builtin::MemoryGrow, &[mem, delta]);
             state.stack.push(r);
         }
         Operator::MemoryFill { mem } => {
             let (dst, val, len) = state.pop3();
+            env.bulk_op(b, len, cost::MEMORY_PER_BYTE);
             let mem = b.ins().iconst(I32, i64::from(mem));
             let dst = b.ins().uextend(I64, dst);
             let len = b.ins().uextend(I64, len);
@@ -654,6 +665,7 @@ fn translate_op(
         }
         Operator::MemoryCopy { dst_mem, src_mem } => {
             let (dst, src, len) = state.pop3();
+            env.bulk_op(b, len, cost::MEMORY_PER_BYTE);
             let dst_mem = b.ins().iconst(I32, i64::from(dst_mem));
             let src_mem = b.ins().iconst(I32, i64::from(src_mem));
             let dst = b.ins().uextend(I64, dst);
@@ -668,6 +680,7 @@ fn translate_op(
         }
         Operator::MemoryInit { data_index, mem } => {
             let (dst, src, len) = state.pop3();
+            env.bulk_op(b, len, cost::MEMORY_PER_BYTE);
             let mem = b.ins().iconst(I32, i64::from(mem));
             let data = b.ins().iconst(I32, i64::from(data_index));
             let dst = b.ins().uextend(I64, dst);
@@ -699,6 +712,7 @@ fn translate_op(
         }
         Operator::TableGrow { table } => {
             let (init, delta) = state.pop2();
+            env.bulk_op(b, delta, cost::TABLE_PER_ELEMENT);
             let init = env.ref_to_raw(b, init);
             let t = b.ins().iconst(I32, i64::from(table));
             let r = env.grow_builtin(b, Builtin::TableGrow, &[t, delta, init]);
@@ -706,6 +720,7 @@ fn translate_op(
         }
         Operator::TableFill { table } => {
             let (dst, val, len) = state.pop3();
+            env.bulk_op(b, len, cost::TABLE_PER_ELEMENT);
             let val = env.ref_to_raw(b, val);
             let t = b.ins().iconst(I32, i64::from(table));
             env.checked_builtin(
@@ -720,6 +735,7 @@ fn translate_op(
             src_table,
         } => {
             let (dst, src, len) = state.pop3();
+            env.bulk_op(b, len, cost::TABLE_PER_ELEMENT);
             let dt = b.ins().iconst(I32, i64::from(dst_table));
             let st = b.ins().iconst(I32, i64::from(src_table));
             env.checked_builtin(
@@ -731,6 +747,7 @@ fn translate_op(
         }
         Operator::TableInit { elem_index, table } => {
             let (dst, src, len) = state.pop3();
+            env.bulk_op(b, len, cost::TABLE_PER_ELEMENT);
             let t = b.ins().iconst(I32, i64::from(table));
             let e = b.ins().iconst(I32, i64::from(elem_index));
             env.checked_builtin(
