@@ -190,9 +190,11 @@ impl Oracle for Wasmtime {
             }
         };
         exec.compiled = Some(Ok(()));
-        // Wasmtime's GC heap grows like a memory, under the same limit.
+        // Wasmtime's GC heap grows like a memory, under the same limit; tables stop where
+        // this engine's do (an implementation limit, 10^7 elements).
         let limits = StoreLimitsBuilder::new()
             .memory_size(tests::differential::GC_HEAP_LIMIT)
+            .table_elements(tests::differential::TABLE_LIMIT)
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);

@@ -381,6 +381,10 @@ pub fn generate(data: &[u8], features: Features) -> Option<Vec<u8>> {
 /// of being zeroed page by page, and `memory.grow` fails the same way in both.
 pub const GC_HEAP_LIMIT: usize = 32 << 20;
 
+/// The most elements a table may have in either engine: this engine's implementation limit,
+/// which Wasmtime has no counterpart for.
+pub const TABLE_LIMIT: usize = 10_000_000;
+
 /// This engine as an oracle, in normal or GC stress mode.
 pub struct ThisEngine {
     engine: engine::Engine,

@@ -29,9 +29,22 @@ impl BuiltinTable {
     }
 }
 
-/// The signature of `builtin` (and of its trampoline): the C calling convention, `vmctx`
-/// first.
+/// The signature compiled code calls `builtin`'s trampoline with, `vmctx` first: the C
+/// calling convention, or for builtins on cold paths of hot code
+/// ([`Builtin::preserves_all`]) one that clobbers no register, so that the code around the
+/// call keeps its values in registers. Such a builtin returns nothing: its trampoline
+/// leaves the result in `VMStoreContext::builtin_status`.
 pub(crate) fn builtin_signature(pointer: ir::Type, builtin: Builtin) -> Signature {
+    let mut sig = host_signature(pointer, builtin);
+    if builtin.preserves_all() {
+        sig.call_conv = CallConv::PreserveAll;
+        sig.returns.clear();
+    }
+    sig
+}
+
+/// The signature of `builtin`'s Rust function: the C calling convention, `vmctx` first.
+fn host_signature(pointer: ir::Type, builtin: Builtin) -> Signature {
     let (params, ret) = builtin.signature();
     let mut sig = Signature::new(CallConv::SystemV);
     sig.params.push(AbiParam::new(pointer));
@@ -71,11 +84,19 @@ pub(crate) fn compile_builtins(isa: &OwnedTargetIsa) -> Result<BuiltinTable> {
             .store(flags, caller_fp, store, field::STORE_LAST_EXIT_FP);
         b.ins()
             .store(flags, return_pc, store, field::STORE_LAST_EXIT_PC);
-        let callee_sig = b.import_signature(sig);
+        let callee_sig = b.import_signature(host_signature(pointer, builtin));
         let callee = b.ins().iconst(pointer, builtin.address() as i64);
         let call = b.ins().call_indirect(callee_sig, callee, &args);
         let results = b.inst_results(call).to_vec();
-        b.ins().return_(&results);
+        if builtin.preserves_all() {
+            if let Some(&status) = results.first() {
+                b.ins()
+                    .store(flags, status, store, field::STORE_BUILTIN_STATUS);
+            }
+            b.ins().return_(&[]);
+        } else {
+            b.ins().return_(&results);
+        }
         b.finalize(isa.frontend_config());
         functions.push(compile_function(isa, &mut ctx, None)?);
     }

@@ -329,9 +329,13 @@ impl FuncEnv<'_> {
         b.switch_to_block(call);
         b.set_cold_block(call);
         self.fuel_save(b);
-        let status = self
-            .builtin(b, Builtin::NewEpoch, &[])
-            .expect("returns a status");
+        // The call clobbers no register (see `Builtin::preserves_all`): the loop around it
+        // keeps its values in registers. The status comes back in the store context.
+        self.builtin(b, Builtin::NewEpoch, &[]);
+        let store = self.store_ctx(b);
+        let status = b
+            .ins()
+            .load(I32, trusted(), store, field::STORE_BUILTIN_STATUS);
         let interrupt = b
             .ins()
             .icmp_imm_u(IntCC::Equal, status, i64::from(EPOCH_INTERRUPT));
@@ -340,7 +344,6 @@ impl FuncEnv<'_> {
             .ins()
             .icmp_imm_u(IntCC::Equal, status, i64::from(EPOCH_HOST_ERROR));
         b.ins().trapnz(failed, Trap::HostError.to_cranelift());
-        let store = self.store_ctx(b);
         let d = b
             .ins()
             .load(I64, trusted(), store, field::STORE_EPOCH_DEADLINE);

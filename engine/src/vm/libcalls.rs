@@ -66,6 +66,15 @@ builtins! {
     NewEpoch = new_epoch() -> I32;
 }
 
+impl Builtin {
+    /// Whether compiled code calls this builtin on a cold path of hot code (a loop header's
+    /// epoch check), through a trampoline that preserves every register; its result (at
+    /// most 32 bits) comes back in `VMStoreContext::builtin_status`.
+    pub(crate) fn preserves_all(self) -> bool {
+        matches!(self, Builtin::NewEpoch)
+    }
+}
+
 /// Why a GC builtin failed: compiled code maps each to its trap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

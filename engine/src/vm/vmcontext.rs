@@ -141,6 +141,9 @@ pub struct VMStoreContext {
     pub epoch_deadline: u64,
     /// The engine's epoch counter, which outlives the store.
     pub epoch_ptr: *const std::sync::atomic::AtomicU64,
+    /// The result of the last builtin called through a register-preserving trampoline
+    /// (`Builtin::preserves_all`), which returns nothing in registers.
+    pub builtin_status: u32,
 }
 
 // SAFETY: the pointers point into the owning store (its function table, the store itself)
@@ -161,6 +164,7 @@ impl Default for VMStoreContext {
             fuel_consumed: 0,
             epoch_deadline: 0,
             epoch_ptr: std::ptr::null(),
+            builtin_status: 0,
         }
     }
 }
@@ -216,6 +220,8 @@ pub mod field {
     pub const STORE_EPOCH_DEADLINE: i32 = offset_of!(VMStoreContext, epoch_deadline) as i32;
     /// `VMStoreContext::epoch_ptr`.
     pub const STORE_EPOCH_PTR: i32 = offset_of!(VMStoreContext, epoch_ptr) as i32;
+    /// `VMStoreContext::builtin_status`.
+    pub const STORE_BUILTIN_STATUS: i32 = offset_of!(VMStoreContext, builtin_status) as i32;
     /// Size of a `VMFuncRef`.
     pub const FUNCREF_SIZE: u32 = size_of::<VMFuncRef>() as u32;
     /// Size of a `ValRaw`.
