@@ -2,17 +2,19 @@
 # Compares release `spec-runner` with Wasmtime 48 on benchmark scripts: median wall time over
 # alternating runs and peak RSS, reported as ratios (ours / wasmtime). Usage:
 #
-#   scripts/bench.sh [-n RUNS] FILE.wast...
+#   scripts/bench.sh [-n RUNS] [FILE.wast...]      (default: every script in bench/)
 #
 # Needs `wasmtime` on PATH (`cargo install wasmtime-cli@48.0.8 --locked`) and a release build
 # (`cargo build --release -p spec-runner`). Wasmtime runs with both its DRC and its default
-# copying collector.
+# copying collector. OURS_FLAGS are passed to spec-runner (e.g. "--timeout 0").
 set -euo pipefail
 runs=5
 if [ "${1:-}" = "-n" ]; then runs=$2; shift 2; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 ours="$root/target/release/spec-runner"
 wt_flags=(wast -W gc=y,function-references=y,tail-call=y)
+read -r -a ours_flags <<< "${OURS_FLAGS:-}"
+if [ $# -eq 0 ]; then set -- "$root"/bench/*.wast; fi
 
 # Prints "seconds kilobytes" for one run of the given command (its output discarded).
 measure() {
@@ -26,7 +28,7 @@ printf "%-22s %9s %9s %9s %9s %9s %8s %8s\n" file ours_s drc_s copy_s vs_drc vs_
 for file in "$@"; do
   : > /tmp/bench-ours.$$; : > /tmp/bench-drc.$$; : > /tmp/bench-copy.$$
   for _ in $(seq "$runs"); do
-    measure "$ours" "$file" >> /tmp/bench-ours.$$
+    measure "$ours" "${ours_flags[@]}" "$file" >> /tmp/bench-ours.$$
     measure wasmtime "${wt_flags[@]}" -C collector=drc "$file" >> /tmp/bench-drc.$$
     measure wasmtime "${wt_flags[@]}" -C collector=copying "$file" >> /tmp/bench-copy.$$
   done
