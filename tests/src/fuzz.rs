@@ -30,7 +30,7 @@ pub fn smith_config() -> wasm_smith::Config {
         simd_enabled: false,
         relaxed_simd_enabled: false,
         exceptions_enabled: false,
-        gc_enabled: false,
+        gc_enabled: true,
         threads_enabled: false,
         memory64_enabled: false,
         wide_arithmetic_enabled: false,
@@ -65,7 +65,8 @@ pub fn run(data: &[u8], gc_stress: bool) -> Result<Outcome> {
     let bytes = module.to_bytes();
 
     let mut config = Config::new();
-    config.gc_stress(gc_stress);
+    // Arrays of hundreds of megabytes exhaust a small heap at once instead of being zeroed.
+    config.gc_stress(gc_stress).gc_heap_max_size(32 << 20);
     let engine = Engine::new(&config)?;
     let module = Module::from_binary(&engine, &bytes)
         .context("a valid module generated for the engine's features failed to compile")?;

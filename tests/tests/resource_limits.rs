@@ -46,3 +46,28 @@ fn large_empty_tables_cost_no_memory() {
         "RSS grew by {growth_mib} MiB for 100M null elements"
     );
 }
+
+#[test]
+fn oversized_constant_expression_arrays_cost_no_host_memory() {
+    // 3·10^8 one-byte elements: larger than the heap, so refused before anything is
+    // allocated (once staged on the host as 16 bytes per element: 4.7 GB).
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (type $a (array i8))
+            (global (ref $a) (array.new_default $a (i32.const 300000000))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let before = status_kib("VmHWM:");
+    for _ in 0..3 {
+        let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<engine::Trap>(),
+            Some(&engine::Trap::AllocationTooLarge),
+            "{err:#}"
+        );
+    }
+    let growth_mib = status_kib("VmHWM:").saturating_sub(before) >> 10;
+    assert!(growth_mib < 64, "peak RSS grew by {growth_mib} MiB");
+}

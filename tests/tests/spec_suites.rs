@@ -7,6 +7,12 @@ use spec_runner::{KnownFailures, RunOptions, embedded_suite, run_script, suite_f
 /// Runs every script of embedded suite `name` and returns the number of directives that
 /// passed, panicking with every unexpected failure or skip.
 fn run_suite(name: &str, gc_stress: bool) -> usize {
+    run_suite_with(name, gc_stress, false)
+}
+
+/// As `run_suite`, with fuel metering and epoch interruption compiled in (and never
+/// triggered) if `interruptible`.
+fn run_suite_with(name: &str, gc_stress: bool, interruptible: bool) -> usize {
     let name = name.to_owned();
     // Deep recursion in the suites needs more stack than a test thread has.
     std::thread::Builder::new()
@@ -16,6 +22,8 @@ fn run_suite(name: &str, gc_stress: bool) -> usize {
             let options = RunOptions {
                 gc_stress,
                 features: suite_features(&name),
+                timeout: interruptible.then(|| std::time::Duration::from_secs(3600)),
+                fuel: interruptible.then_some(u64::MAX / 2),
                 ..RunOptions::default()
             };
             let mut passed = 0;
@@ -77,6 +85,16 @@ fn reference_types_gc_stress() {
 #[test]
 fn wasm_v3() {
     assert!(run_suite("wasm-v3", false) > 21_000);
+}
+
+#[test]
+fn wasm_v3_with_fuel_and_epochs() {
+    assert!(run_suite_with("wasm-v3", false, true) > 21_000);
+}
+
+#[test]
+fn gc_proposal_with_fuel_and_epochs_gc_stress() {
+    assert!(run_suite_with("gc", true, true) > 750);
 }
 
 #[test]
