@@ -7,8 +7,8 @@
 
 use anyhow::Result;
 use tests::differential::{
-    ArgType, CallOutcome, Execution, Features, Oracle, Plan, SHAPE_DEPTH, SHAPE_ELEMS, Shape,
-    TABLE_ELEMS, TrapKind, Value, arg, memory_hash,
+    ArgType, CallOutcome, Execution, ExportKind, Features, Oracle, Plan, SHAPE_DEPTH, SHAPE_ELEMS,
+    Session, Shape, TABLE_ELEMS, TrapKind, Value, memory_hash,
 };
 use wasmtime::{
     AnyRef, Collector, Config, Engine, Extern, HeapType, Instance, Module, Rooted, Store,
@@ -180,13 +180,13 @@ impl Oracle for Wasmtime {
         format!("Wasmtime 48 ({:?} collector)", self.collector)
     }
 
-    fn execute(&mut self, wasm: &[u8], plan: &Plan) -> Execution {
+    fn instantiate(&mut self, wasm: &[u8], plan: &Plan) -> Result<Box<dyn Session>, Execution> {
         let mut exec = Execution::default();
         let module = match Module::from_binary(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => {
                 exec.compiled = Some(Err(format!("{e:#}")));
-                return exec;
+                return Err(exec);
             }
         };
         exec.compiled = Some(Ok(()));
@@ -203,84 +203,114 @@ impl Oracle for Wasmtime {
         if plan.fuel.is_some() {
             store.set_fuel(u64::MAX).expect("fuel is configured");
         }
-        let instance = match Instance::new(&mut store, &module, &[]) {
-            Ok(i) => i,
+        match Instance::new(&mut store, &module, &[]) {
+            Ok(instance) => {
+                let exports = instance
+                    .exports(&mut store)
+                    .map(|e| (e.name().to_owned(), e.into_extern()))
+                    .collect();
+                Ok(Box::new(WasmtimeSession { store, exports }))
+            }
             Err(e) => {
                 exec.instantiated = Some(Err(trap_kind(&e)));
-                return exec;
+                Err(exec)
             }
+        }
+    }
+}
+
+/// An instance of a case in Wasmtime.
+struct WasmtimeSession {
+    store: Store<StoreLimits>,
+    exports: Vec<(String, Extern)>,
+}
+
+impl WasmtimeSession {
+    fn export(&self, index: usize) -> Extern {
+        self.exports[index].1.clone()
+    }
+}
+
+impl Session for WasmtimeSession {
+    fn exports(&mut self) -> Vec<(String, ExportKind)> {
+        self.exports
+            .iter()
+            .map(|(name, e)| {
+                let kind = match e {
+                    Extern::Func(f) => {
+                        ExportKind::Func(f.ty(&self.store).params().map(|t| arg_type(&t)).collect())
+                    }
+                    Extern::Global(_) => ExportKind::Global,
+                    Extern::Memory(_) => ExportKind::Memory,
+                    Extern::Table(_) => ExportKind::Table,
+                    _ => ExportKind::Other,
+                };
+                (name.clone(), kind)
+            })
+            .collect()
+    }
+
+    fn call(&mut self, index: usize, args: &[Value], fuel: Option<u64>) -> CallOutcome {
+        let Extern::Func(func) = self.export(index) else {
+            unreachable!("called a function export");
         };
-        exec.instantiated = Some(Ok(()));
-        let exports: Vec<(String, Extern)> = instance
-            .exports(&mut store)
-            .map(|e| (e.name().to_owned(), e.into_extern()))
+        let store = &mut self.store;
+        let ty = func.ty(&*store);
+        let args: Vec<Val> = args
+            .iter()
+            .zip(ty.params())
+            .map(|(v, t)| to_val(v, &t))
             .collect();
-        for (i, (name, export)) in exports.iter().enumerate() {
-            let Extern::Func(func) = export else { continue };
-            let ty = func.ty(&store);
-            let args: Option<Vec<Val>> = ty
-                .params()
-                .enumerate()
-                .map(|(p, t)| arg(plan.seed, i, p, arg_type(&t)).map(|v| to_val(&v, &t)))
-                .collect();
-            let Some(args) = args else {
-                exec.calls.push((name.clone(), CallOutcome::NotCalled));
-                continue;
-            };
-            let mut results: Vec<Val> = ty
-                .results()
-                .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
-                .collect();
-            if let Some(fuel) = plan.fuel {
-                store.set_fuel(fuel).expect("fuel is configured");
-            }
-            let outcome = match func.call(&mut store, &args, &mut results) {
-                Ok(()) => CallOutcome::Returned {
-                    values: results
-                        .iter()
-                        .map(|v| shape_of(&mut store, v, SHAPE_DEPTH))
-                        .collect(),
-                    fuel: plan
-                        .fuel
-                        .map(|f| f - store.get_fuel().expect("fuel is configured")),
-                },
-                Err(e) => CallOutcome::Trapped(trap_kind(&e)),
-            };
-            let stop = matches!(&outcome, CallOutcome::Trapped(t) if t.is_inconclusive());
-            exec.calls.push((name.clone(), outcome));
-            if stop {
-                exec.stopped = true;
-                return exec;
-            }
+        let mut results: Vec<Val> = ty
+            .results()
+            .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
+            .collect();
+        if let Some(fuel) = fuel {
+            store.set_fuel(fuel).expect("fuel is configured");
         }
-        for (name, export) in exports {
-            match export {
-                Extern::Global(g) => {
-                    let v = g.get(&mut store);
-                    let v = shape_of(&mut store, &v, SHAPE_DEPTH);
-                    exec.globals.push((name, v));
-                }
-                Extern::Memory(m) => {
-                    let data = m.data(&store);
-                    exec.memories
-                        .push((name, data.len() as u64, memory_hash(data)));
-                }
-                Extern::Table(t) => {
-                    let size = t.size(&store);
-                    let elems = (0..size.min(TABLE_ELEMS))
-                        .map(|i| {
-                            let r = t.get(&mut store, i).expect("element in range");
-                            match shape_of(&mut store, &r.into(), SHAPE_DEPTH) {
-                                Value::Ref(s) => s,
-                                _ => unreachable!("table elements are references"),
-                            }
-                        })
-                        .collect();
-                    exec.tables.push((name, size, elems));
-                }
-                _ => {}
-            }
+        match func.call(&mut *store, &args, &mut results) {
+            Ok(()) => CallOutcome::Returned {
+                values: results
+                    .iter()
+                    .map(|v| shape_of(store, v, SHAPE_DEPTH))
+                    .collect(),
+                fuel: fuel.map(|f| f - store.get_fuel().expect("fuel is configured")),
+            },
+            Err(e) => CallOutcome::Trapped(trap_kind(&e)),
         }
-        exec
+    }
+
+    fn global(&mut self, index: usize) -> Value {
+        let Extern::Global(g) = self.export(index) else {
+            unreachable!("a global export");
+        };
+        let v = g.get(&mut self.store);
+        shape_of(&mut self.store, &v, SHAPE_DEPTH)
+    }
+
+    fn memory(&mut self, index: usize) -> (u64, u64) {
+        let Extern::Memory(m) = self.export(index) else {
+            unreachable!("a memory export");
+        };
+        let data = m.data(&self.store);
+        (data.len() as u64, memory_hash(data))
+    }
+
+    fn table(&mut self, index: usize) -> (u64, Vec<Shape>) {
+        let Extern::Table(t) = self.export(index) else {
+            unreachable!("a table export");
+        };
+        let store = &mut self.store;
+        let size = t.size(&*store);
+        let elems = (0..size.min(TABLE_ELEMS))
+            .map(|i| {
+                let r = t.get(&mut *store, i).expect("element in range");
+                match shape_of(store, &r.into(), SHAPE_DEPTH) {
+                    Value::Ref(s) => s,
+                    _ => unreachable!("table elements are references"),
+                }
+            })
+            .collect();
+        (size, elems)
     }
 }

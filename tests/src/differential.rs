@@ -183,12 +183,94 @@ pub fn memory_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// An engine that runs cases.
+/// An engine that runs cases: it compiles and instantiates, and [`execute`] drives the
+/// resulting [`Session`].
 pub trait Oracle {
     /// The engine's name, for messages.
     fn name(&self) -> String;
-    /// Compiles, instantiates and runs `wasm` as `plan` says.
-    fn execute(&mut self, wasm: &[u8], plan: &Plan) -> Execution;
+    /// Compiles and instantiates `wasm` without imports (instantiation runs unmetered);
+    /// the execution so far if either fails.
+    fn instantiate(&mut self, wasm: &[u8], plan: &Plan) -> Result<Box<dyn Session>, Execution>;
+}
+
+/// What an export is, as far as running a case goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    /// A function with these parameter types.
+    Func(Vec<ArgType>),
+    /// A global.
+    Global,
+    /// A linear memory.
+    Memory,
+    /// A table.
+    Table,
+    /// Anything else (a tag).
+    Other,
+}
+
+/// One instance of a case in one engine: the operations [`execute`] needs. Exports are
+/// named by their position among the instance's exports.
+pub trait Session {
+    /// The exports, in order.
+    fn exports(&mut self) -> Vec<(String, ExportKind)>;
+    /// Calls function export `index` with `args`, metered with `fuel` if set.
+    fn call(&mut self, index: usize, args: &[Value], fuel: Option<u64>) -> CallOutcome;
+    /// Global export `index`'s value.
+    fn global(&mut self, index: usize) -> Value;
+    /// Memory export `index`'s size in bytes and the hash of its contents.
+    fn memory(&mut self, index: usize) -> (u64, u64);
+    /// Table export `index`'s size and the shapes of its first [`TABLE_ELEMS`] elements.
+    fn table(&mut self, index: usize) -> (u64, Vec<Shape>);
+}
+
+/// Runs `wasm` in `oracle` as `plan` says: every exported function in export order with
+/// arguments from the seed (stopping at an inconclusive trap), then the exported state.
+pub fn execute(oracle: &mut dyn Oracle, wasm: &[u8], plan: &Plan) -> Execution {
+    let mut session = match oracle.instantiate(wasm, plan) {
+        Ok(session) => session,
+        Err(exec) => return exec,
+    };
+    let mut exec = Execution {
+        compiled: Some(Ok(())),
+        instantiated: Some(Ok(())),
+        ..Execution::default()
+    };
+    let exports = session.exports();
+    for (i, (name, kind)) in exports.iter().enumerate() {
+        let ExportKind::Func(params) = kind else {
+            continue;
+        };
+        let args: Option<Vec<Value>> = params
+            .iter()
+            .enumerate()
+            .map(|(p, &t)| arg(plan.seed, i, p, t))
+            .collect();
+        let outcome = match args {
+            Some(args) => session.call(i, &args, plan.fuel),
+            None => CallOutcome::NotCalled,
+        };
+        let stop = matches!(&outcome, CallOutcome::Trapped(t) if t.is_inconclusive());
+        exec.calls.push((name.clone(), outcome));
+        if stop {
+            exec.stopped = true;
+            return exec;
+        }
+    }
+    for (i, (name, kind)) in exports.into_iter().enumerate() {
+        match kind {
+            ExportKind::Global => exec.globals.push((name, session.global(i))),
+            ExportKind::Memory => {
+                let (size, hash) = session.memory(i);
+                exec.memories.push((name, size, hash));
+            }
+            ExportKind::Table => {
+                let (size, elems) = session.table(i);
+                exec.tables.push((name, size, elems));
+            }
+            ExportKind::Func(_) | ExportKind::Other => {}
+        }
+    }
+    exec
 }
 
 /// The type of a parameter, as far as making an argument goes.
@@ -533,14 +615,14 @@ impl Oracle for ThisEngine {
         }
     }
 
-    fn execute(&mut self, wasm: &[u8], plan: &Plan) -> Execution {
-        use engine::{Extern, Instance, Module};
+    fn instantiate(&mut self, wasm: &[u8], plan: &Plan) -> Result<Box<dyn Session>, Execution> {
+        use engine::{Instance, Module};
         let mut exec = Execution::default();
         let module = match Module::from_binary(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => {
                 exec.compiled = Some(Err(format!("{e:#}")));
-                return exec;
+                return Err(exec);
             }
         };
         exec.compiled = Some(Ok(()));
@@ -550,87 +632,107 @@ impl Oracle for ThisEngine {
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
-        // Instantiation runs unmetered: Wasmtime also charges its constant expressions and
-        // segment copies, this engine only Wasm code, so only calls compare.
         if plan.fuel.is_some() {
             store.set_fuel(u64::MAX).expect("fuel is configured");
         }
-        let instance = match Instance::new(&mut store, &module, &[]) {
-            Ok(i) => i,
+        match Instance::new(&mut store, &module, &[]) {
+            Ok(instance) => {
+                let exports = instance.exports(&store);
+                Ok(Box::new(ThisSession { store, exports }))
+            }
             Err(e) => {
                 exec.instantiated = Some(Err(this_trap_kind(&e)));
-                return exec;
+                Err(exec)
             }
+        }
+    }
+}
+
+/// An instance of a case in this engine.
+struct ThisSession {
+    store: Store,
+    exports: Vec<(String, engine::Extern)>,
+}
+
+impl Session for ThisSession {
+    fn exports(&mut self) -> Vec<(String, ExportKind)> {
+        use engine::Extern;
+        self.exports
+            .iter()
+            .map(|(name, e)| {
+                let kind = match e {
+                    Extern::Func(f) => {
+                        ExportKind::Func(f.ty(&self.store).params().iter().map(arg_type).collect())
+                    }
+                    Extern::Global(_) => ExportKind::Global,
+                    Extern::Memory(_) => ExportKind::Memory,
+                    Extern::Table(_) => ExportKind::Table,
+                };
+                (name.clone(), kind)
+            })
+            .collect()
+    }
+
+    fn call(&mut self, index: usize, args: &[Value], fuel: Option<u64>) -> CallOutcome {
+        let Some(engine::Extern::Func(func)) = self.exports.get(index).map(|e| e.1.clone()) else {
+            unreachable!("called a function export");
         };
-        exec.instantiated = Some(Ok(()));
-        let exports = instance.exports(&store);
-        for (i, (name, export)) in exports.iter().enumerate() {
-            let Extern::Func(func) = export else { continue };
-            let ty = func.ty(&store);
-            let args: Option<Vec<engine::Val>> = ty
-                .params()
-                .iter()
-                .enumerate()
-                .map(|(p, t)| arg(plan.seed, i, p, arg_type(t)).map(|v| to_val(&v, t)))
-                .collect();
-            let Some(args) = args else {
-                exec.calls.push((name.clone(), CallOutcome::NotCalled));
-                continue;
-            };
-            let mut results: Vec<engine::Val> =
-                ty.results().iter().map(engine::Val::default_for).collect();
-            if let Some(fuel) = plan.fuel {
-                store.set_fuel(fuel).expect("fuel is configured");
-            }
-            let outcome = match func.call(&mut store, &args, &mut results) {
-                Ok(()) => CallOutcome::Returned {
-                    values: results
-                        .iter()
-                        .map(|v| shape_of(&mut store, v, SHAPE_DEPTH))
-                        .collect(),
-                    fuel: plan
-                        .fuel
-                        .map(|f| f - store.get_fuel().expect("fuel is configured")),
-                },
-                Err(e) => CallOutcome::Trapped(this_trap_kind(&e)),
-            };
-            let stop = matches!(&outcome, CallOutcome::Trapped(t) if t.is_inconclusive());
-            exec.calls.push((name.clone(), outcome));
-            if stop {
-                exec.stopped = true;
-                return exec;
-            }
+        let store = &mut self.store;
+        let ty = func.ty(&*store);
+        let args: Vec<engine::Val> = args
+            .iter()
+            .zip(ty.params())
+            .map(|(v, t)| to_val(v, t))
+            .collect();
+        let mut results: Vec<engine::Val> =
+            ty.results().iter().map(engine::Val::default_for).collect();
+        if let Some(fuel) = fuel {
+            store.set_fuel(fuel).expect("fuel is configured");
         }
-        for (name, export) in exports {
-            match export {
-                Extern::Global(g) => {
-                    let v = g.get(&mut store);
-                    let v = shape_of(&mut store, &v, SHAPE_DEPTH);
-                    exec.globals.push((name, v));
-                }
-                Extern::Memory(m) => {
-                    let data = m.data(&store);
-                    exec.memories
-                        .push((name, data.len() as u64, memory_hash(data)));
-                }
-                Extern::Table(t) => {
-                    let size = t.size(&store);
-                    let elems = (0..size.min(TABLE_ELEMS))
-                        .map(|i| {
-                            let r = t.get(&mut store, i).expect("element in range");
-                            let v = engine::Val::from(r);
-                            match shape_of(&mut store, &v, SHAPE_DEPTH) {
-                                Value::Ref(s) => s,
-                                _ => unreachable!("table elements are references"),
-                            }
-                        })
-                        .collect();
-                    exec.tables.push((name, size, elems));
-                }
-                Extern::Func(_) => {}
-            }
+        match func.call(&mut *store, &args, &mut results) {
+            Ok(()) => CallOutcome::Returned {
+                values: results
+                    .iter()
+                    .map(|v| shape_of(store, v, SHAPE_DEPTH))
+                    .collect(),
+                fuel: fuel.map(|f| f - store.get_fuel().expect("fuel is configured")),
+            },
+            Err(e) => CallOutcome::Trapped(this_trap_kind(&e)),
         }
-        exec
+    }
+
+    fn global(&mut self, index: usize) -> Value {
+        let Some(engine::Extern::Global(g)) = self.exports.get(index).map(|e| e.1.clone()) else {
+            unreachable!("a global export");
+        };
+        let v = g.get(&mut self.store);
+        shape_of(&mut self.store, &v, SHAPE_DEPTH)
+    }
+
+    fn memory(&mut self, index: usize) -> (u64, u64) {
+        let Some(engine::Extern::Memory(m)) = self.exports.get(index).map(|e| e.1.clone()) else {
+            unreachable!("a memory export");
+        };
+        let data = m.data(&self.store);
+        (data.len() as u64, memory_hash(data))
+    }
+
+    fn table(&mut self, index: usize) -> (u64, Vec<Shape>) {
+        let Some(engine::Extern::Table(t)) = self.exports.get(index).map(|e| e.1.clone()) else {
+            unreachable!("a table export");
+        };
+        let store = &mut self.store;
+        let size = t.size(&*store);
+        let elems = (0..size.min(TABLE_ELEMS))
+            .map(|i| {
+                let v = engine::Val::from(t.get(&mut *store, i).expect("element in range"));
+                match shape_of(store, &v, SHAPE_DEPTH) {
+                    Value::Ref(s) => s,
+                    _ => unreachable!("table elements are references"),
+                }
+            })
+            .collect();
+        (size, elems)
     }
 }
 
@@ -666,8 +768,8 @@ pub fn run_case(
     let Some(wasm) = generate(data, features) else {
         return CaseOutcome::NoModule;
     };
-    let l = left.execute(&wasm, plan);
-    let r = right.execute(&wasm, plan);
+    let l = execute(left, &wasm, plan);
+    let r = execute(right, &wasm, plan);
     match compare(&l, &r) {
         Ok(()) => CaseOutcome::Agreed {
             left: Box::new(l),
