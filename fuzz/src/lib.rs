@@ -180,13 +180,17 @@ impl Oracle for Wasmtime {
         format!("Wasmtime 48 ({:?} collector)", self.collector)
     }
 
-    fn instantiate(&mut self, wasm: &[u8], plan: &Plan) -> Result<Box<dyn Session>, Execution> {
+    fn instantiate(
+        &mut self,
+        wasm: &[u8],
+        plan: &Plan,
+    ) -> Result<Box<dyn Session>, Box<Execution>> {
         let mut exec = Execution::default();
         let module = match Module::from_binary(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => {
                 exec.compiled = Some(Err(format!("{e:#}")));
-                return Err(exec);
+                return Err(Box::new(exec));
             }
         };
         exec.compiled = Some(Ok(()));
@@ -213,7 +217,7 @@ impl Oracle for Wasmtime {
             }
             Err(e) => {
                 exec.instantiated = Some(Err(trap_kind(&e)));
-                Err(exec)
+                Err(Box::new(exec))
             }
         }
     }

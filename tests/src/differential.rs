@@ -190,7 +190,8 @@ pub trait Oracle {
     fn name(&self) -> String;
     /// Compiles and instantiates `wasm` without imports (instantiation runs unmetered);
     /// the execution so far if either fails.
-    fn instantiate(&mut self, wasm: &[u8], plan: &Plan) -> Result<Box<dyn Session>, Execution>;
+    fn instantiate(&mut self, wasm: &[u8], plan: &Plan)
+    -> Result<Box<dyn Session>, Box<Execution>>;
 }
 
 /// What an export is, as far as running a case goes.
@@ -228,7 +229,7 @@ pub trait Session {
 pub fn execute(oracle: &mut dyn Oracle, wasm: &[u8], plan: &Plan) -> Execution {
     let mut session = match oracle.instantiate(wasm, plan) {
         Ok(session) => session,
-        Err(exec) => return exec,
+        Err(exec) => return *exec,
     };
     let mut exec = Execution {
         compiled: Some(Ok(())),
@@ -615,14 +616,18 @@ impl Oracle for ThisEngine {
         }
     }
 
-    fn instantiate(&mut self, wasm: &[u8], plan: &Plan) -> Result<Box<dyn Session>, Execution> {
+    fn instantiate(
+        &mut self,
+        wasm: &[u8],
+        plan: &Plan,
+    ) -> Result<Box<dyn Session>, Box<Execution>> {
         use engine::{Instance, Module};
         let mut exec = Execution::default();
         let module = match Module::from_binary(&self.engine, wasm) {
             Ok(m) => m,
             Err(e) => {
                 exec.compiled = Some(Err(format!("{e:#}")));
-                return Err(exec);
+                return Err(Box::new(exec));
             }
         };
         exec.compiled = Some(Ok(()));
@@ -642,7 +647,7 @@ impl Oracle for ThisEngine {
             }
             Err(e) => {
                 exec.instantiated = Some(Err(this_trap_kind(&e)));
-                Err(exec)
+                Err(Box::new(exec))
             }
         }
     }
@@ -674,7 +679,7 @@ impl Session for ThisSession {
     }
 
     fn call(&mut self, index: usize, args: &[Value], fuel: Option<u64>) -> CallOutcome {
-        let Some(engine::Extern::Func(func)) = self.exports.get(index).map(|e| e.1.clone()) else {
+        let Some(engine::Extern::Func(func)) = self.exports.get(index).map(|e| e.1) else {
             unreachable!("called a function export");
         };
         let store = &mut self.store;
@@ -702,7 +707,7 @@ impl Session for ThisSession {
     }
 
     fn global(&mut self, index: usize) -> Value {
-        let Some(engine::Extern::Global(g)) = self.exports.get(index).map(|e| e.1.clone()) else {
+        let Some(engine::Extern::Global(g)) = self.exports.get(index).map(|e| e.1) else {
             unreachable!("a global export");
         };
         let v = g.get(&mut self.store);
@@ -710,7 +715,7 @@ impl Session for ThisSession {
     }
 
     fn memory(&mut self, index: usize) -> (u64, u64) {
-        let Some(engine::Extern::Memory(m)) = self.exports.get(index).map(|e| e.1.clone()) else {
+        let Some(engine::Extern::Memory(m)) = self.exports.get(index).map(|e| e.1) else {
             unreachable!("a memory export");
         };
         let data = m.data(&self.store);
@@ -718,7 +723,7 @@ impl Session for ThisSession {
     }
 
     fn table(&mut self, index: usize) -> (u64, Vec<Shape>) {
-        let Some(engine::Extern::Table(t)) = self.exports.get(index).map(|e| e.1.clone()) else {
+        let Some(engine::Extern::Table(t)) = self.exports.get(index).map(|e| e.1) else {
             unreachable!("a table export");
         };
         let store = &mut self.store;
