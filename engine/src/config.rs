@@ -45,7 +45,8 @@ impl Config {
         .union(WasmFeatures::TAIL_CALL)
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::MULTI_MEMORY)
-        .union(WasmFeatures::GC);
+        .union(WasmFeatures::GC)
+        .union(WasmFeatures::EXCEPTIONS);
 
     /// The default configuration: every supported feature, 512 KiB of Wasm stack.
     pub fn new() -> Config {

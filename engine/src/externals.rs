@@ -20,6 +20,8 @@ pub enum Extern {
     Table(Table),
     /// A memory.
     Memory(Memory),
+    /// An exception tag.
+    Tag(crate::Tag),
 }
 
 impl Extern {
@@ -55,6 +57,14 @@ impl Extern {
             None
         }
     }
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
 
     /// The object's type.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
@@ -63,6 +73,7 @@ impl Extern {
             Extern::Global(g) => ExternType::Global(g.ty(store)),
             Extern::Table(t) => ExternType::Table(t.ty(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(store)),
         }
     }
 }
@@ -77,6 +88,12 @@ macro_rules! from_extern {
     )*};
 }
 from_extern!(Func, Global, Table, Memory);
+
+impl From<crate::Tag> for Extern {
+    fn from(t: crate::Tag) -> Extern {
+        Extern::Tag(t)
+    }
+}
 
 /// A global variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

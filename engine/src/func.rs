@@ -333,7 +333,7 @@ impl Func {
         // SAFETY: Wasm has returned, so the borrow behind `store` is ours again.
         let opaque = unsafe { &mut *store };
         opaque.vm.store = outer;
-        result.map_err(|record| opaque.trap_error(record))
+        result.map_err(|unwound| opaque.unwound_error(unwound))
     }
 
     /// A typed view of this function, checked against its type.

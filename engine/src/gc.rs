@@ -183,6 +183,18 @@ impl StoreOpaque {
         }
     }
 
+    /// Makes sure the heap knows how to trace exceptions of tag type `ty` (a function type's
+    /// canonical index).
+    pub(crate) fn register_exn_type(&mut self, ty: u32) {
+        if !self.gc.heap.has_type(ty) {
+            let layouts = self.engine.gc_runtime().layouts();
+            let func = self.engine.registry().func_type(ty);
+            self.gc
+                .heap
+                .register_type(ty, crate::gc_layout::exn_trace(layouts, &func));
+        }
+    }
+
     /// Allocates a zeroed object of registered type `ty`, `size` bytes, making room as
     /// [`alloc_gc`](Self::alloc_gc) does.
     pub(crate) fn alloc_gc_object(

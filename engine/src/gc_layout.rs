@@ -32,6 +32,36 @@ pub(crate) fn array_layout(layouts: &GcLayouts, elem: &FieldType) -> GcArrayLayo
     layouts.array_layout(field_kind(elem))
 }
 
+/// The layout of an exception with payload `payload`: the thrower's tag identity (an `i32`,
+/// field 0) followed by the payload, laid out like a struct's fields.
+pub(crate) fn exn_layout(layouts: &GcLayouts, payload: &[ValType]) -> GcStructLayout {
+    let kinds: Vec<GcFieldKind> = std::iter::once(GcFieldKind::I32)
+        .chain(payload.iter().map(|&t| field_kind(&exn_field(t))))
+        .collect();
+    layouts.struct_layout(&kinds)
+}
+
+/// Payload value `ty` as the (immutable) field it is stored in.
+pub(crate) fn exn_field(ty: ValType) -> FieldType {
+    FieldType {
+        storage: StorageType::Val(ty),
+        mutable: false,
+    }
+}
+
+/// The offset of an exception's tag identity.
+pub(crate) fn exn_tag_offset(layouts: &GcLayouts) -> u32 {
+    exn_layout(layouts, &[]).fields[0].0
+}
+
+/// The trace information for exceptions of function type `ty` (a tag's type): exceptions
+/// use the function type's canonical index as their type, which no struct or array has.
+pub(crate) fn exn_trace(layouts: &GcLayouts, ty: &crate::types::FuncType) -> GcTypeTrace {
+    GcTypeTrace::Struct {
+        gc_ref_offsets: exn_layout(layouts, ty.params()).gc_ref_offsets().collect(),
+    }
+}
+
 /// The trace information for objects of `ty`, if it is a struct or array type.
 pub(crate) fn trace(layouts: &GcLayouts, ty: &SubType) -> Option<GcTypeTrace> {
     match &ty.composite {

@@ -80,6 +80,9 @@ impl Instance {
             EntityIndex::Global(i) => {
                 Extern::Global(Global::from_index(self.store, data.global_ids[i as usize]))
             }
+            EntityIndex::Tag(i) => {
+                Extern::Tag(crate::Tag::from_index(self.store, data.tag_ids[i as usize]))
+            }
         }
     }
 
@@ -137,6 +140,11 @@ impl Instance {
     pub fn get_memory(&self, store: impl AsContext, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
     }
+
+    /// The exported tag called `name`.
+    pub fn get_tag(&self, store: impl AsContext, name: &str) -> Option<crate::Tag> {
+        self.get_export(store, name)?.into_tag()
+    }
 }
 
 fn limits_match(actual: (u64, Option<u64>), expected: (u64, Option<u64>)) -> bool {
@@ -186,6 +194,11 @@ fn check_imports(opaque: &StoreOpaque, module: &Module, imports: &[Extern]) -> R
                             expected.maximum().map(u64::from),
                         ),
                     )
+            }
+            (ExternType::Tag(expected), Extern::Tag(t)) => {
+                opaque.check(t.store_id());
+                // Tag types match only if equal.
+                opaque.tags[t.index as usize].ty == *expected
             }
             (ExternType::Memory(expected), Extern::Memory(m)) => {
                 let actual = m.ty(StoreRef(opaque));
@@ -263,6 +276,10 @@ fn instantiate(
     for &ty in &info.type_ids {
         opaque.register_gc_type(ty);
     }
+    // And so is every exception type it can throw.
+    for &ty in &info.tags {
+        opaque.register_exn_type(info.type_ids[ty as usize]);
+    }
     let builtins = opaque.engine.builtins();
     let mut data = Box::new(InstanceData::new(module.clone(), &mut *opaque.vm, builtins));
     data.set_self_pointer();
@@ -281,7 +298,13 @@ fn instantiate(
             Extern::Global(g) => data.global_ids.push(g.index),
             Extern::Table(t) => data.table_ids.push(t.index),
             Extern::Memory(m) => data.memory_ids.push(m.index),
+            Extern::Tag(t) => data.push_tag(t.index),
         }
+    }
+    // Defined tags: each a new identity.
+    for i in info.num_imported_tags..info.tags.len() as u32 {
+        let id = opaque.new_tag(info.tag_type(&opaque.engine, i));
+        data.push_tag(id);
     }
 
     // Defined functions.

@@ -7,7 +7,7 @@ use crate::limits::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
 };
 use crate::trap::Trap;
-use crate::traphandlers::TrapRecord;
+use crate::traphandlers::{TrapRecord, Unwound};
 use crate::vm::{GlobalData, InstanceData, LinearMemory, TableData, VMStoreContext};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +40,8 @@ pub(crate) struct StoreOpaque {
     pub memories: Vec<Box<LinearMemory>>,
     pub tables: Vec<Box<TableData>>,
     pub globals: Vec<Box<GlobalData>>,
+    /// Tags by identity (compiled code and exceptions hold the index).
+    pub tags: Vec<crate::tag::TagData>,
     pub host_funcs: Vec<Box<HostFuncContext>>,
     pub gc: crate::gc::StoreGc,
     /// Function references held by GC objects, by index.
@@ -113,8 +115,20 @@ impl StoreOpaque {
         Ok(self.vm.fuel_consumed.min(0).unsigned_abs())
     }
 
+    /// Turns a call's unwinding (a trap, or an uncaught exception) into the error it
+    /// returns.
+    pub(crate) fn unwound_error(&mut self, unwound: Unwound) -> anyhow::Error {
+        match unwound {
+            Unwound::Trap(record) => self.trap_error(record),
+            Unwound::Exception(raw) => {
+                let exn = crate::ExnRef::from_raw(self, raw).expect("exceptions are non-null");
+                anyhow::Error::new(crate::ThrownException::new(exn))
+            }
+        }
+    }
+
     /// Turns a caught trap into the error a call returns.
-    pub(crate) fn trap_error(&mut self, record: TrapRecord) -> anyhow::Error {
+    fn trap_error(&mut self, record: TrapRecord) -> anyhow::Error {
         if record.trap == Trap::HostError {
             if let Some(panic) = self.pending_panic.take() {
                 std::panic::resume_unwind(panic);
@@ -253,6 +267,7 @@ impl<T> Store<T> {
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
+                    tags: Vec::new(),
                     host_funcs: Vec::new(),
                     gc,
                     func_table,

@@ -60,6 +60,8 @@ traps! {
     NullStructReference = TrapCode::unwrap_user(14), "null structure reference";
     /// An array access through null.
     NullArrayReference = TrapCode::unwrap_user(15), "null array reference";
+    /// `throw_ref` of null.
+    NullExceptionReference = TrapCode::unwrap_user(19), "null exception reference";
     /// A host function called from Wasm returned an error; the error itself is reported.
     HostError = TrapCode::unwrap_user(7), "host function error";
     /// A cast failed.

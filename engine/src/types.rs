@@ -419,6 +419,8 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// An exception tag.
+    Tag(crate::TagType),
 }
 
 impl fmt::Display for ExternType {
@@ -428,6 +430,7 @@ impl fmt::Display for ExternType {
             ExternType::Global(t) => write!(f, "global {:?} {}", t.mutability, t.content),
             ExternType::Table(t) => write!(f, "table {} {:?} {}", t.min, t.max, t.element),
             ExternType::Memory(t) => write!(f, "memory {} {:?}", t.min, t.max),
+            ExternType::Tag(t) => write!(f, "{t}"),
         }
     }
 }

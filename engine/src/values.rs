@@ -1,6 +1,7 @@
 //! `Val` and `Ref`: Wasm values as the host sees them, and their raw form.
 
 use crate::anyref::AnyRef;
+use crate::exnref::ExnRef;
 use crate::externref::ExternRef;
 use crate::func::Func;
 use crate::store::StoreOpaque;
@@ -28,6 +29,8 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// A reference in the `any` hierarchy (`i31`, struct, array, ...), or null.
     AnyRef(Option<AnyRef>),
+    /// An exception reference, or null.
+    ExnRef(Option<ExnRef>),
 }
 
 /// A reference value.
@@ -40,6 +43,8 @@ pub enum Ref {
     Extern(Option<ExternRef>),
     /// A reference in the `any` hierarchy, or null.
     Any(Option<AnyRef>),
+    /// An exception reference, or null.
+    Exn(Option<ExnRef>),
 }
 
 impl From<i32> for Val {
@@ -68,6 +73,7 @@ impl From<Ref> for Val {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
             Ref::Any(a) => Val::AnyRef(a),
+            Ref::Exn(e) => Val::ExnRef(e),
         }
     }
 }
@@ -89,6 +95,7 @@ impl Val {
             ValType::Ref(r) => match r.heap_type().top() {
                 HeapType::Func => Val::FuncRef(None),
                 HeapType::Extern => Val::ExternRef(None),
+                HeapType::Exn => Val::ExnRef(None),
                 _ => Val::AnyRef(None),
             },
         }
@@ -153,12 +160,22 @@ impl Val {
         }
     }
 
+    /// The exception reference, if this is one (`Some(None)` for null).
+    pub fn exn_ref(&self) -> Option<Option<&ExnRef>> {
+        if let Val::ExnRef(e) = self {
+            Some(e.as_ref())
+        } else {
+            None
+        }
+    }
+
     /// The reference, if this is one.
     pub fn as_ref(&self) -> Option<Ref> {
         match self {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
             Val::ExternRef(e) => Some(Ref::Extern(e.clone())),
             Val::AnyRef(a) => Some(Ref::Any(a.clone())),
+            Val::ExnRef(e) => Some(Ref::Exn(e.clone())),
             _ => None,
         }
     }
@@ -183,6 +200,7 @@ impl Val {
             ),
             Val::ExternRef(e) => (HeapType::Extern, e.as_ref().map(|_| HeapType::Extern)),
             Val::AnyRef(a) => (HeapType::Any, a.as_ref().map(|a| a.heap_type(store))),
+            Val::ExnRef(e) => (HeapType::Exn, e.as_ref().map(|_| HeapType::Exn)),
             _ => return false,
         };
         if r.heap_type().top() != top {
@@ -206,6 +224,7 @@ impl Val {
                     store.check(id);
                 }
             }
+            Val::ExnRef(Some(e)) => store.check(e.store_id()),
             _ => {}
         }
         if !self.matches(store, ty) {
@@ -217,13 +236,16 @@ impl Val {
             Val::F32(v) => ValRaw::from_u32(*v),
             Val::F64(v) => ValRaw::from_u64(*v),
             Val::V128(v) => ValRaw::from_u128(*v),
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => ValRaw::from_u64(0),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => {
+                ValRaw::from_u64(0)
+            }
             Val::FuncRef(Some(f)) => {
                 store.check(f.store_id());
                 ValRaw::from_u64(f.raw() as u64)
             }
             Val::ExternRef(Some(e)) => ValRaw::from_u32(e.to_raw(store)),
             Val::AnyRef(Some(a)) => ValRaw::from_u32(a.to_raw(store)),
+            Val::ExnRef(Some(e)) => ValRaw::from_u32(e.to_raw(store)),
         })
     }
 
@@ -253,6 +275,7 @@ impl Ref {
         match ty.heap_type().top() {
             HeapType::Func => Ref::Func(Func::from_raw(store.id, raw)),
             HeapType::Extern => Ref::Extern(ExternRef::from_raw(store, raw as u32)),
+            HeapType::Exn => Ref::Exn(ExnRef::from_raw(store, raw as u32)),
             _ => Ref::Any(AnyRef::from_raw(store, raw as u32)),
         }
     }

@@ -16,6 +16,8 @@ pub enum VMGcKind {
     StructRef = 0b1011_0000 << 24,
     /// An array.
     ArrayRef = 0b1010_1000 << 24,
+    /// An exception (`exnref`): a tag identity and a payload.
+    ExnRef = 0b0010_0000 << 24,
 }
 
 impl VMGcKind {
@@ -25,12 +27,13 @@ impl VMGcKind {
     pub const RESERVED_MASK: u32 = !Self::MASK;
 
     /// Every kind.
-    pub const ALL: [VMGcKind; 5] = [
+    pub const ALL: [VMGcKind; 6] = [
         VMGcKind::ExternRef,
         VMGcKind::AnyRef,
         VMGcKind::EqRef,
         VMGcKind::StructRef,
         VMGcKind::ArrayRef,
+        VMGcKind::ExnRef,
     ];
 
     /// The kind encoded in `word`'s kind bits, if any.
@@ -129,6 +132,9 @@ mod tests {
         assert!(!ArrayRef.matches(StructRef));
         assert!(!ExternRef.matches(AnyRef));
         assert!(!AnyRef.matches(EqRef));
+        assert!(!ExnRef.matches(AnyRef));
+        assert!(!ExnRef.matches(ExternRef));
+        assert!(!StructRef.matches(ExnRef));
         for k in VMGcKind::ALL {
             assert!(k.matches(k));
             assert_eq!(VMGcKind::from_word(k as u32 | 0x1234), Some(k));

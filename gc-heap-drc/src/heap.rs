@@ -566,7 +566,11 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn alloc_object(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Result<Option<VMGcRef>> {
-        if matches!(kind, VMGcKind::StructRef | VMGcKind::ArrayRef) && !self.has_type(ty) {
+        if matches!(
+            kind,
+            VMGcKind::StructRef | VMGcKind::ArrayRef | VMGcKind::ExnRef
+        ) && !self.has_type(ty)
+        {
             bail!("type {ty} allocated before it was registered");
         }
         let size = size.max(DRC_LAYOUTS.header_size);

@@ -19,7 +19,7 @@ use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
 use crate::report::{Location, Outcome, ScriptReport};
 use crate::spectest;
 use crate::values::{
-    COMPONENTS, EXCEPTIONS, STACK_SWITCHING, THREADS, Unsupported, arg_to_val, check_ret_supported,
+    COMPONENTS, STACK_SWITCHING, THREADS, Unsupported, arg_to_val, check_ret_supported,
     display_rets, display_vals, match_ret,
 };
 
@@ -487,7 +487,13 @@ impl Runner {
             | WastDirective::AssertMalformedCustom { .. } => Err(Fail::Skipped(
                 "custom section validation not supported".to_owned(),
             )),
-            WastDirective::AssertException { .. } => Err(Fail::Skipped(EXCEPTIONS.to_owned())),
+            WastDirective::AssertException { mut exec, .. } => match self.execute(&mut exec)? {
+                Err(e) if e.downcast_ref::<engine::ThrownException>().is_some() => Ok(()),
+                Err(e) => Err(fail(format!(
+                    "expected an uncaught exception, got error: {e:#}"
+                ))),
+                Ok(done) => Err(fail(format!("expected an uncaught exception, got {done}"))),
+            },
             WastDirective::AssertSuspension { .. } => {
                 Err(Fail::Skipped(STACK_SWITCHING.to_owned()))
             }
@@ -760,7 +766,7 @@ mod tests {
 (assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
 (assert_trap (invoke "div" (i32.const 1) (i32.const 1)) "integer divide by zero")
 (invoke "add" (i32.const 0) (i32.const 0))
-(assert_return (invoke "add" (ref.null exn) (i32.const 0)) (i32.const 0))
+(assert_return (invoke "add" (ref.null cont) (i32.const 0)) (i32.const 0))
 (assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
 (assert_malformed (module quote "(func") "unexpected token")
 (assert_malformed (module (func (result i32) (i32.const 0))) "not malformed")
@@ -783,7 +789,7 @@ mod tests {
                 (10, "assert_invalid", 'p'),
                 (11, "assert_malformed", 'p'),
                 (12, "assert_malformed", 'F'),
-                (13, "assert_exception", 's'),
+                (13, "assert_exception", 'F'),
                 (14, "assert_return", 'F'),
                 (15, "module", 'F'),
                 (16, "assert_return", 'F'),
@@ -791,14 +797,14 @@ mod tests {
         );
         assert_eq!(
             (report.passed(), report.failed(), report.skipped()),
-            (6, 6, 2)
+            (6, 7, 1)
         );
         let message = report.failure_message();
         let lines: Vec<&str> = message
             .lines()
             .filter(|l| l.starts_with("test.wast"))
             .collect();
-        assert_eq!(lines.len(), 6, "{message}");
+        assert_eq!(lines.len(), 7, "{message}");
         assert_eq!(
             lines[0],
             "test.wast:5:2: assert_return: expected i32:4, got i32:3"
@@ -808,15 +814,19 @@ mod tests {
             "test.wast:7:2: assert_trap: expected trap \"integer divide by zero\", got results [i32:1]"
         );
         assert!(lines[2].starts_with("test.wast:12:2: assert_malformed: expected error"));
+        assert_eq!(
+            lines[3],
+            "test.wast:13:2: assert_exception: expected an uncaught exception, got results [i32:0]"
+        );
         assert!(
-            lines[5].ends_with("the module at 15:2 failed"),
+            lines[6].ends_with("the module at 15:2 failed"),
             "{}",
-            lines[5]
+            lines[6]
         );
         let skipped = &report.directives[6].outcome;
         assert_eq!(
             skipped,
-            &Outcome::Skipped("exception handling not supported yet".to_owned())
+            &Outcome::Skipped("stack switching not supported yet".to_owned())
         );
     }
 

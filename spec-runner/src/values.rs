@@ -18,7 +18,6 @@ use wast::{WastArg, WastRet};
 /// Skip reason for values of the anyref hierarchy (`ref.struct`, `ref.i31`, `ref.null any`, ...).
 pub(crate) const GC_REFS: &str = "GC reference values not supported yet";
 /// Skip reason for exception references and `assert_exception`.
-pub(crate) const EXCEPTIONS: &str = "exception handling not supported yet";
 /// Skip reason for continuation references and `assert_suspension`.
 pub(crate) const STACK_SWITCHING: &str = "stack switching not supported yet";
 /// Skip reason for `shared` references and the thread directives.
@@ -51,6 +50,7 @@ pub(crate) fn arg_to_val(
             RefFamily::Func => Val::FuncRef(None),
             RefFamily::Extern => Val::ExternRef(None),
             RefFamily::Any => Val::AnyRef(None),
+            RefFamily::Exn => Val::ExnRef(None),
             // A null of a concrete type could be a function or a GC object; without GC reference
             // values in `Val` the runner cannot build the latter, so it builds neither.
             RefFamily::Concrete => match param {
@@ -84,6 +84,8 @@ enum RefFamily {
     Extern,
     /// `any`, `eq`, `i31`, `struct`, `array`, `none`: `Val::AnyRef`.
     Any,
+    /// `exn`, `noexn`: `Val::ExnRef`.
+    Exn,
     /// A concrete (possibly exact) type index: function or GC type, not known from the script.
     Concrete,
 }
@@ -94,7 +96,7 @@ fn heap_family(heap: &HeapType<'_>) -> Result<RefFamily, Unsupported> {
         HeapType::Abstract { shared: false, ty } => match ty {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Ok(RefFamily::Func),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Ok(RefFamily::Extern),
-            AbstractHeapType::Exn | AbstractHeapType::NoExn => Err(Unsupported(EXCEPTIONS)),
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => Ok(RefFamily::Exn),
             AbstractHeapType::Cont | AbstractHeapType::NoCont => Err(Unsupported(STACK_SWITCHING)),
             AbstractHeapType::Any
             | AbstractHeapType::Eq
@@ -180,6 +182,7 @@ fn match_core_ret(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -
         (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
         (WastRetCore::RefNull(_), Val::ExternRef(e)) => e.is_none(),
         (WastRetCore::RefNull(_), Val::AnyRef(a)) => a.is_none(),
+        (WastRetCore::RefNull(_), Val::ExnRef(e)) => e.is_none(),
         (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.is_i31(),
         (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => {
             a.host_data(store).and_then(|d| d.downcast_ref::<u32>()) == Some(n)
@@ -618,14 +621,13 @@ mod tests {
         assert!(!matches_in(&s, "ref.null any", Val::AnyRef(Some(i31))));
         assert!(matches("ref.null any", Val::AnyRef(None)));
         assert!(matches("ref.null none", Val::AnyRef(None)));
-        for (text, reason) in [
-            ("ref.null exn", EXCEPTIONS),
-            ("either (i32.const 1) (ref.null exn)", EXCEPTIONS),
-        ] {
-            with_ret(text, |ret| {
-                assert_eq!(check_ret_supported(ret), Err(Unsupported(reason)), "{text}");
-            });
-        }
+        assert!(matches("ref.null exn", Val::ExnRef(None)));
+        assert!(matches("ref.null noexn", Val::ExnRef(None)));
+        assert!(matches("ref.null", Val::ExnRef(None)));
+        assert!(!matches(
+            "ref.null exn",
+            Val::AnyRef(Some(engine::AnyRef::from_i31(engine::I31::wrapping_i32(1))))
+        ));
     }
 
     #[test]

@@ -672,6 +672,7 @@ impl Session for ThisSession {
                     Extern::Global(_) => ExportKind::Global,
                     Extern::Memory(_) => ExportKind::Memory,
                     Extern::Table(_) => ExportKind::Table,
+                    Extern::Tag(_) => ExportKind::Other,
                 };
                 (name.clone(), kind)
             })

@@ -127,6 +127,16 @@ fn other_merged_proposals() {
 }
 
 #[test]
+fn exception_handling() {
+    assert!(run_suite("exceptions", false) > 100);
+}
+
+#[test]
+fn exception_handling_gc_stress() {
+    assert!(run_suite("exceptions", true) > 100);
+}
+
+#[test]
 fn gc_proposal() {
     assert!(run_suite("gc", false) > 750);
 }

@@ -37,8 +37,33 @@ pub(crate) struct CompiledFunction {
     /// Stack maps: (return-address offset, frame size below FP, GC-reference slot
     /// offsets from SP), sorted by offset.
     pub stack_maps: Vec<(u32, u32, Box<[u32]>)>,
+    /// Call sites with exception handlers, sorted by return address.
+    pub call_sites: Vec<CallSite>,
     /// The Wasm function index this implements, or `None` for a trampoline.
     pub func_index: Option<u32>,
+}
+
+/// A call inside `try_table` handlers: where exceptions thrown through it go.
+#[derive(Clone, Debug)]
+pub(crate) struct CallSite {
+    /// The return address's offset in the function.
+    pub ret_addr: u32,
+    /// The distance from the frame pointer down to the stack pointer at the call.
+    pub frame_offset: u32,
+    /// The handlers, in the order they are tried.
+    pub handlers: Box<[CallSiteHandler]>,
+}
+
+/// One exception handler of a call site.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallSiteHandler {
+    /// The module tag index caught, or `None` for any exception.
+    pub tag: Option<u32>,
+    /// Where the `VMContext` giving the tag's identity was saved, as an offset from the
+    /// stack pointer at the call.
+    pub context: Option<u32>,
+    /// The handler's offset in the function.
+    pub offset: u32,
 }
 
 /// Per-function metadata kept beside the code for trap handling and backtraces.
@@ -49,6 +74,7 @@ struct FunctionInfo {
     func_index: Option<u32>,
     srclocs: Vec<(u32, u32, u32)>,
     stack_maps: Vec<(u32, u32, Box<[u32]>)>,
+    call_sites: Vec<CallSite>,
 }
 
 /// Everything the registry knows about one code object.
@@ -61,6 +87,8 @@ pub(crate) struct CodeInfo {
     functions: Vec<FunctionInfo>,
     module_name: Option<String>,
     func_names: Arc<std::collections::HashMap<u32, String>>,
+    /// Where the module's `VMContext` keeps its tags' identities.
+    tags_offset: u32,
 }
 
 impl CodeInfo {
@@ -75,6 +103,8 @@ impl CodeInfo {
 pub(crate) struct CodeNames {
     pub module_name: Option<String>,
     pub func_names: Arc<std::collections::HashMap<u32, String>>,
+    /// Where the module's `VMContext` keeps its tags' identities (`VMOffsets::tag(0)`).
+    pub tags_offset: u32,
 }
 
 /// Executable code: a read-only, executable mapping of several functions.
@@ -130,6 +160,7 @@ impl CodeMemory {
                 func_index: f.func_index,
                 srclocs: f.srclocs.clone(),
                 stack_maps: f.stack_maps.clone(),
+                call_sites: f.call_sites.clone(),
             });
         }
         traps.sort_by_key(|t| t.0);
@@ -140,6 +171,7 @@ impl CodeMemory {
             functions: infos,
             module_name: names.module_name,
             func_names: names.func_names,
+            tags_offset: names.tags_offset,
         });
         registry()
             .write()
@@ -239,6 +271,30 @@ pub(crate) fn stack_map_at(pc: usize, f: impl FnOnce(u32, &[u32])) {
             f(*span, slots);
         }
     });
+}
+
+/// The exception handlers of the call whose return address is `pc`, if it has any: the
+/// frame offset (from FP down to SP at the call), the handlers in order with absolute
+/// addresses, and where the module's `VMContext` keeps its tag identities.
+pub(crate) fn handlers_at<R>(
+    pc: usize,
+    f: impl FnOnce(u32, &mut dyn Iterator<Item = (Option<u32>, Option<u32>, usize)>, u32) -> R,
+) -> Option<R> {
+    with_code(pc, |info| {
+        let func = info.function_at(pc)?;
+        let rel = (pc - func.start) as u32;
+        let i = func
+            .call_sites
+            .binary_search_by_key(&rel, |c| c.ret_addr)
+            .ok()?;
+        let site = &func.call_sites[i];
+        let mut handlers = site
+            .handlers
+            .iter()
+            .map(|h| (h.tag, h.context, func.start + h.offset as usize));
+        Some(f(site.frame_offset, &mut handlers, info.tags_offset))
+    })
+    .flatten()
 }
 
 /// Backtrace information for the Wasm function containing `pc`.

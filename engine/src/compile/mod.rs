@@ -7,7 +7,8 @@ mod trampolines;
 
 pub(crate) use builtins::{BuiltinTable, builtin_signature, compile_builtins};
 pub(crate) use code_memory::{
-    CodeMemory, CodeNames, frame_info, is_code_pc, is_wasm_pc, lookup_trap, stack_map_at,
+    CodeMemory, CodeNames, frame_info, handlers_at, is_code_pc, is_wasm_pc, lookup_trap,
+    stack_map_at,
 };
 pub(crate) use trampolines::{Trampolines, compile_trampolines};
 
@@ -16,7 +17,7 @@ use crate::module::ModuleInfo;
 use crate::trap::Trap;
 use crate::types::{FuncType, HeapType, ValType};
 use anyhow::{Context, Result, anyhow};
-use code_memory::{CompiledFunction, RelocTarget, Relocation};
+use code_memory::{CallSite, CallSiteHandler, CompiledFunction, RelocTarget, Relocation};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, ExternalName, LibCall, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
@@ -151,6 +152,42 @@ pub(crate) fn compile_function(
             (*offset, *span, slots)
         })
         .collect();
+    let mut call_sites = Vec::new();
+    for site in buffer.call_sites() {
+        if site.exception_handlers.is_empty() {
+            continue;
+        }
+        let mut context = None;
+        let mut handlers = Vec::new();
+        for h in site.exception_handlers {
+            use cranelift_codegen::{ExceptionContextLoc, FinalizedMachExceptionHandler as H};
+            match *h {
+                H::Context(ExceptionContextLoc::SPOffset(offset)) => context = Some(offset),
+                H::Context(ExceptionContextLoc::GPR(_)) => {
+                    anyhow::bail!(
+                        "exception context in a register: callees must use the tail convention"
+                    )
+                }
+                H::Tag(tag, offset) => handlers.push(CallSiteHandler {
+                    tag: Some(tag.as_u32()),
+                    context,
+                    offset,
+                }),
+                H::Default(offset) => handlers.push(CallSiteHandler {
+                    tag: None,
+                    context,
+                    offset,
+                }),
+            }
+        }
+        call_sites.push(CallSite {
+            ret_addr: site.ret_addr,
+            frame_offset: site
+                .frame_offset
+                .context("call sites with handlers have a known frame offset")?,
+            handlers: handlers.into(),
+        });
+    }
     let srclocs = buffer
         .get_srclocs_sorted()
         .iter()
@@ -163,6 +200,7 @@ pub(crate) fn compile_function(
         traps,
         srclocs,
         stack_maps,
+        call_sites,
         func_index,
     })
 }
@@ -218,6 +256,7 @@ pub(crate) fn compile_module(
     let names = CodeNames {
         module_name: info.name.clone(),
         func_names: std::sync::Arc::new(info.func_names.clone()),
+        tags_offset: info.offsets().tag(0),
     };
     CodeMemory::new(functions, names)
 }

@@ -105,6 +105,7 @@ pub(crate) enum EntityIndex {
     Table(u32),
     Memory(u32),
     Global(u32),
+    Tag(u32),
 }
 
 /// An element segment.
@@ -157,6 +158,8 @@ pub(crate) struct ModuleInfo {
     pub tables: Vec<(TableType, Option<ConstExpr>)>,
     pub memories: Vec<MemoryType>,
     pub globals: Vec<(GlobalType, Option<ConstExpr>)>,
+    /// Tag index -> the module type index of its function type.
+    pub tags: Vec<u32>,
     pub imports: Vec<Import>,
     pub exports: Vec<(String, EntityIndex)>,
     pub start: Option<u32>,
@@ -168,6 +171,7 @@ pub(crate) struct ModuleInfo {
     pub num_imported_tables: u32,
     pub num_imported_memories: u32,
     pub num_imported_globals: u32,
+    pub num_imported_tags: u32,
 }
 
 impl ModuleInfo {
@@ -178,6 +182,7 @@ impl ModuleInfo {
             num_tables: self.tables.len() as u32,
             num_globals: self.globals.len() as u32,
             num_funcs: self.funcs.len() as u32,
+            num_tags: self.tags.len() as u32,
         }
     }
 
@@ -215,12 +220,19 @@ impl ModuleInfo {
     }
 
     /// The type of an exported or imported entity.
-    pub fn entity_type(&self, e: EntityIndex) -> ExternType {
+    pub fn entity_type(&self, engine: &crate::Engine, e: EntityIndex) -> ExternType {
         match e {
             EntityIndex::Func(i) => ExternType::Func(self.func_type(i).clone()),
             EntityIndex::Table(i) => ExternType::Table(self.tables[i as usize].0),
             EntityIndex::Memory(i) => ExternType::Memory(self.memories[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(self.globals[i as usize].0),
+            EntityIndex::Tag(i) => ExternType::Tag(self.tag_type(engine, i)),
         }
+    }
+
+    /// The type of tag `index`.
+    pub fn tag_type(&self, engine: &crate::Engine, index: u32) -> crate::TagType {
+        let ty = self.tags[index as usize];
+        crate::TagType::from_canonical(engine, self.type_ids[ty as usize])
     }
 }

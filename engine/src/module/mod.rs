@@ -112,7 +112,7 @@ impl Module {
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
         self.inner.info.exports.iter().map(|(name, e)| ExportType {
             name: name.clone(),
-            ty: self.inner.info.entity_type(*e),
+            ty: self.inner.info.entity_type(&self.inner.engine, *e),
         })
     }
 
@@ -264,7 +264,15 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                             ExternType::Global(convert::global_type(&g, &info.canon())),
                         )
                     }
-                    wasmparser::TypeRef::Tag(_) => bail!("exception tags are not supported yet"),
+                    wasmparser::TypeRef::Tag(t) => {
+                        info.tags.push(t.func_type_idx);
+                        info.num_imported_tags += 1;
+                        let index = info.tags.len() - 1;
+                        (
+                            index,
+                            info.entity_type(engine, EntityIndex::Tag(index as u32)),
+                        )
+                    }
                 };
                 info.imports.push(Import {
                     module: import.module.to_string(),
@@ -299,6 +307,11 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                 info.memories.push(convert::memory_type(&m));
             }
         }
+        Payload::TagSection(reader) => {
+            for tag in reader {
+                info.tags.push(tag?.func_type_idx);
+            }
+        }
         Payload::GlobalSection(reader) => {
             for g in reader {
                 let g = g?;
@@ -317,7 +330,7 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                     wasmparser::ExternalKind::Table => EntityIndex::Table(e.index),
                     wasmparser::ExternalKind::Memory => EntityIndex::Memory(e.index),
                     wasmparser::ExternalKind::Global => EntityIndex::Global(e.index),
-                    wasmparser::ExternalKind::Tag => bail!("exception tags are not supported yet"),
+                    wasmparser::ExternalKind::Tag => EntityIndex::Tag(e.index),
                 };
                 info.exports.push((e.name.to_string(), index));
             }

@@ -32,6 +32,10 @@ pub(super) enum FrameKind {
     If {
         else_block: PackedOption<ir::Block>,
     },
+    /// A `try_table`, whose catch clauses are the handlers from `handlers` on.
+    TryTable {
+        handlers: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -180,9 +184,69 @@ pub(super) fn else_(b: &mut FunctionBuilder<'_>, state: &mut State) {
     state.reachable = true;
 }
 
+/// `try_table`: the catch clauses become handler blocks, created (and filled: unpack the
+/// payload, branch to the clause's label) before the body, whose calls then go through
+/// them. Their labels are resolved outside the `try_table`, as validation does.
+pub(super) fn try_table(
+    b: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    state: &mut State,
+    try_table: &wasmparser::TryTable,
+) -> Result<()> {
+    use wasmparser::Catch;
+    let (params, results) = block_sig(env.info, try_table.ty);
+    let body = new_block_with(b, &params);
+    let args = state.popn(params.len());
+    b.ins().jump(body, &block_args(&args));
+    let checkpoint = env.handlers.len() as u32;
+    // Last clause first: handlers are tried from the end of the list.
+    for catch in try_table.catches.iter().rev() {
+        let (tag, label, with_ref) = match *catch {
+            Catch::One { tag, label } => (Some(tag), label, false),
+            Catch::OneRef { tag, label } => (Some(tag), label, true),
+            Catch::All { label } => (None, label, false),
+            Catch::AllRef { label } => (None, label, true),
+        };
+        let block = b.create_block();
+        let param = b.append_block_param(block, ir::types::I64);
+        b.switch_to_block(block);
+        let exn = b.ins().ireduce(ir::types::I32, param);
+        b.declare_value_needs_stack_map(exn);
+        // The thrower's frames saved the fuel they used in the store.
+        env.fuel_reload(b);
+        let mut values = match tag {
+            Some(t) => super::gc::exn_payload(env, b, t, exn),
+            None => Vec::new(),
+        };
+        if with_ref {
+            values.push(exn);
+        }
+        let (target, _) = branch_target(b, env, state, label);
+        b.ins().jump(target, &block_args(&values));
+        env.handlers.push(super::env::CatchHandler { tag, block });
+    }
+    b.switch_to_block(body);
+    b.seal_block(body);
+    state.stack.extend_from_slice(b.block_params(body));
+    push(
+        state,
+        FrameKind::TryTable {
+            handlers: checkpoint,
+        },
+        try_table.ty,
+        None.into(),
+        params.len(),
+        results.len(),
+    )
+}
+
 /// `end`: closes the innermost frame. Returns the number of results if it was the
 /// function's own frame and control reaches its end (the caller returns them).
-pub(super) fn end(b: &mut FunctionBuilder<'_>, state: &mut State) -> Option<usize> {
+pub(super) fn end(
+    b: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    state: &mut State,
+) -> Option<usize> {
     let mut frame = state.control.pop().expect("validated: end matches a frame");
     if let Some(next) = frame.next.expand()
         && state.reachable
@@ -204,6 +268,12 @@ pub(super) fn end(b: &mut FunctionBuilder<'_>, state: &mut State) -> Option<usiz
             }
         }
         FrameKind::Loop { header } => b.seal_block(header),
+        FrameKind::TryTable { handlers } => {
+            // Every call that can reach the handlers has been emitted.
+            for h in env.handlers.drain(handlers as usize..) {
+                b.seal_block(h.block);
+            }
+        }
         FrameKind::Block => {}
     }
     match frame.next.expand() {
@@ -307,7 +377,10 @@ pub(super) fn skip_unreachable(
 ) -> bool {
     use wasmparser::Operator;
     match op {
-        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+        Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::If { .. }
+        | Operator::TryTable { .. } => {
             state.dead_depth += 1;
             true
         }

@@ -39,6 +39,25 @@ pub(crate) struct FuncEnv<'m> {
     pub(crate) fuel: Option<super::interrupts::Fuel>,
     /// Epoch checks, with `Config::epoch_interruption`.
     pub(crate) epoch: Option<super::interrupts::Epoch>,
+    /// The exception handlers of the enclosing `try_table`s, outermost first (within one
+    /// `try_table`, its catch clauses last to first): calls made here go through them.
+    pub(crate) handlers: Vec<CatchHandler>,
+}
+
+/// A catch clause's block, which exceptions thrown through calls in its `try_table`
+/// reach with the exception reference as its (pointer-sized) parameter.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CatchHandler {
+    /// The module tag index caught, or `None` for `catch_all`.
+    pub tag: Option<u32>,
+    pub block: ir::Block,
+}
+
+/// What a call calls.
+#[derive(Clone, Copy)]
+enum Callee {
+    Direct(ir::FuncRef),
+    Indirect(Value),
 }
 
 impl<'m> FuncEnv<'m> {
@@ -59,6 +78,7 @@ impl<'m> FuncEnv<'m> {
             builtin_sigs: HashMap::new(),
             fuel: None,
             epoch: None,
+            handlers: Vec::new(),
         }
     }
 
@@ -243,9 +263,9 @@ impl<'m> FuncEnv<'m> {
         tail: bool,
     ) -> Vec<Value> {
         let mut full = Vec::with_capacity(args.len() + 2);
+        let type_index = self.info.funcs[func as usize];
+        let sig = self.signature(b, type_index);
         if self.info.is_imported_func(func) {
-            let type_index = self.info.funcs[func as usize];
-            let sig = self.signature(b, type_index);
             let funcref = self.offsets.funcref(func) as i32;
             let code = b.ins().load(
                 I64,
@@ -258,18 +278,11 @@ impl<'m> FuncEnv<'m> {
                 .load(I64, readonly(), self.vmctx, funcref + field::FUNCREF_VMCTX);
             full.extend([callee, self.vmctx]);
             full.extend_from_slice(args);
-            if tail {
-                b.ins().return_call_indirect(sig, code, &full);
-                return Vec::new();
-            }
-            let call = b.ins().call_indirect(sig, code, &full);
-            return b.inst_results(call).to_vec();
+            return self.emit_call(b, sig, Callee::Indirect(code), &full, tail);
         }
         let fref = match self.funcs.get(&func) {
             Some(&f) => f,
             None => {
-                let type_index = self.info.funcs[func as usize];
-                let signature = self.signature(b, type_index);
                 let defined = func - self.info.num_imported_funcs;
                 let name = b.func.declare_imported_user_function(UserExternalName {
                     namespace: 0,
@@ -277,7 +290,7 @@ impl<'m> FuncEnv<'m> {
                 });
                 let f = b.import_function(ExtFuncData {
                     name: ExternalName::User(name),
-                    signature,
+                    signature: sig,
                     colocated: true,
                     patchable: false,
                 });
@@ -287,12 +300,71 @@ impl<'m> FuncEnv<'m> {
         };
         full.extend([self.vmctx, self.vmctx]);
         full.extend_from_slice(args);
+        self.emit_call(b, sig, Callee::Direct(fref), &full, tail)
+    }
+
+    /// Emits a call of `callee` with signature `sig`: a tail call if `tail`; a plain call
+    /// outside `try_table`s; inside them a `try_call` whose exception table sends the
+    /// exceptions it throws to the handlers, innermost first, with this function's
+    /// `VMContext` as the context that tells which tags they catch. Returns the results.
+    fn emit_call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        sig: ir::SigRef,
+        callee: Callee,
+        args: &[Value],
+        tail: bool,
+    ) -> Vec<Value> {
         if tail {
-            b.ins().return_call(fref, &full);
+            match callee {
+                Callee::Direct(f) => b.ins().return_call(f, args),
+                Callee::Indirect(code) => b.ins().return_call_indirect(sig, code, args),
+            };
             return Vec::new();
         }
-        let call = b.ins().call(fref, &full);
-        b.inst_results(call).to_vec()
+        if self.handlers.is_empty() {
+            let call = match callee {
+                Callee::Direct(f) => b.ins().call(f, args),
+                Callee::Indirect(code) => b.ins().call_indirect(sig, code, args),
+            };
+            return b.inst_results(call).to_vec();
+        }
+        let returns: Vec<ir::Type> = b.func.dfg.signatures[sig]
+            .returns
+            .iter()
+            .map(|r| r.value_type)
+            .collect();
+        let cont = b.create_block();
+        for &t in &returns {
+            b.append_block_param(cont, t);
+        }
+        let rets: Vec<ir::BlockArg> = (0..returns.len() as u32)
+            .map(ir::BlockArg::TryCallRet)
+            .collect();
+        let normal = b.func.dfg.block_call(cont, &rets);
+        let mut items = vec![ir::ExceptionTableItem::Context(self.vmctx)];
+        for h in self.handlers.iter().rev() {
+            let to = b
+                .func
+                .dfg
+                .block_call(h.block, &[ir::BlockArg::TryCallExn(0)]);
+            items.push(match h.tag {
+                Some(t) => ir::ExceptionTableItem::Tag(ir::ExceptionTag::from_u32(t), to),
+                None => ir::ExceptionTableItem::Default(to),
+            });
+        }
+        let table = b
+            .func
+            .dfg
+            .exception_tables
+            .push(ir::ExceptionTableData::new(sig, normal, items));
+        match callee {
+            Callee::Direct(f) => b.ins().try_call(f, args, table),
+            Callee::Indirect(code) => b.ins().try_call_indirect(code, args, table),
+        };
+        b.switch_to_block(cont);
+        b.seal_block(cont);
+        b.block_params(cont).to_vec()
     }
 
     /// The canonical type index of module type `type_index`, loaded from the type-id array.
@@ -376,12 +448,7 @@ impl<'m> FuncEnv<'m> {
         let callee = b.ins().load(I64, trusted(), funcref, field::FUNCREF_VMCTX);
         let mut full = vec![callee, self.vmctx];
         full.extend_from_slice(args);
-        if tail {
-            b.ins().return_call_indirect(sig, code, &full);
-            return Vec::new();
-        }
-        let call = b.ins().call_indirect(sig, code, &full);
-        b.inst_results(call).to_vec()
+        self.emit_call(b, sig, Callee::Indirect(code), &full, tail)
     }
 
     /// Calls a runtime builtin; `args` excludes the leading `vmctx`.
@@ -391,6 +458,18 @@ impl<'m> FuncEnv<'m> {
         builtin: Builtin,
         args: &[Value],
     ) -> Option<Value> {
+        let (sig, f, full) = self.builtin_target(b, builtin, args);
+        let call = b.ins().call_indirect(sig, f, &full);
+        b.inst_results(call).first().copied()
+    }
+
+    /// The signature, address and full arguments of a call of `builtin`.
+    fn builtin_target(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> (ir::SigRef, Value, Vec<Value>) {
         let sig = *self
             .builtin_sigs
             .entry(builtin)
@@ -401,8 +480,15 @@ impl<'m> FuncEnv<'m> {
             .load(I64, readonly(), table, builtin.index() as i32 * 8);
         let mut full = vec![self.vmctx];
         full.extend_from_slice(args);
-        let call = b.ins().call_indirect(sig, f, &full);
-        b.inst_results(call).first().copied()
+        (sig, f, full)
+    }
+
+    /// Throws exception `exn` (non-null): through the `ThrowRef` builtin, which never
+    /// returns, called through this function's handlers so a local `try_table` catches.
+    pub(crate) fn throw_ref(&mut self, b: &mut FunctionBuilder<'_>, exn: Value) {
+        let (sig, f, full) = self.builtin_target(b, Builtin::ThrowRef, &[exn]);
+        self.emit_call(b, sig, Callee::Indirect(f), &full, false);
+        b.ins().trap(Trap::Unreachable.to_cranelift());
     }
 
     /// Calls `memory.grow`'s or `table.grow`'s builtin: the old size as an i32 (-1 if

@@ -252,6 +252,57 @@ pub(crate) fn struct_new(
     r
 }
 
+/// The payload types of tag `tag` of the module.
+fn tag_payload(env: &FuncEnv<'_>, tag: u32) -> (u32, Vec<crate::types::ValType>) {
+    let type_index = env.info.tags[tag as usize];
+    (
+        type_index,
+        env.info.func_type_at(type_index).params().to_vec(),
+    )
+}
+
+/// Allocates the exception `throw $tag` throws: the tag's identity (from the `VMContext`)
+/// and `values`, its payload.
+pub(crate) fn exn_new(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    tag: u32,
+    values: &[Value],
+) -> Value {
+    let (type_index, payload) = tag_payload(env, tag);
+    let layout = crate::gc_layout::exn_layout(env.layouts(), &payload);
+    let r = alloc_const(env, b, type_index, layout.size, VMGcKind::ExnRef);
+    let base = object_base(env, b, r);
+    let id = b.ins().load(
+        I32,
+        super::env::readonly(),
+        env.vmctx,
+        env.offsets.tag(tag) as i32,
+    );
+    let (tag_offset, tag_kind) = layout.fields[0];
+    write(env, b, tag_kind, base, tag_offset as i32, id, true);
+    for (&(offset, kind), &v) in layout.fields[1..].iter().zip(values) {
+        write(env, b, kind, base, offset as i32, v, true);
+    }
+    r
+}
+
+/// The payload of exception `exn`, thrown with tag `tag` (a handler's unpacking).
+pub(crate) fn exn_payload(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    tag: u32,
+    exn: Value,
+) -> Vec<Value> {
+    let (_, payload) = tag_payload(env, tag);
+    let layout = crate::gc_layout::exn_layout(env.layouts(), &payload);
+    let base = object_base(env, b, exn);
+    layout.fields[1..]
+        .iter()
+        .map(|&(offset, kind)| read(env, b, kind, Extend::None, base, offset as i32))
+        .collect()
+}
+
 /// `struct.get` / `struct.get_s` / `struct.get_u`.
 pub(crate) fn struct_get(
     env: &mut FuncEnv<'_>,

@@ -164,12 +164,15 @@ impl FuncEnv<'_> {
             | Operator::CallRef { .. }
             | Operator::ReturnCall { .. }
             | Operator::ReturnCallIndirect { .. }
-            | Operator::ReturnCallRef { .. } => {
+            | Operator::ReturnCallRef { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef => {
                 self.fuel_flush(b);
                 self.fuel_save(b);
             }
             Operator::Loop { .. }
             | Operator::If { .. }
+            | Operator::TryTable { .. }
             | Operator::Br { .. }
             | Operator::BrIf { .. }
             | Operator::BrTable { .. }
@@ -233,6 +236,15 @@ impl FuncEnv<'_> {
                 Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }
             )
         {
+            self.fuel_load(b);
+        }
+    }
+
+    /// Reloads the fuel variable from the store, where exception handlers start: the
+    /// frames the exception left saved what they used.
+    pub(crate) fn fuel_reload(&mut self, b: &mut FunctionBuilder<'_>) {
+        if let Some(fuel) = &mut self.fuel {
+            fuel.pending = 0;
             self.fuel_load(b);
         }
     }

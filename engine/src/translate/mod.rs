@@ -289,8 +289,27 @@ fn translate_op(
         Operator::Loop { blockty } => control::loop_(b, env, state, blockty)?,
         Operator::If { blockty } => control::if_(b, env, state, blockty)?,
         Operator::Else => control::else_(b, state),
+        Operator::TryTable { ref try_table } => control::try_table(b, env, state, try_table)?,
+        Operator::Throw { tag_index } => {
+            let n = env
+                .info
+                .func_type_at(env.info.tags[tag_index as usize])
+                .params()
+                .len();
+            let values = state.popn(n);
+            let exn = gc::exn_new(env, b, tag_index, &values);
+            env.throw_ref(b, exn);
+            state.reachable = false;
+        }
+        Operator::ThrowRef => {
+            let exn = state.pop();
+            b.ins()
+                .trapz(exn, Trap::NullExceptionReference.to_cranelift());
+            env.throw_ref(b, exn);
+            state.reachable = false;
+        }
         Operator::End => {
-            if let Some(n) = control::end(b, state) {
+            if let Some(n) = control::end(b, env, state) {
                 env.fuel_before_return(b);
                 let results = state.popn(n);
                 b.ins().return_(&results);

@@ -32,10 +32,22 @@ pub(crate) struct TrapRecord {
     pub backtrace: WasmBacktrace,
 }
 
+/// Why a call into compiled code did not return normally.
+#[derive(Debug)]
+pub(crate) enum Unwound {
+    /// It trapped.
+    Trap(TrapRecord),
+    /// A Wasm exception escaped it, uncaught: the raw reference to the exception object,
+    /// held by nothing (the caller must count it before anything can collect).
+    Exception(u32),
+}
+
 /// The innermost active entry into compiled code on this thread.
 struct CallThreadState {
     jmp_buf: Cell<*mut c_void>,
     trap: Cell<Option<TrapRecord>>,
+    /// An exception that no handler of this activation caught.
+    exception: Cell<Option<u32>>,
     prev: *const CallThreadState,
     /// The store entered, and its exit record from before this entry: where the Wasm
     /// frames of the enclosing activation (if any) left off when they called the host.
@@ -81,7 +93,7 @@ pub(crate) unsafe fn call_entry(
     funcref: *const VMFuncRef,
     caller: *mut u8,
     values: *mut ValRaw,
-) -> Result<(), TrapRecord> {
+) -> Result<(), Unwound> {
     init_handlers();
     ensure_sigaltstack();
     // SAFETY: the caller guarantees `store` is live.
@@ -89,6 +101,7 @@ pub(crate) unsafe fn call_entry(
     let state = CallThreadState {
         jmp_buf: Cell::new(ptr::null_mut()),
         trap: Cell::new(None),
+        exception: Cell::new(None),
         prev: CURRENT.with(|c| c.get()),
         store,
         saved_exit_fp,
@@ -134,11 +147,143 @@ pub(crate) unsafe fn call_entry(
     }
     if ok != 0 {
         Ok(())
+    } else if let Some(exn) = state.exception.take() {
+        Err(Unwound::Exception(exn))
     } else {
-        Err(state
-            .trap
-            .take()
-            .expect("a trap was recorded before unwinding"))
+        Err(Unwound::Trap(state.trap.take().expect(
+            "a trap or an exception was recorded before unwinding",
+        )))
+    }
+}
+
+/// Where a thrown exception resumes: a handler in a Wasm frame.
+#[derive(Clone, Copy, Debug)]
+struct HandlerTarget {
+    pc: usize,
+    sp: usize,
+    fp: usize,
+}
+
+/// Throws exception `exn`, thrown with the tag whose identity is `tag`, from the innermost
+/// activation of the store whose context is `vm`, whose last exit record names the Wasm
+/// frame the throw starts from: resumes at the first handler, innermost frame first, that
+/// catches it, or, if none does, returns from the activation's `call_entry` with
+/// [`Unwound::Exception`].
+///
+/// # Safety
+/// Must be called from host code reached from Wasm through a trampoline that recorded the
+/// exit frame, on the thread running that Wasm, with every Rust frame between the call
+/// and that Wasm owning nothing that needs dropping: they are abandoned. `exn` must be an
+/// exception object of the store's heap.
+pub(crate) unsafe fn throw(vm: *const VMStoreContext, exn: u32, tag: u32) -> ! {
+    // SAFETY: per the contract, `vm` is live and its exit record names suspended Wasm.
+    let target = unsafe { find_handler(vm, tag) };
+    match target {
+        // SAFETY: the target is a handler of a live Wasm frame of this activation, below
+        // which only abandonable frames lie; its exception payload is the reference.
+        Some(t) => unsafe { resume(t, exn as usize) },
+        None => {
+            let state = CURRENT.with(|c| c.get());
+            assert!(!state.is_null(), "an exception thrown outside any entry");
+            // SAFETY: `state` is the live innermost entry on this thread; only frames the
+            // contract lets us abandon lie between it and here.
+            unsafe {
+                (*state).exception.set(Some(exn));
+                engine_unwind((*state).jmp_buf.get())
+            }
+        }
+    }
+}
+
+/// The handler of the innermost activation's Wasm frames that catches exceptions of the tag
+/// whose identity is `tag`, if any.
+///
+/// # Safety
+/// As for `throw`.
+unsafe fn find_handler(vm: *const VMStoreContext, tag: u32) -> Option<HandlerTarget> {
+    // SAFETY: per the contract.
+    let vm = unsafe { &*vm };
+    let (mut pc, mut fp) = (vm.last_exit_pc, vm.last_exit_fp);
+    while fp != 0 && crate::compile::is_wasm_pc(pc) {
+        let found = crate::compile::handlers_at(pc, |frame_offset, handlers, tags_offset| {
+            let sp = fp - frame_offset as usize;
+            for (handler_tag, context, handler) in handlers {
+                let catches = match (handler_tag, context) {
+                    (None, _) => true,
+                    (Some(t), Some(context)) => {
+                        // SAFETY: the slot is the frame's spill of its `VMContext`, live
+                        // while the frame is suspended; the tag slots are in bounds
+                        // because the frame's module declares tag `t`.
+                        let id = unsafe {
+                            let vmctx = *((sp + context as usize) as *const usize);
+                            *((vmctx + tags_offset as usize + 4 * t as usize) as *const u32)
+                        };
+                        id == tag
+                    }
+                    (Some(_), None) => false,
+                };
+                if catches {
+                    return Some(HandlerTarget {
+                        pc: handler,
+                        sp,
+                        fp,
+                    });
+                }
+            }
+            None
+        });
+        if let Some(target) = found.flatten() {
+            return Some(target);
+        }
+        // SAFETY: compiled code keeps frame pointers: [fp] is the caller's frame pointer
+        // and [fp + 8] the return address into it.
+        unsafe {
+            pc = *((fp + 8) as *const usize);
+            fp = *(fp as *const usize);
+        }
+    }
+    None
+}
+
+/// Jumps to `target` with `payload` in the first exception payload register, abandoning
+/// every frame below the target's.
+///
+/// # Safety
+/// `target` must be a handler of a live Wasm frame of the calling thread's stack, found
+/// through a `try_call` whose callee uses the tail or preserve-all convention (so the
+/// handler assumes no register but SP, FP and the payloads), and no frame below it may own
+/// anything that needs dropping.
+unsafe fn resume(target: HandlerTarget, payload: usize) -> ! {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: per the contract; sets the handler's stack and frame pointers, the payload
+    // registers (rax, rdx) and jumps, never returning.
+    unsafe {
+        std::arch::asm!(
+            "mov rsp, {sp}",
+            "mov rbp, {fp}",
+            "jmp {pc}",
+            sp = in(reg) target.sp,
+            fp = in(reg) target.fp,
+            pc = in(reg) target.pc,
+            in("rax") payload,
+            in("rdx") 0usize,
+            options(noreturn, nostack),
+        )
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above, with the aarch64 payload registers (x0, x1).
+    unsafe {
+        std::arch::asm!(
+            "mov sp, {sp}",
+            "mov x29, {fp}",
+            "br {pc}",
+            sp = in(reg) target.sp,
+            fp = in(reg) target.fp,
+            pc = in(reg) target.pc,
+            in("x0") payload,
+            in("x1") 0usize,
+            options(noreturn, nostack),
+        )
     }
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct InstanceData {
     pub memory_ids: Vec<usize>,
     pub table_ids: Vec<usize>,
     pub global_ids: Vec<usize>,
+    /// The store identities of the instance's tags (imported and defined).
+    pub tag_ids: Vec<u32>,
     /// Direct pointers to the same memories and tables, for libcalls.
     pub memories: Vec<*mut LinearMemory>,
     pub tables: Vec<*mut TableData>,
@@ -64,6 +66,7 @@ impl InstanceData {
             memory_ids: Vec::new(),
             table_ids: Vec::new(),
             global_ids: Vec::new(),
+            tag_ids: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
         };
@@ -103,6 +106,18 @@ impl InstanceData {
 
     pub(crate) fn set_global(&self, i: u32, def: *mut super::VMGlobalDefinition) {
         self.write(self.offsets.global(i), def as usize);
+    }
+
+    /// Adds the next tag, whose identity in the store is `id`.
+    pub(crate) fn push_tag(&mut self, id: u32) {
+        let i = self.tag_ids.len() as u32;
+        assert!(i < self.offsets.num_tags);
+        let offset = self.offsets.tag(i) as usize;
+        assert!(offset + 4 <= self.layout.size());
+        // SAFETY: in bounds (checked above) and 4-aligned (the slots follow 24-byte
+        // function references from an 8-aligned offset).
+        unsafe { self.vmctx.add(offset).cast::<u32>().write(id) }
+        self.tag_ids.push(id);
     }
 
     /// Pointer to function `i`'s `VMFuncRef` inside the `VMContext`.

@@ -64,6 +64,7 @@ builtins! {
     ArrayInitData = array_init_data(I32, I32, I32, I32, I32) -> I32;
     ArrayInitElem = array_init_elem(I32, I32, I32, I32, I32) -> I32;
     NewEpoch = new_epoch() -> I32;
+    ThrowRef = throw_ref(I32);
 }
 
 impl Builtin {
@@ -71,7 +72,9 @@ impl Builtin {
     /// epoch check), through a trampoline that preserves every register; its result (at
     /// most 32 bits) comes back in `VMStoreContext::builtin_status`.
     pub(crate) fn preserves_all(self) -> bool {
-        matches!(self, Builtin::NewEpoch)
+        // `ThrowRef` for another reason: a `try_call` of it must clobber everything on the
+        // exceptional edge, which the C convention does not.
+        matches!(self, Builtin::NewEpoch | Builtin::ThrowRef)
     }
 }
 
@@ -384,6 +387,22 @@ extern "C" fn new_epoch(vmctx: *mut u8) -> u32 {
             EPOCH_HOST_ERROR
         }
     }
+}
+
+/// `throw` and `throw_ref`: throws exception `exn` (non-null, checked by compiled code)
+/// from the calling Wasm frame. Never returns: control resumes at the handler that catches
+/// it, or the call into Wasm returns it.
+extern "C" fn throw_ref(vmctx: *mut u8, exn: u32) {
+    let (vm, tag) = {
+        // SAFETY: as in `gc_alloc`; this borrow ends before the throw.
+        let store = unsafe { store(vmctx) };
+        let r = gc_core::VMGcRef::from_raw(exn).expect("compiled code checked for null");
+        let vm: *const crate::vm::VMStoreContext = &*store.vm;
+        (vm, store.exn_tag(r))
+    };
+    // SAFETY: called through an exit trampoline that recorded the calling Wasm frame; this
+    // frame and the trampoline's own nothing.
+    unsafe { crate::traphandlers::throw(vm, exn, tag) }
 }
 
 extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u8 {

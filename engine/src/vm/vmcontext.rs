@@ -12,6 +12,7 @@
 //!     tables:     [*mut VMTableDefinition; num_tables]
 //!     globals:    [*mut VMGlobalDefinition; num_globals]
 //!     funcrefs:   [VMFuncRef; num_funcs]   imported first, then defined
+//!     tags:       [u32; num_tags]          each tag's identity in the store
 //! ```
 
 use std::mem::{offset_of, size_of};
@@ -239,6 +240,8 @@ pub struct VMOffsets {
     pub num_globals: u32,
     /// Number of functions, imported and defined.
     pub num_funcs: u32,
+    /// Number of tags, imported and defined.
+    pub num_tags: u32,
 }
 
 impl VMOffsets {
@@ -258,9 +261,13 @@ impl VMOffsets {
     pub fn funcref(&self, i: u32) -> u32 {
         self.global(self.num_globals) + field::FUNCREF_SIZE * i
     }
+    /// Offset of tag `i`'s identity (a `u32`: its index in the store).
+    pub fn tag(&self, i: u32) -> u32 {
+        self.funcref(self.num_funcs) + 4 * i
+    }
     /// Total size in bytes.
     pub fn size(&self) -> u32 {
-        self.funcref(self.num_funcs)
+        self.tag(self.num_tags)
     }
 }
 
@@ -286,12 +293,14 @@ mod tests {
             num_tables: 2,
             num_globals: 3,
             num_funcs: 4,
+            num_tags: 2,
         };
         assert_eq!(o.memory(0), 32);
         assert_eq!(o.table(0), 40);
         assert_eq!(o.global(0), 56);
         assert_eq!(o.funcref(0), 80);
-        assert_eq!(o.size(), 80 + 4 * 24);
+        assert_eq!(o.tag(0), 80 + 4 * 24);
+        assert_eq!(o.size(), 80 + 4 * 24 + 2 * 4);
     }
 
     #[test]
