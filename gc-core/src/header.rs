@@ -16,8 +16,9 @@ pub enum VMGcKind {
     StructRef = 0b1011_0000 << 24,
     /// An array.
     ArrayRef = 0b1010_1000 << 24,
-    /// An exception (`exnref`): a tag identity and a payload.
-    ExnRef = 0b0010_0000 << 24,
+    /// An exception (`exnref`): a tag identity and a payload. Its bits are a subset of no
+    /// other kind's, and no other kind's are a subset of its.
+    ExnRef = 0b0001_1000 << 24,
 }
 
 impl VMGcKind {
@@ -134,7 +135,9 @@ mod tests {
         assert!(!AnyRef.matches(EqRef));
         assert!(!ExnRef.matches(AnyRef));
         assert!(!ExnRef.matches(ExternRef));
-        assert!(!StructRef.matches(ExnRef));
+        for k in VMGcKind::ALL.into_iter().filter(|&k| k != ExnRef) {
+            assert!(!k.matches(ExnRef) && !ExnRef.matches(k), "{k:?}");
+        }
         for k in VMGcKind::ALL {
             assert!(k.matches(k));
             assert_eq!(VMGcKind::from_word(k as u32 | 0x1234), Some(k));
