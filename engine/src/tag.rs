@@ -89,7 +89,7 @@ impl std::fmt::Display for TagType {
 /// let mut store = Store::new(&engine, ());
 /// let ty = TagType::new(&engine, FuncType::new([ValType::I32], []))?;
 /// let tag = Tag::new(&mut store, &ty)?;
-/// let module = Module::new(&engine, r#"(module (import "host" "oops" (tag (export "t") (param i32))))"#)?;
+/// let module = Module::new(&engine, r#"(module (tag (export "t") (import "host" "oops") (param i32)))"#)?;
 /// let instance = Instance::new(&mut store, &module, &[tag.into()])?;
 /// assert_eq!(instance.get_tag(&store, "t"), Some(tag));
 /// # Ok::<(), anyhow::Error>(())
