@@ -102,12 +102,50 @@ impl<T> AsContextMut for Caller<'_, T> {
     }
 }
 
+/// What a host function's call came to, as `host_entry` reports it to compiled code.
+enum HostOutcome {
+    /// It returned; the results are in the values array.
+    Returned,
+    /// It failed: its error or panic is pending in the store.
+    Failed,
+    /// It threw exception `exn` (raw, exposed to Wasm) of the tag whose identity is `tag`.
+    Threw { exn: u32, tag: u32 },
+}
+
+/// The host trampoline's callee: runs the host function, then returns 1 (success) or 0
+/// (failure, pending in the store), or throws the Wasm exception the function returned.
+///
+/// # Safety
+/// Called by the host trampoline only, with the host function's context, the caller's
+/// `VMContext`, and its array of `len` values.
 unsafe extern "C" fn host_entry<T: 'static>(
     ctx: *mut HostFuncContext,
     caller_vmctx: *mut u8,
     values: *mut ValRaw,
     len: usize,
 ) -> u8 {
+    // SAFETY: `ctx` is this host function's live context.
+    let vm = unsafe { (*ctx).vm_store };
+    // SAFETY: per the contract.
+    match unsafe { host_call::<T>(ctx, caller_vmctx, values, len) } {
+        HostOutcome::Returned => 1,
+        HostOutcome::Failed => 0,
+        // SAFETY: the host trampoline recorded the calling Wasm frame; everything
+        // `host_call` owned is dropped, so this frame and the trampoline's own nothing.
+        HostOutcome::Threw { exn, tag } => unsafe { crate::traphandlers::throw(vm, exn, tag) },
+    }
+}
+
+/// Runs the host function of `ctx`; see `host_entry`.
+///
+/// # Safety
+/// As for `host_entry`.
+unsafe fn host_call<T: 'static>(
+    ctx: *mut HostFuncContext,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+) -> HostOutcome {
     // SAFETY: `ctx` is this host function's live context (the trampoline passes the
     // callee context it was given); read what we need before borrowing the store.
     let (vm, ty, func) = unsafe { ((*ctx).vm_store, (*ctx).ty.clone(), (*ctx).func.clone()) };
@@ -153,14 +191,32 @@ unsafe extern "C" fn host_entry<T: 'static>(
         Ok(())
     }));
     match result {
-        Ok(Ok(())) => 1,
-        Ok(Err(e)) => {
-            store.opaque.pending_error = Some(e);
-            0
-        }
+        Ok(Ok(())) => HostOutcome::Returned,
+        Ok(Err(e)) => match e.downcast::<crate::ThrownException>() {
+            Ok(thrown) if thrown.exn().store_id() == store.opaque.id => {
+                let exn = thrown.exn().to_raw(&mut store.opaque);
+                let tag = store
+                    .opaque
+                    .exn_tag(gc_core::VMGcRef::from_raw(exn).expect("exceptions are non-null"));
+                // The handle's count is released at the next collection, by when the
+                // exception is in the catching frame (or garbage).
+                drop(thrown);
+                HostOutcome::Threw { exn, tag }
+            }
+            Ok(thrown) => {
+                store.opaque.pending_error = Some(anyhow::anyhow!(
+                    "a host function threw an exception of another store: {thrown}"
+                ));
+                HostOutcome::Failed
+            }
+            Err(e) => {
+                store.opaque.pending_error = Some(e);
+                HostOutcome::Failed
+            }
+        },
         Err(panic) => {
             store.opaque.pending_panic = Some(panic);
-            0
+            HostOutcome::Failed
         }
     }
 }
