@@ -255,7 +255,7 @@ fn exception_payloads_are_counted_and_cycles_reclaimed() {
         let arg = host(&mut store);
         let mut out = [Val::ExternRef(None)];
         round_trip
-            .call(&mut store, &[arg.clone()], &mut out)
+            .call(&mut store, std::slice::from_ref(&arg), &mut out)
             .unwrap();
         let (Val::ExternRef(Some(a)), Val::ExternRef(Some(b))) = (&arg, &out[0]) else {
             panic!("expected host references");
