@@ -58,8 +58,19 @@ impl Wasmtime {
     }
 }
 
-/// Wasmtime's trap (or other error) as a [`TrapKind`].
-pub fn trap_kind(err: &wasmtime::Error) -> TrapKind {
+/// Wasmtime's trap (or uncaught exception, whose payload is taken from `store`, or other
+/// error) as a [`TrapKind`].
+fn trap_kind(store: &mut Store<StoreLimits>, err: &wasmtime::Error) -> TrapKind {
+    if err.is::<wasmtime::ThrownException>()
+        && let Some(exn) = store.take_pending_exception()
+    {
+        let fields: Vec<Val> = exn.fields(&mut *store).expect("a live exception").collect();
+        let payload = fields
+            .iter()
+            .map(|v| shape_of(store, v, SHAPE_DEPTH))
+            .collect();
+        return TrapKind::Exception(payload);
+    }
     if let Some(trap) = err.downcast_ref::<Trap>() {
         return match trap {
             Trap::UnreachableCodeReached => TrapKind::Unreachable,
@@ -138,6 +149,7 @@ fn shape_of(store: &mut Store<StoreLimits>, v: &Val, depth: u32) -> Value {
         Val::AnyRef(None) => Value::Ref(Shape::Null),
         Val::AnyRef(Some(a)) => Value::Ref(any_shape(store, a, depth)),
         Val::ExnRef(None) | Val::ContRef(None) => Value::Ref(Shape::Null),
+        Val::ExnRef(Some(_)) => Value::Ref(Shape::Exn),
         _ => Value::Ref(Shape::Any),
     }
 }
@@ -216,7 +228,7 @@ impl Oracle for Wasmtime {
                 Ok(Box::new(WasmtimeSession { store, exports }))
             }
             Err(e) => {
-                exec.instantiated = Some(Err(trap_kind(&e)));
+                exec.instantiated = Some(Err(trap_kind(&mut store, &e)));
                 Err(Box::new(exec))
             }
         }
@@ -280,7 +292,7 @@ impl Session for WasmtimeSession {
                     .collect(),
                 fuel: fuel.map(|f| f - store.get_fuel().expect("fuel is configured")),
             },
-            Err(e) => CallOutcome::Trapped(trap_kind(&e)),
+            Err(e) => CallOutcome::Trapped(trap_kind(store, &e)),
         }
     }
 

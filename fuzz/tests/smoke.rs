@@ -9,7 +9,7 @@ use tests::fuzz::seeded_bytes;
 fn this_engine_and_wasmtime_agree_on_random_modules() {
     let features = Features {
         gc: true,
-        exceptions: false,
+        exceptions: true,
         termination_fuel: 1_000,
     };
     let mut modules = 0;

@@ -68,6 +68,8 @@ pub enum Shape {
     Array(u32, Option<Vec<Value>>),
     /// Some other `any` reference.
     Any,
+    /// An exception.
+    Exn,
 }
 
 /// How deep struct and array contents are compared.
@@ -126,6 +128,8 @@ pub enum TrapKind {
     StackOverflow,
     /// An allocation failed: too large, or no room (inconclusive).
     HeapExhausted,
+    /// A Wasm exception escaped, uncaught, with this payload.
+    Exception(Vec<Value>),
     /// Anything else, by its message.
     Other(String),
 }
@@ -490,9 +494,20 @@ impl ThisEngine {
     }
 }
 
-/// This engine's trap as a [`TrapKind`].
-pub fn this_trap_kind(err: &anyhow::Error) -> TrapKind {
+/// This engine's trap (or uncaught exception, whose payload is read from `store`) as a
+/// [`TrapKind`].
+fn this_trap_kind(store: &mut Store, err: &anyhow::Error) -> TrapKind {
     use engine::Trap;
+    if let Some(thrown) = err.downcast_ref::<engine::ThrownException>() {
+        let exn = thrown.exn();
+        let payload = (0..exn.fields_len(&*store))
+            .map(|i| {
+                let v = exn.field(&mut *store, i).expect("field in range");
+                shape_of(store, &v, SHAPE_DEPTH)
+            })
+            .collect();
+        return TrapKind::Exception(payload);
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Unreachable) => TrapKind::Unreachable,
         Some(Trap::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
@@ -545,6 +560,7 @@ fn to_val(v: &Value, ty: &engine::ValType) -> engine::Val {
         (Value::Ref(_), ValType::Ref(r)) => match r.heap_type().top() {
             HeapType::Func => Val::FuncRef(None),
             HeapType::Extern => Val::ExternRef(None),
+            HeapType::Exn => Val::ExnRef(None),
             _ => Val::AnyRef(None),
         },
         (Value::Ref(_), _) => unreachable!("reference arguments have reference types"),
@@ -571,6 +587,7 @@ fn shape_of(store: &mut Store, v: &engine::Val, depth: u32) -> Value {
         }),
         Val::AnyRef(None) => Value::Ref(Shape::Null),
         Val::AnyRef(Some(a)) => Value::Ref(any_shape(store, a, depth)),
+        Val::ExnRef(e) => Value::Ref(if e.is_some() { Shape::Exn } else { Shape::Null }),
         _ => Value::Ref(Shape::Any),
     }
 }
@@ -646,7 +663,7 @@ impl Oracle for ThisEngine {
                 Ok(Box::new(ThisSession { store, exports }))
             }
             Err(e) => {
-                exec.instantiated = Some(Err(this_trap_kind(&e)));
+                exec.instantiated = Some(Err(this_trap_kind(&mut store, &e)));
                 Err(Box::new(exec))
             }
         }
@@ -703,7 +720,7 @@ impl Session for ThisSession {
                     .collect(),
                 fuel: fuel.map(|f| f - store.get_fuel().expect("fuel is configured")),
             },
-            Err(e) => CallOutcome::Trapped(this_trap_kind(&e)),
+            Err(e) => CallOutcome::Trapped(this_trap_kind(store, &e)),
         }
     }
 

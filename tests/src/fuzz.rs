@@ -29,7 +29,7 @@ pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
         simd_enabled: false,
         relaxed_simd_enabled: false,
-        exceptions_enabled: false,
+        exceptions_enabled: true,
         gc_enabled: true,
         threads_enabled: false,
         memory64_enabled: false,
@@ -52,7 +52,8 @@ pub fn smith_config() -> wasm_smith::Config {
     }
 }
 
-/// Runs one input: builds, compiles, instantiates and calls. `Err` means the engine did
+/// Runs one input: builds, compiles, instantiates and calls. Traps and uncaught exceptions
+/// are fine. `Err` means the engine did
 /// something wrong short of a crash (a valid module that failed to compile).
 pub fn run(data: &[u8], gc_stress: bool) -> Result<Outcome> {
     let mut outcome = Outcome::default();
@@ -73,7 +74,7 @@ pub fn run(data: &[u8], gc_stress: bool) -> Result<Outcome> {
     let mut store = Store::new(&engine, ());
     let instance = match Instance::new(&mut store, &module, &[]) {
         Ok(instance) => instance,
-        Err(err) if err.downcast_ref::<Trap>().is_some() => return Ok(outcome),
+        Err(err) if trapped(&err) => return Ok(outcome),
         Err(err) => bail!("instantiation without imports failed without a trap: {err:#}"),
     };
     outcome.instantiated = true;
@@ -86,13 +87,18 @@ pub fn run(data: &[u8], gc_stress: bool) -> Result<Outcome> {
         // Errors other than traps are argument type errors (a non-nullable reference
         // parameter has no default value): fine.
         if let Err(err) = func.call(&mut store, &params, &mut results)
-            && err.downcast_ref::<Trap>().is_some()
+            && trapped(&err)
         {
             outcome.traps += 1;
         }
     }
     store.gc();
     Ok(outcome)
+}
+
+/// Whether a call's error is Wasm's doing: a trap or an uncaught exception.
+fn trapped(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Trap>().is_some() || err.downcast_ref::<engine::ThrownException>().is_some()
 }
 
 /// `len` deterministic pseudo-random bytes for `seed` (SplitMix64).

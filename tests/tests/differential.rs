@@ -9,7 +9,7 @@ use tests::fuzz::seeded_bytes;
 fn normal_and_gc_stress_modes_agree_on_random_modules() {
     let features = Features {
         gc: true,
-        exceptions: false,
+        exceptions: true,
         termination_fuel: 1_000,
     };
     let (mut modules, mut calls, mut returned, mut trapped) = (0, 0, 0, 0);

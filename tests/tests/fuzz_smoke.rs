@@ -21,7 +21,8 @@ fn random_modules_compile_and_run_without_panics() {
     let (built, instantiated, calls, traps) = totals;
     println!("built {built}, instantiated {instantiated}, calls {calls}, traps {traps}");
     assert_eq!(built, 400, "every input builds a module");
-    // Observed with these seeds (GC on): 338 instantiated, 270 calls, 184 traps (mostly
+    // Observed with these seeds (GC and exceptions on): 364 instantiated, 314 calls, 224
+    // traps or uncaught exceptions (mostly
     // wasm-smith's termination fuel).
     assert!(instantiated >= 300, "only {instantiated} instantiated");
     assert!(calls >= 250, "only {calls} calls ({traps} trapped)");

@@ -1,5 +1,5 @@
 //! A differential campaign: `campaign [--seeds FROM..TO] [--bytes N] [--fuel N]
-//! [--gc-stress] [--collector drc|copying] [--no-gc] [--exceptions] [--termination N]
+//! [--gc-stress] [--collector drc|copying] [--no-gc] [--no-exceptions] [--termination N]
 //! [--out DIR]`.
 //!
 //! For every seed, generates a wasm-smith module from `N` seeded bytes, runs it in this
@@ -34,7 +34,7 @@ fn parse() -> Result<Args> {
         collector: WasmtimeCollector::Drc,
         features: Features {
             gc: true,
-            exceptions: false,
+            exceptions: true,
             termination_fuel: 10_000,
         },
         out: PathBuf::from("findings"),
@@ -53,7 +53,7 @@ fn parse() -> Result<Args> {
             "--termination" => args.features.termination_fuel = value()?.parse()?,
             "--gc-stress" => args.gc_stress = true,
             "--no-gc" => args.features.gc = false,
-            "--exceptions" => args.features.exceptions = true,
+            "--no-exceptions" => args.features.exceptions = false,
             "--collector" => {
                 args.collector = match value()?.as_str() {
                     "drc" => WasmtimeCollector::Drc,
