@@ -150,8 +150,7 @@ impl StoreOpaque {
     /// The identity of the tag exception `r` was thrown with. Panics if the object is
     /// corrupt.
     pub(crate) fn exn_tag(&self, r: VMGcRef) -> u32 {
-        let offset = crate::gc_layout::exn_tag_offset(self.engine.gc_runtime().layouts());
-        let bytes = self.gc.heap.object_bytes(r, offset, 4);
+        let bytes = self.gc.heap.object_bytes(r, self.gc.exn_tag_offset, 4);
         let index = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
         assert!(
             (index as usize) < self.tags.len(),

@@ -57,6 +57,8 @@ pub(crate) struct StoreGc {
     pub dropped: DroppedRefs,
     /// Collect at every opportunity.
     pub stress: bool,
+    /// Where an exception keeps its tag's identity (`gc_layout::exn_tag_offset`).
+    pub exn_tag_offset: u32,
     /// Collections run so far.
     pub collections: u64,
 }
@@ -74,6 +76,7 @@ impl StoreGc {
             host_data: ExternRefHostDataTable::default(),
             dropped: Arc::default(),
             stress: engine.config().gc_stress,
+            exn_tag_offset: crate::gc_layout::exn_tag_offset(engine.gc_runtime().layouts()),
             collections: 0,
         })
     }

@@ -273,26 +273,26 @@ pub(crate) fn stack_map_at(pc: usize, f: impl FnOnce(u32, &[u32])) {
     });
 }
 
-/// The exception handlers of the call whose return address is `pc`, if it has any: the
-/// frame offset (from FP down to SP at the call), the handlers in order with absolute
-/// addresses, and where the module's `VMContext` keeps its tag identities.
+/// For a return address `pc` into a compiled Wasm function (`None` otherwise), calls `f`
+/// with the exception handlers of that call if it has any: the frame offset (from FP down
+/// to SP at the call), the handlers in order with absolute addresses, and where the
+/// module's `VMContext` keeps its tag identities. One registry lookup per frame.
 pub(crate) fn handlers_at<R>(
     pc: usize,
     f: impl FnOnce(u32, &mut dyn Iterator<Item = (Option<u32>, Option<u32>, usize)>, u32) -> R,
-) -> Option<R> {
+) -> Option<Option<R>> {
     with_code(pc, |info| {
-        let func = info.function_at(pc)?;
+        let func = info.function_at(pc).filter(|f| f.func_index.is_some())?;
         let rel = (pc - func.start) as u32;
-        let i = func
-            .call_sites
-            .binary_search_by_key(&rel, |c| c.ret_addr)
-            .ok()?;
+        let Ok(i) = func.call_sites.binary_search_by_key(&rel, |c| c.ret_addr) else {
+            return Some(None);
+        };
         let site = &func.call_sites[i];
         let mut handlers = site
             .handlers
             .iter()
             .map(|h| (h.tag, h.context, func.start + h.offset as usize));
-        Some(f(site.frame_offset, &mut handlers, info.tags_offset))
+        Some(Some(f(site.frame_offset, &mut handlers, info.tags_offset)))
     })
     .flatten()
 }

@@ -483,12 +483,51 @@ impl<'m> FuncEnv<'m> {
         (sig, f, full)
     }
 
-    /// Throws exception `exn` (non-null): through the `ThrowRef` builtin, which never
-    /// returns, called through this function's handlers so a local `try_table` catches.
-    pub(crate) fn throw_ref(&mut self, b: &mut FunctionBuilder<'_>, exn: Value) {
-        let (sig, f, full) = self.builtin_target(b, Builtin::ThrowRef, &[exn]);
-        self.emit_call(b, sig, Callee::Indirect(f), &full, false);
+    /// Throws exception `exn` (non-null), thrown with module tag `known_tag` if that is
+    /// known statically (`throw`, not `throw_ref`). This function's own handlers are tried
+    /// inline, innermost first: a catch-all or a handler of the same tag is a jump, one of
+    /// another tag compares tag identities (imports may alias). If none catches, the
+    /// `ThrowRef` builtin, which never returns, unwinds the frames above.
+    pub(crate) fn throw(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        exn: Value,
+        known_tag: Option<u32>,
+    ) {
+        let handlers: Vec<CatchHandler> = self.handlers.iter().rev().copied().collect();
+        let payload = b.ins().uextend(I64, exn);
+        let mut tag_id = None;
+        for h in handlers {
+            let Some(t) = h.tag.filter(|&t| Some(t) != known_tag) else {
+                b.ins().jump(h.block, &[ir::BlockArg::Value(payload)]);
+                return;
+            };
+            let id = match tag_id {
+                Some(id) => id,
+                None => {
+                    let id = match known_tag {
+                        Some(k) => self.tag_id(b, k),
+                        None => super::gc::exn_tag_id(self, b, exn),
+                    };
+                    *tag_id.insert(id)
+                }
+            };
+            let want = self.tag_id(b, t);
+            let same = b.ins().icmp(IntCC::Equal, id, want);
+            let next = b.create_block();
+            b.ins()
+                .brif(same, h.block, &[ir::BlockArg::Value(payload)], next, &[]);
+            b.seal_block(next);
+            b.switch_to_block(next);
+        }
+        self.builtin(b, Builtin::ThrowRef, &[exn]);
         b.ins().trap(Trap::Unreachable.to_cranelift());
+    }
+
+    /// The identity of module tag `tag` (from the `VMContext`).
+    pub(crate) fn tag_id(&self, b: &mut FunctionBuilder<'_>, tag: u32) -> Value {
+        b.ins()
+            .load(I32, readonly(), self.vmctx, self.offsets.tag(tag) as i32)
     }
 
     /// Calls `memory.grow`'s or `table.grow`'s builtin: the old size as an i32 (-1 if

@@ -273,18 +273,20 @@ pub(crate) fn exn_new(
     let layout = crate::gc_layout::exn_layout(env.layouts(), &payload);
     let r = alloc_const(env, b, type_index, layout.size, VMGcKind::ExnRef);
     let base = object_base(env, b, r);
-    let id = b.ins().load(
-        I32,
-        super::env::readonly(),
-        env.vmctx,
-        env.offsets.tag(tag) as i32,
-    );
+    let id = env.tag_id(b, tag);
     let (tag_offset, tag_kind) = layout.fields[0];
     write(env, b, tag_kind, base, tag_offset as i32, id, true);
     for (&(offset, kind), &v) in layout.fields[1..].iter().zip(values) {
         write(env, b, kind, base, offset as i32, v, true);
     }
     r
+}
+
+/// The tag identity stored in exception `exn` (non-null).
+pub(crate) fn exn_tag_id(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, exn: Value) -> Value {
+    let offset = crate::gc_layout::exn_tag_offset(env.layouts());
+    let base = object_base(env, b, exn);
+    read(env, b, GcFieldKind::I32, Extend::None, base, offset as i32)
 }
 
 /// The payload of exception `exn`, thrown with tag `tag` (a handler's unpacking).

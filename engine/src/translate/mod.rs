@@ -298,14 +298,14 @@ fn translate_op(
                 .len();
             let values = state.popn(n);
             let exn = gc::exn_new(env, b, tag_index, &values);
-            env.throw_ref(b, exn);
+            env.throw(b, exn, Some(tag_index));
             state.reachable = false;
         }
         Operator::ThrowRef => {
             let exn = state.pop();
             b.ins()
                 .trapz(exn, Trap::NullExceptionReference.to_cranelift());
-            env.throw_ref(b, exn);
+            env.throw(b, exn, None);
             state.reachable = false;
         }
         Operator::End => {

@@ -204,7 +204,7 @@ unsafe fn find_handler(vm: *const VMStoreContext, tag: u32) -> Option<HandlerTar
     // SAFETY: per the contract.
     let vm = unsafe { &*vm };
     let (mut pc, mut fp) = (vm.last_exit_pc, vm.last_exit_fp);
-    while fp != 0 && crate::compile::is_wasm_pc(pc) {
+    while fp != 0 {
         let found = crate::compile::handlers_at(pc, |frame_offset, handlers, tags_offset| {
             let sp = fp - frame_offset as usize;
             for (handler_tag, context, handler) in handlers {
@@ -232,8 +232,11 @@ unsafe fn find_handler(vm: *const VMStoreContext, tag: u32) -> Option<HandlerTar
             }
             None
         });
-        if let Some(target) = found.flatten() {
-            return Some(target);
+        match found {
+            // Not a Wasm frame: the activation's Wasm frames end here.
+            None => return None,
+            Some(Some(Some(target))) => return Some(target),
+            Some(_) => {}
         }
         // SAFETY: compiled code keeps frame pointers: [fp] is the caller's frame pointer
         // and [fp + 8] the return address into it.
