@@ -34,11 +34,9 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The proposals this engine accepts, on by default: Wasm 2.0 without SIMD, plus typed
-    /// function references, tail calls, extended constant expressions, multiple memories
-    /// and the GC proposal's type system (rec groups, subtyping). Struct, array and i31
-    /// instructions are not compiled yet: modules using them fail to compile with an error
-    /// naming the instruction.
+    /// The proposals this engine accepts: Wasm 2.0 without SIMD, plus typed function
+    /// references, tail calls, extended constant expressions, multiple memories, the GC
+    /// proposal, exception handling, and (off by default) legacy exception handling.
     pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::FUNCTION_REFERENCES)
@@ -46,12 +44,18 @@ impl Config {
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::GC)
-        .union(WasmFeatures::EXCEPTIONS);
+        .union(WasmFeatures::EXCEPTIONS)
+        .union(WasmFeatures::LEGACY_EXCEPTIONS);
+
+    /// The features on by default: every supported one but legacy exception handling
+    /// ([`Config::wasm_legacy_exceptions`]).
+    pub const DEFAULT_FEATURES: WasmFeatures =
+        Self::SUPPORTED_FEATURES.difference(WasmFeatures::LEGACY_EXCEPTIONS);
 
     /// The default configuration: every supported feature, 512 KiB of Wasm stack.
     pub fn new() -> Config {
         Config {
-            features: Self::SUPPORTED_FEATURES,
+            features: Self::DEFAULT_FEATURES,
             max_wasm_stack: 512 * 1024,
             gc_stress: false,
             gc_heap_max_size: 256 << 20,
@@ -67,6 +71,14 @@ impl Config {
     /// [`Config::SUPPORTED_FEATURES`] make [`Engine::new`](crate::Engine::new) fail.
     pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
         self.features = features;
+        self
+    }
+
+    /// Accepts the legacy exception-handling instructions (`try`, `catch`, `catch_all`,
+    /// `delegate`, `rethrow`), which some toolchains still emit; they run on the same
+    /// mechanism as `try_table`. Default off.
+    pub fn wasm_legacy_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.features.set(WasmFeatures::LEGACY_EXCEPTIONS, enable);
         self
     }
 

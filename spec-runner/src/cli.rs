@@ -28,6 +28,8 @@ Options:
                   running Wasm is interrupted, that directive and all after it fail.
   --fuel N        Give every directive N units of fuel (one per Wasm instruction); one
                   that uses them up traps with \"all fuel consumed by WebAssembly\".
+  --legacy-exceptions
+                  Accept legacy exception handling (try, catch, delegate, rethrow).
   --verbose       Print skipped directives with their reasons, and the expected and actual
                   messages of assert_invalid, assert_malformed and assert_unlinkable.
   PATHS           .wast files, or directories searched recursively. A positional argument
@@ -65,6 +67,7 @@ struct Cli {
     verbose: bool,
     timeout: Option<Duration>,
     fuel: Option<u64>,
+    legacy_exceptions: bool,
     help: bool,
     /// The program name followed by everything we did not consume.
     libtest: Vec<String>,
@@ -82,6 +85,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
         verbose: false,
         timeout: Some(DEFAULT_TIMEOUT),
         fuel: None,
+        legacy_exceptions: false,
         help: false,
         libtest: args.next().into_iter().collect(),
     };
@@ -107,6 +111,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
             cli.timeout = (secs > 0).then(|| Duration::from_secs(secs));
         } else if arg == "--fuel" {
             cli.fuel = Some(value("--fuel", &mut args)?);
+        } else if arg == "--legacy-exceptions" {
+            cli.legacy_exceptions = true;
         } else if arg == "--verbose" {
             cli.verbose = true;
         } else if arg == "-h" || arg == "--help" {
@@ -159,6 +165,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
         features: None,
         timeout: cli.timeout,
         fuel: cli.fuel,
+        legacy_exceptions: cli.legacy_exceptions,
     };
     let totals = Arc::new(Mutex::new(Totals::default()));
     let trials = match trials(&cli, &options, &known, &totals) {

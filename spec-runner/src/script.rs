@@ -41,6 +41,8 @@ pub struct RunOptions {
     /// Give every directive this much fuel ([`engine::Config::consume_fuel`]); a directive
     /// that uses it up traps with "all fuel consumed by WebAssembly". `None`: unmetered.
     pub fuel: Option<u64>,
+    /// Accept legacy exception handling ([`engine::Config::wasm_legacy_exceptions`]).
+    pub legacy_exceptions: bool,
 }
 
 /// The error a script's Wasm code stops with once its `--timeout` has passed.
@@ -279,6 +281,9 @@ impl Runner {
         config.consume_fuel(options.fuel.is_some());
         if let Some(features) = options.features {
             config.wasm_features(features);
+        }
+        if options.legacy_exceptions {
+            config.wasm_legacy_exceptions(true);
         }
         let engine = Engine::new(&config).context("failed to create the engine")?;
         let mut store = Store::new(&engine, ());

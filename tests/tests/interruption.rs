@@ -133,6 +133,62 @@ fn fuel_is_counted_exactly_and_stops_loops() {
     assert_eq!(trap(&err), Some(Trap::OutOfFuel));
 }
 
+/// Legacy exception handling costs what its `try_table` counterpart does: `try` and
+/// `rethrow` one each, the clauses nothing, whether the body throws or falls through.
+#[test]
+fn fuel_counts_legacy_exception_handling() {
+    let engine = engine(|c| {
+        c.consume_fuel(true).wasm_legacy_exceptions(true);
+    });
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (tag $e (param i32))
+            (func (export "try") (param i32) (result i32)
+              try (result i32)
+                local.get 0
+                if
+                  i32.const 7
+                  throw $e
+                end
+                i32.const 1
+              catch $e
+                i32.const 2
+                i32.add
+              end)
+            (func (export "rethrow") (result i32)
+              try (result i32)
+                try
+                  i32.const 3
+                  throw $e
+                catch_all
+                  rethrow 0
+                end
+                i32.const 0
+              catch $e
+              end))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let try_ = instance.get_typed_func::<i32, i32>(&store, "try").unwrap();
+    let rethrow = instance
+        .get_typed_func::<(), i32>(&store, "rethrow")
+        .unwrap();
+    // Entry, try, local.get, if, i32.const: five.
+    store.set_fuel(100).unwrap();
+    assert_eq!(try_.call(&mut store, 0).unwrap(), 1);
+    assert_eq!(store.get_fuel().unwrap(), 95);
+    // Then i32.const, throw, and in the clause i32.const, i32.add: eight.
+    store.set_fuel(100).unwrap();
+    assert_eq!(try_.call(&mut store, 1).unwrap(), 9);
+    assert_eq!(store.get_fuel().unwrap(), 92);
+    // Entry, two trys, i32.const, throw, rethrow: six.
+    store.set_fuel(100).unwrap();
+    assert_eq!(rethrow.call(&mut store, ()).unwrap(), 3);
+    assert_eq!(store.get_fuel().unwrap(), 94);
+}
+
 #[test]
 fn host_functions_see_and_set_the_fuel_of_their_caller() {
     let engine = engine(|c| {

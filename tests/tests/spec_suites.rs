@@ -1,6 +1,7 @@
 //! The official spec suites, run through the spec runner's library, normally and in GC
 //! stress mode: every directive must pass except those listed (with a reason) in
-//! `spec-runner/known-failures.txt`, and none may be skipped.
+//! `spec-runner/known-failures.txt`, and none may be skipped. Also the legacy
+//! exception-handling scripts of `tests/wast/legacy-exceptions`, which the testsuite lacks.
 
 use spec_runner::{KnownFailures, RunOptions, embedded_suite, run_script, suite_features};
 
@@ -144,4 +145,79 @@ fn gc_proposal() {
 #[test]
 fn gc_proposal_gc_stress() {
     assert!(run_suite("gc", true) > 750);
+}
+
+/// The legacy exception-handling scripts of `tests/wast/legacy-exceptions` (the pinned
+/// testsuite has none), with their names and texts.
+fn legacy_exception_scripts() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wast/legacy-exceptions");
+    let files = spec_runner::wast_files(&dir).expect("the legacy exception scripts");
+    assert!(files.len() >= 5, "{files:?}");
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("readable script");
+            (path.display().to_string(), text)
+        })
+        .collect()
+}
+
+/// Runs the legacy exception-handling scripts with `options` and returns the directives
+/// that passed, panicking on any failure or skip.
+fn run_legacy_exceptions(options: &RunOptions) -> usize {
+    let mut passed = 0;
+    for (name, text) in legacy_exception_scripts() {
+        let report = run_script(&name, &text, options);
+        let counts = report.counts();
+        assert!(
+            counts.failed == 0 && counts.skipped == 0,
+            "{}",
+            report.failure_message()
+        );
+        passed += counts.passed;
+    }
+    passed
+}
+
+#[test]
+fn legacy_exception_handling() {
+    let options = RunOptions {
+        legacy_exceptions: true,
+        ..RunOptions::default()
+    };
+    assert!(run_legacy_exceptions(&options) >= 45);
+}
+
+#[test]
+fn legacy_exception_handling_gc_stress_with_fuel() {
+    let options = RunOptions {
+        legacy_exceptions: true,
+        gc_stress: true,
+        fuel: Some(u64::MAX / 2),
+        ..RunOptions::default()
+    };
+    assert!(run_legacy_exceptions(&options) >= 45);
+}
+
+/// Legacy exception handling is off by default: every module using it fails validation.
+#[test]
+fn legacy_exception_handling_is_off_by_default() {
+    let text = "(module (tag $e) (func (export \"f\") try throw $e catch_all end))";
+    let engine = engine::Engine::default();
+    let err = engine::Module::new(&engine, text).expect_err("legacy try rejected");
+    assert!(
+        format!("{err:#}").contains("legacy_exceptions feature required"),
+        "{err:#}"
+    );
+
+    let mut config = engine::Config::new();
+    config.wasm_legacy_exceptions(true);
+    let engine = engine::Engine::new(&config).expect("engine");
+    engine::Module::new(&engine, text).expect("legacy try accepted when enabled");
+
+    // Each script fails at its first module without the flag.
+    for (name, text) in legacy_exception_scripts() {
+        let report = run_script(&name, &text, &RunOptions::default());
+        assert!(report.counts().failed > 0, "{name} passed without the flag");
+    }
 }

@@ -19,7 +19,7 @@ use wasmparser::BlockType;
 /// deep). Real code nests to the depth of its largest `switch`, in the thousands.
 pub(crate) const MAX_NESTING: usize = 100_000;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub(super) enum FrameKind {
     /// A `block`, or the function body.
     Block,
@@ -36,6 +36,24 @@ pub(super) enum FrameKind {
     TryTable {
         handlers: u32,
     },
+    /// A legacy `try` (`legacy.rs`).
+    LegacyTry(Box<LegacyTry>),
+}
+
+/// A legacy `try` frame.
+#[derive(Debug)]
+pub(super) struct LegacyTry {
+    /// Its catch clauses are the handlers from here on, while its body is translated.
+    pub handlers: u32,
+    /// The clauses' handler blocks, in clause order.
+    pub catches: Vec<ir::Block>,
+    /// The clause being translated, once past the body.
+    pub clause: Option<usize>,
+    /// The caught exception, for `rethrow`.
+    pub exn: Option<cranelift_frontend::Variable>,
+    /// For `try ... delegate`: the handlers its body does not see, back in place at the
+    /// end.
+    pub saved: Vec<super::env::CatchHandler>,
 }
 
 #[derive(Debug)]
@@ -52,6 +70,8 @@ pub(super) struct Frame {
     pub height: u32,
     /// Whether any branch reaches `next`.
     pub next_reached: bool,
+    /// How many of `FuncEnv::handlers` apply to code directly inside the frame.
+    pub handlers_inside: u32,
 }
 
 impl Frame {
@@ -65,18 +85,20 @@ impl Frame {
             num_results: num_results as u32,
             height: 0,
             next_reached: false,
+            handlers_inside: 0,
         }
     }
 }
 
-/// Opens a frame of `kind` whose `num_params` parameters are on top of the stack.
-fn push(
+/// Opens a frame of `kind` whose `num_params` parameters are on top of the stack, inside
+/// which the first `handlers_inside` handlers apply.
+pub(super) fn push(
     state: &mut State,
     kind: FrameKind,
     blockty: BlockType,
     next: PackedOption<ir::Block>,
-    num_params: usize,
-    num_results: usize,
+    (num_params, num_results): (usize, usize),
+    handlers_inside: usize,
 ) -> Result<()> {
     if state.control.len() >= MAX_NESTING {
         bail!("control nesting deeper than {MAX_NESTING} levels in one function");
@@ -89,6 +111,7 @@ fn push(
         num_results: num_results as u32,
         height: (state.stack.len() - num_params) as u32,
         next_reached: false,
+        handlers_inside: handlers_inside as u32,
     });
     Ok(())
 }
@@ -96,13 +119,14 @@ fn push(
 /// `block`.
 pub(super) fn block(env: &FuncEnv<'_>, state: &mut State, blockty: BlockType) -> Result<()> {
     let (params, results) = block_sig(env.info, blockty);
+    let sizes = (params.len(), results.len());
     push(
         state,
         FrameKind::Block,
         blockty,
         None.into(),
-        params.len(),
-        results.len(),
+        sizes,
+        env.handlers.len(),
     )
 }
 
@@ -120,13 +144,14 @@ pub(super) fn loop_(
     b.switch_to_block(header);
     state.stack.extend_from_slice(b.block_params(header));
     env.interrupt_checks(b);
+    let sizes = (params.len(), results.len());
     push(
         state,
         FrameKind::Loop { header },
         blockty,
         None.into(),
-        params.len(),
-        results.len(),
+        sizes,
+        env.handlers.len(),
     )
 }
 
@@ -155,8 +180,8 @@ pub(super) fn if_(
         },
         blockty,
         next.into(),
-        params.len(),
-        results.len(),
+        (params.len(), results.len()),
+        env.handlers.len(),
     )
 }
 
@@ -235,8 +260,8 @@ pub(super) fn try_table(
         },
         try_table.ty,
         None.into(),
-        params.len(),
-        results.len(),
+        (params.len(), results.len()),
+        env.handlers.len(),
     )
 }
 
@@ -274,7 +299,7 @@ pub(super) fn end(
                 b.seal_block(h.block);
             }
         }
-        FrameKind::Block => {}
+        FrameKind::Block | FrameKind::LegacyTry(_) => {}
     }
     match frame.next.expand() {
         Some(next) => {
@@ -306,15 +331,23 @@ pub(super) fn branch_target(
         return (header, frame.num_params as usize);
     }
     frame.next_reached = true;
-    let next = match frame.next.expand() {
+    (frame_next(b, env, frame), frame.num_results as usize)
+}
+
+/// Where control continues after `frame` (not a loop), created on first use.
+pub(super) fn frame_next(
+    b: &mut FunctionBuilder<'_>,
+    env: &FuncEnv<'_>,
+    frame: &mut Frame,
+) -> ir::Block {
+    match frame.next.expand() {
         Some(next) => next,
         None => {
             let next = new_block_with(b, &block_sig(env.info, frame.blockty).1);
             frame.next = next.into();
             next
         }
-    };
-    (next, frame.num_results as usize)
+    }
 }
 
 /// `br`.
@@ -373,6 +406,7 @@ pub(super) fn br_table(
 pub(super) fn skip_unreachable(
     op: &wasmparser::Operator<'_>,
     b: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
     state: &mut State,
 ) -> bool {
     use wasmparser::Operator;
@@ -380,7 +414,8 @@ pub(super) fn skip_unreachable(
         Operator::Block { .. }
         | Operator::Loop { .. }
         | Operator::If { .. }
-        | Operator::TryTable { .. } => {
+        | Operator::TryTable { .. }
+        | Operator::Try { .. } => {
             state.dead_depth += 1;
             true
         }
@@ -388,13 +423,21 @@ pub(super) fn skip_unreachable(
             else_(b, state);
             true
         }
-        Operator::End if state.dead_depth > 0 => {
+        Operator::Catch { tag_index } if state.dead_depth == 0 => {
+            super::legacy::catch(b, env, state, Some(*tag_index));
+            true
+        }
+        Operator::CatchAll if state.dead_depth == 0 => {
+            super::legacy::catch(b, env, state, None);
+            true
+        }
+        Operator::End | Operator::Delegate { .. } if state.dead_depth > 0 => {
             state.dead_depth -= 1;
             true
         }
-        // `else` of an `if` opened in dead code: still dead.
-        Operator::Else => true,
-        Operator::End => false,
+        // `else` or a catch clause of a frame opened in dead code: still dead.
+        Operator::Else | Operator::Catch { .. } | Operator::CatchAll => true,
+        Operator::End | Operator::Delegate { .. } => false,
         _ => true,
     }
 }

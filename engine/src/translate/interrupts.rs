@@ -10,7 +10,11 @@
 //!   operations one per byte or element) where control leaves the block, writes it back
 //!   before calls and returns, and reloads it after calls. A check traps with
 //!   `Trap::OutOfFuel` once the count is no longer negative. The costs are Wasmtime's, so
-//!   the same fuel stops the same module at the same point in both engines.
+//!   the same fuel stops the same module at the same point in both engines. Legacy
+//!   exception handling, which Wasmtime lacks, is counted the same way: `try` and
+//!   `rethrow` cost one, as `try_table` and `throw` do; `catch`, `catch_all` and
+//!   `delegate` are free like `else` and `end`, so a caught throw costs the same whichever
+//!   path reaches the clause.
 //! - **Epochs** (`Config::epoch_interruption`): the engine's epoch counter is compared with
 //!   the store's deadline, kept in a variable; when it seems passed, the `NewEpoch` builtin
 //!   rereads the deadline (a host call may have moved it) and, if it has really passed,
@@ -153,7 +157,10 @@ impl FuncEnv<'_> {
             | Operator::Unreachable
             | Operator::Return
             | Operator::Else
-            | Operator::End => 0,
+            | Operator::End
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. } => 0,
             _ => 1,
         };
         match op {
@@ -166,13 +173,18 @@ impl FuncEnv<'_> {
             | Operator::ReturnCallIndirect { .. }
             | Operator::ReturnCallRef { .. }
             | Operator::Throw { .. }
-            | Operator::ThrowRef => {
+            | Operator::ThrowRef
+            | Operator::Rethrow { .. } => {
                 self.fuel_flush(b);
                 self.fuel_save(b);
             }
             Operator::Loop { .. }
             | Operator::If { .. }
             | Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
             | Operator::Br { .. }
             | Operator::BrIf { .. }
             | Operator::BrTable { .. }

@@ -10,6 +10,7 @@ mod control;
 mod env;
 mod gc;
 mod interrupts;
+mod legacy;
 mod numeric;
 
 use interrupts::cost;
@@ -57,6 +58,10 @@ struct State {
     reachable: bool,
     /// Nesting depth of frames opened in unreachable code.
     dead_depth: u32,
+    /// What the function's legacy `try`s have (empty without legacy exceptions).
+    tries: legacy::Tries,
+    /// The byte offset of the operator being translated.
+    offset: usize,
     locals: Vec<Variable>,
 }
 
@@ -184,6 +189,12 @@ impl FuncTranslator {
             if_params: Vec::new(),
             reachable: true,
             dead_depth: 0,
+            tries: if info.features.legacy_exceptions() {
+                legacy::scan(body.get_operators_reader()?)?
+            } else {
+                legacy::Tries::new()
+            },
+            offset: 0,
             locals,
         };
         let mut env = FuncEnv::new(info, vmctx, self.gc, self.layouts);
@@ -196,6 +207,7 @@ impl FuncTranslator {
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
             b.set_srcloc(SourceLoc::new(offset as u32));
+            state.offset = offset as usize;
             if state.reachable {
                 env.fuel_before_op(&mut b, &op);
             }
@@ -273,7 +285,7 @@ fn translate_op(
     state: &mut State,
     env: &mut FuncEnv<'_>,
 ) -> Result<()> {
-    if !state.reachable && control::skip_unreachable(op, b, state) {
+    if !state.reachable && control::skip_unreachable(op, b, env, state) {
         return Ok(());
     }
     if numeric::translate_numeric(op, b, &mut state.stack) {
@@ -290,6 +302,14 @@ fn translate_op(
         Operator::If { blockty } => control::if_(b, env, state, blockty)?,
         Operator::Else => control::else_(b, state),
         Operator::TryTable { ref try_table } => control::try_table(b, env, state, try_table)?,
+        Operator::Try { blockty } => legacy::try_(b, env, state, blockty, state.offset)?,
+        Operator::Catch { tag_index } => legacy::catch(b, env, state, Some(tag_index)),
+        Operator::CatchAll => legacy::catch(b, env, state, None),
+        Operator::Delegate { .. } => {
+            let returned = legacy::delegate(b, env, state);
+            debug_assert!(returned.is_none(), "delegate ends a try, not the function");
+        }
+        Operator::Rethrow { relative_depth } => legacy::rethrow(b, env, state, relative_depth),
         Operator::Throw { tag_index } => {
             let n = env
                 .info
