@@ -186,6 +186,30 @@ pub struct ThrownException {
 
 impl ThrownException {
     /// The error that throws `exn` (from a host function) or reports it (from a call).
+    ///
+    /// A host function throws into its Wasm caller by returning this error:
+    ///
+    /// ```
+    /// use engine::*;
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let tag = Tag::new(&mut store, &TagType::new(&engine, FuncType::new([ValType::I32], []))?)?;
+    /// let fail = Func::wrap(&mut store, move |mut caller: Caller<'_, ()>, code: i32| {
+    ///     let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(code)])?;
+    ///     Err::<(), _>(ThrownException::new(exn).into())
+    /// });
+    /// let module = Module::new(&engine, r#"(module
+    ///     (import "host" "tag" (tag $t (param i32)))
+    ///     (import "host" "fail" (func $fail (param i32)))
+    ///     (func (export "f") (result i32)
+    ///       (block $caught (result i32)
+    ///         (try_table (catch $t $caught) (call $fail (i32.const 7)))
+    ///         (i32.const 0))))"#)?;
+    /// let instance = Instance::new(&mut store, &module, &[tag.into(), fail.into()])?;
+    /// let f = instance.get_typed_func::<(), i32>(&store, "f")?;
+    /// assert_eq!(f.call(&mut store, ())?, 7);
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
     pub fn new(exn: ExnRef) -> ThrownException {
         ThrownException { exn }
     }

@@ -331,6 +331,87 @@ fn a_caught_exnref_rethrows_after_its_catching_frame_returned() {
     }
 }
 
+/// A module that keeps caught exceptions in every place an `exnref` can live.
+const STORAGE: &str = r#"(module
+    (type $arr (array (mut exnref)))
+    (type $rec (struct (field (mut exnref))))
+    (tag $t (param externref))
+    (table $tab 2 exnref)
+    (global $g (mut exnref) (ref.null exn))
+    (global $a (mut (ref null $arr)) (ref.null $arr))
+    (global $s (mut (ref null $rec)) (ref.null $rec))
+    (func $catch (param externref) (result exnref)
+        (block $h (result exnref)
+          (try_table (catch_all_ref $h) (throw $t (local.get 0)))
+          (unreachable)))
+    ;; One exception per place: table (grown, then filled), global, array, struct.
+    (func (export "store") (param externref)
+        (local $e exnref)
+        (local.set $e (call $catch (local.get 0)))
+        (drop (table.grow $tab (local.get $e) (i32.const 2)))
+        (table.fill $tab (i32.const 0) (local.get $e) (i32.const 1))
+        (global.set $g (call $catch (local.get 0)))
+        (global.set $a (array.new $arr (call $catch (local.get 0)) (i32.const 3)))
+        (global.set $s (struct.new $rec (call $catch (local.get 0)))))
+    ;; Rethrows what place `i` holds and returns the payload it catches.
+    (func (export "rethrow") (param $i i32) (result externref)
+        (block $h (result externref)
+          (try_table (catch $t $h)
+            (block $b3 (block $b2 (block $b1 (block $b0
+              (br_table $b0 $b1 $b2 $b3 (local.get $i)))
+              (throw_ref (table.get $tab (i32.const 3))))
+              (throw_ref (global.get $g)))
+              (throw_ref (array.get $arr (global.get $a) (i32.const 2))))
+            (throw_ref (struct.get $rec 0 (global.get $s))))
+          (unreachable)))
+    (func (export "size") (result i32) (table.size $tab))
+    (func (export "clear")
+        (table.fill $tab (i32.const 0) (ref.null exn) (table.size $tab))
+        (global.set $g (ref.null exn))
+        (global.set $a (ref.null $arr))
+        (global.set $s (ref.null $rec))))"#;
+
+#[test]
+fn exnrefs_live_in_tables_globals_arrays_and_structs() {
+    for engine in engines() {
+        let module = Module::new(&engine, STORAGE).unwrap();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let payload = ExternRef::new(&mut store, Counted(drops.clone())).unwrap();
+        let store_all = instance.get_func(&store, "store").unwrap();
+        store_all
+            .call(
+                &mut store,
+                &[Val::ExternRef(Some(payload.clone()))],
+                &mut [],
+            )
+            .unwrap();
+        store.gc();
+        let size = instance.get_typed_func::<(), i32>(&store, "size").unwrap();
+        assert_eq!(size.call(&mut store, ()).unwrap(), 4);
+        let rethrow = instance.get_func(&store, "rethrow").unwrap();
+        for i in 0..4 {
+            let mut out = [Val::ExternRef(None)];
+            rethrow.call(&mut store, &[Val::I32(i)], &mut out).unwrap();
+            let Val::ExternRef(Some(back)) = &out[0] else {
+                panic!("place {i}: expected the payload");
+            };
+            assert!(ExternRef::ptr_eq(back, &payload), "place {i}");
+            store.gc();
+        }
+        // The stored exceptions alone keep the payload alive, until they are cleared.
+        drop(payload);
+        store.gc();
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "held by the exceptions");
+        let clear = instance.get_func(&store, "clear").unwrap();
+        clear.call(&mut store, &[], &mut []).unwrap();
+        store.gc();
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "the payload dropped once");
+        assert_eq!(store.gc_live_objects(), 0, "every exception freed");
+    }
+}
+
 #[test]
 fn traps_inside_try_table_are_not_caught() {
     let engine = Engine::default();
