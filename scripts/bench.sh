@@ -12,7 +12,7 @@ runs=5
 if [ "${1:-}" = "-n" ]; then runs=$2; shift 2; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 ours="$root/target/release/spec-runner"
-wt_flags=(wast -W gc=y,function-references=y,tail-call=y)
+wt_flags=(wast -W gc=y,function-references=y,tail-call=y,exceptions=y)
 read -r -a ours_flags <<< "${OURS_FLAGS:-}"
 if [ $# -eq 0 ]; then set -- "$root"/bench/*.wast; fi
 
