@@ -1,0 +1,15 @@
+;; A call inside try_table is a try_call whose exception table names the VMContext spill
+;; and the handlers innermost first; a throw a handler of the same function catches is a
+;; branch; one that escapes calls the ThrowRef builtin.
+(module
+  (tag $a (param i32))
+  (tag $b)
+  (func $f (param i32) (result i32) (local.get 0))
+  (func (export "run") (param i32) (result i32)
+    (block $outer
+      (block $ha (result i32)
+        (try_table (result i32) (catch $a $ha) (catch_all $outer)
+          (if (local.get 0) (then (throw $a (i32.const 7))))
+          (call $f (local.get 0))))
+      (return))
+    (throw $b)))
