@@ -204,11 +204,7 @@ impl AnyRef {
     pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
         match &self.inner {
             Inner::I31(i) => i.to_raw(),
-            Inner::Heap(root) => {
-                opaque.check(root.store());
-                opaque.gc.heap.expose_gc_ref_to_wasm(root.gc_ref());
-                root.gc_ref().as_raw()
-            }
+            Inner::Heap(root) => root.to_raw(opaque),
         }
     }
 }

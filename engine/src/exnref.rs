@@ -140,9 +140,7 @@ impl ExnRef {
 
     /// The raw reference, for handing to Wasm in `store`.
     pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
-        opaque.check(self.root.store());
-        opaque.gc.heap.expose_gc_ref_to_wasm(self.root.gc_ref());
-        self.root.gc_ref().as_raw()
+        self.root.to_raw(opaque)
     }
 }
 

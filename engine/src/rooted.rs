@@ -1,7 +1,7 @@
 //! `HostRoot`: one counted reference to a GC object, held by host handles (`ExternRef`,
-//! `AnyRef`). Cloning a handle clones the `Arc`, not the count; dropping the last clone
-//! queues the reference for release, which the store performs before its next collection
-//! (a `Drop` cannot reach the heap).
+//! `AnyRef`, `ExnRef`). Cloning a handle clones the `Arc`, not the count; dropping the
+//! last clone queues the reference for release, which the store performs before its next
+//! collection (a `Drop` cannot reach the heap).
 
 use crate::gc::DroppedRefs;
 use crate::store::{StoreId, StoreOpaque};
@@ -34,6 +34,14 @@ impl HostRoot {
     /// The reference.
     pub(crate) fn gc_ref(&self) -> VMGcRef {
         self.gc_ref
+    }
+
+    /// The raw reference, for handing to Wasm in `opaque` (which must own it): the heap
+    /// learns that Wasm may now hold it.
+    pub(crate) fn to_raw(&self, opaque: &mut StoreOpaque) -> u32 {
+        opaque.check(self.store);
+        opaque.gc.heap.expose_gc_ref_to_wasm(self.gc_ref);
+        self.gc_ref.as_raw()
     }
 }
 

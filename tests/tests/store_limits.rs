@@ -5,7 +5,7 @@
 
 use engine::{
     Config, Engine, Instance, Memory, MemoryType, Module, Ref, RefType, ResourceLimiter, Store,
-    StoreLimits, StoreLimitsBuilder, Table, TableType, Trap, Val,
+    StoreLimits, StoreLimitsBuilder, Table, TableType, Trap, TypedFunc, Val,
 };
 
 fn trap(err: &anyhow::Error) -> Option<Trap> {
@@ -26,6 +26,18 @@ const GROW: &str = r#"(module
     (func (export "grow_table") (param i32) (result i32)
         (table.grow (ref.null func) (local.get 0))))"#;
 
+/// `GROW` instantiated in `store`, with its `grow_memory` and `grow_table`.
+fn grow<T: 'static>(
+    engine: &Engine,
+    store: &mut Store<T>,
+) -> (Instance, TypedFunc<i32, i32>, TypedFunc<i32, i32>) {
+    let module = Module::new(engine, GROW).unwrap();
+    let instance = Instance::new(&mut *store, &module, &[]).unwrap();
+    let memory = instance.get_typed_func(&*store, "grow_memory").unwrap();
+    let table = instance.get_typed_func(&*store, "grow_table").unwrap();
+    (instance, memory, table)
+}
+
 #[test]
 fn memory_and_table_growth_stop_at_the_limits() {
     let (engine, mut store) = limited(
@@ -34,14 +46,7 @@ fn memory_and_table_growth_stop_at_the_limits() {
             .table_elements(5)
             .build(),
     );
-    let module = Module::new(&engine, GROW).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let grow_memory = instance
-        .get_typed_func::<i32, i32>(&store, "grow_memory")
-        .unwrap();
-    let grow_table = instance
-        .get_typed_func::<i32, i32>(&store, "grow_table")
-        .unwrap();
+    let (instance, grow_memory, grow_table) = grow(&engine, &mut store);
     assert_eq!(grow_memory.call(&mut store, 2).unwrap(), 1);
     assert_eq!(
         grow_memory.call(&mut store, 1).unwrap(),
@@ -71,11 +76,7 @@ fn trap_on_grow_failure_turns_refusals_into_traps() {
             .trap_on_grow_failure(true)
             .build(),
     );
-    let module = Module::new(&engine, GROW).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let grow_memory = instance
-        .get_typed_func::<i32, i32>(&store, "grow_memory")
-        .unwrap();
+    let (_, grow_memory, _) = grow(&engine, &mut store);
     assert_eq!(grow_memory.call(&mut store, 1).unwrap(), 1);
     let err = grow_memory.call(&mut store, 1).unwrap_err();
     assert!(
@@ -187,14 +188,7 @@ fn a_custom_limiter_sees_every_growth() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, Recorder::default());
     store.limiter(|r| r);
-    let module = Module::new(&engine, GROW).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let grow_memory = instance
-        .get_typed_func::<i32, i32>(&store, "grow_memory")
-        .unwrap();
-    let grow_table = instance
-        .get_typed_func::<i32, i32>(&store, "grow_table")
-        .unwrap();
+    let (_, grow_memory, grow_table) = grow(&engine, &mut store);
     assert_eq!(grow_memory.call(&mut store, 1).unwrap(), 1);
     assert_eq!(grow_memory.call(&mut store, 1).unwrap(), -1);
     assert_eq!(grow_table.call(&mut store, 2).unwrap(), 1);
@@ -232,15 +226,22 @@ const GC_HEAP: &str = r#"(module
             (local.set $n (i32.sub (local.get $n) (i32.const 1)))
             (br_if $l (local.get $n)))))"#;
 
+/// `GC_HEAP` instantiated in `store`: its `keep` and `cycles`.
+fn gc_heap<T: 'static>(
+    engine: &Engine,
+    store: &mut Store<T>,
+) -> (TypedFunc<i32, ()>, TypedFunc<i32, ()>) {
+    let module = Module::new(engine, GC_HEAP).unwrap();
+    let instance = Instance::new(&mut *store, &module, &[]).unwrap();
+    let keep = instance.get_typed_func(&*store, "keep").unwrap();
+    let cycles = instance.get_typed_func(&*store, "cycles").unwrap();
+    (keep, cycles)
+}
+
 #[test]
 fn the_gc_heap_limit_traps_out_of_memory_only_when_nothing_is_reclaimable() {
     let (engine, mut store) = limited(StoreLimitsBuilder::new().gc_heap_size(4 << 20).build());
-    let module = Module::new(&engine, GC_HEAP).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let keep = instance.get_typed_func::<i32, ()>(&store, "keep").unwrap();
-    let cycles = instance
-        .get_typed_func::<i32, ()>(&store, "cycles")
-        .unwrap();
+    let (keep, cycles) = gc_heap(&engine, &mut store);
     // 2 MiB live, then 32 MiB of cyclic garbage through the remaining 2 MiB.
     keep.call(&mut store, 60_000).unwrap();
     cycles.call(&mut store, 500_000).unwrap();
@@ -267,12 +268,7 @@ fn cycles_churning_beside_a_large_live_heap_are_reclaimed() {
     config.gc_heap_max_size(8 << 20);
     let engine = Engine::new(&config).unwrap();
     let mut store = Store::new(&engine, ());
-    let module = Module::new(&engine, GC_HEAP).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let keep = instance.get_typed_func::<i32, ()>(&store, "keep").unwrap();
-    let cycles = instance
-        .get_typed_func::<i32, ()>(&store, "cycles")
-        .unwrap();
+    let (keep, cycles) = gc_heap(&engine, &mut store);
     // 6 MiB of 8 live: 2-object cycles (64 bytes each) of ten times the heap's size must
     // be reclaimed as they go.
     keep.call(&mut store, 185_000).unwrap();
