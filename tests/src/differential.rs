@@ -522,7 +522,8 @@ fn this_trap_kind(store: &mut Store, err: &anyhow::Error) -> TrapKind {
             | Trap::NullFunctionReference
             | Trap::NullI31Reference
             | Trap::NullStructReference
-            | Trap::NullArrayReference,
+            | Trap::NullArrayReference
+            | Trap::NullExceptionReference,
         ) => TrapKind::NullReference,
         Some(Trap::CastFailure) => TrapKind::CastFailure,
         Some(Trap::ArrayOutOfBounds) => TrapKind::ArrayOutOfBounds,

@@ -75,3 +75,37 @@ fn table_growth_stops_at_the_implementation_limit() {
     let t = instance.get_table(&store, "t").unwrap();
     assert_eq!(t.size(&store), 10_000_000);
 }
+
+/// Exceptions campaign, seeds 331087, 335686, 335801, 343267, 343637: `throw_ref` of a null
+/// reference trapped in both engines, but the harness filed this engine's
+/// `Trap::NullExceptionReference` as an unknown trap against Wasmtime's null reference.
+#[test]
+fn throw_ref_of_null_is_a_null_reference_trap_in_the_harness() {
+    use tests::differential::{CallOutcome, Plan, ThisEngine, TrapKind, execute};
+    let wasm = to_binary(r#"(module (func (export "f") (throw_ref (ref.null exn))))"#);
+    let mut this = ThisEngine::new(false, false).unwrap();
+    let exec = execute(
+        &mut this,
+        &wasm,
+        &Plan {
+            seed: 0,
+            fuel: None,
+        },
+    );
+    assert!(
+        matches!(
+            exec.calls.as_slice(),
+            [(_, CallOutcome::Trapped(TrapKind::NullReference))]
+        ),
+        "{:?}",
+        exec.calls
+    );
+}
+
+/// The binary form of `wat`, as the harness takes it.
+fn to_binary(wat: &str) -> Vec<u8> {
+    wast::parser::parse::<wast::Wat<'_>>(&wast::parser::ParseBuffer::new(wat).unwrap())
+        .unwrap()
+        .encode()
+        .unwrap()
+}
