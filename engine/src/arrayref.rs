@@ -1,6 +1,7 @@
 //! `ArrayType` and `ArrayRef`: array types built by the host, and host access to the
 //! elements of Wasm GC arrays.
 
+use crate::gc::ArrayInit;
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::{CompositeType, FieldType};
 use crate::{AnyRef, Engine, VMSharedTypeIndex, Val};
@@ -57,42 +58,38 @@ impl ArrayRef {
 
     /// Allocates an array of type `ty` with `len` copies of `elem`. May collect first.
     pub fn new(store: impl AsContextMut, ty: &ArrayType, elem: &Val, len: u32) -> Result<ArrayRef> {
-        Self::allocate(store, ty, len, |_| elem)
+        Self::allocate(store, ty, len, std::slice::from_ref(elem))
     }
 
     /// Allocates an array of type `ty` holding `elems`. May collect first.
     pub fn new_fixed(store: impl AsContextMut, ty: &ArrayType, elems: &[Val]) -> Result<ArrayRef> {
         let len = u32::try_from(elems.len())?;
-        Self::allocate(store, ty, len, |i| &elems[i as usize])
+        Self::allocate(store, ty, len, elems)
     }
 
-    fn allocate<'v>(
+    /// An array of `len` elements: each of `values` in turn, or, given one value, that
+    /// value `len` times.
+    fn allocate(
         mut store: impl AsContextMut,
         ty: &ArrayType,
         len: u32,
-        elem: impl Fn(u32) -> &'v Val,
+        values: &[Val],
     ) -> Result<ArrayRef> {
         let cx = store.as_context_mut();
         let crate::store::StoreParts { opaque, limiter } = cx.0.parts();
         if !Engine::same(&opaque.engine, &ty.engine) {
             bail!("array type of a different engine");
         }
-        let layouts = opaque.engine.gc_runtime().layouts();
-        let layout = crate::gc_layout::array_layout(layouts, &ty.elem);
-        let Some(size) = layout.size(len) else {
-            bail!("an array of {len} elements is too large");
+        let bits = values
+            .iter()
+            .map(|value| opaque.field_bits(&ty.elem, value))
+            .collect::<Result<Vec<_>>>()?;
+        let init = match bits[..] {
+            [one] => ArrayInit::Fill(one),
+            ref each => ArrayInit::Elems(each),
         };
-        let any = opaque.alloc_host_object(limiter, gc_core::VMGcKind::ArrayRef, ty.index, size)?;
-        let r = any.heap_ref(opaque).expect("a heap object");
-        opaque
-            .gc
-            .heap
-            .object_bytes_mut(r, layout.length_offset, 4)
-            .copy_from_slice(&len.to_le_bytes());
-        for i in 0..len {
-            let offset = layout.elems_offset + i * layout.elem.size();
-            opaque.write_field_val(r, offset, &ty.elem, elem(i))?;
-        }
+        let r = opaque.new_array(limiter, ty.index, len, init)?;
+        let any = crate::AnyRef::from_raw(opaque, r.as_raw()).expect("a new object is non-null");
         Ok(ArrayRef { any })
     }
 

@@ -10,10 +10,48 @@ pub struct Config {
     pub(crate) gc_stress: bool,
     pub(crate) gc_heap_max_size: usize,
     pub(crate) gc_heap_reserve_index_space: bool,
+    pub(crate) collector: Collector,
     pub(crate) debug_verifier: bool,
     pub(crate) opt_level: OptLevel,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
+}
+
+/// Which garbage collector manages each store's GC heap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Collector {
+    /// Deferred reference counting with a backup trace for cycles (the default): frees
+    /// garbage promptly, with no read barriers.
+    #[default]
+    Drc,
+    /// The null collector: allocates by bumping a pointer and never frees; an allocation
+    /// that does not fit traps with [`Trap::GcHeapOutOfMemory`](crate::Trap). For
+    /// short-lived stores and as the allocation floor in benchmarks.
+    Null,
+}
+
+impl Collector {
+    /// Every collector.
+    pub const ALL: [Collector; 2] = [Collector::Drc, Collector::Null];
+
+    /// The collector's name, as `spec-runner --collector` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Collector::Drc => "drc",
+            Collector::Null => "null",
+        }
+    }
+}
+
+impl std::str::FromStr for Collector {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Collector> {
+        Collector::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| anyhow::anyhow!("unknown collector `{s}` (expected `drc` or `null`)"))
+    }
 }
 
 /// How hard Cranelift optimises.
@@ -60,6 +98,7 @@ impl Config {
             gc_stress: false,
             gc_heap_max_size: 256 << 20,
             gc_heap_reserve_index_space: true,
+            collector: Collector::Drc,
             debug_verifier: cfg!(debug_assertions),
             opt_level: OptLevel::Speed,
             consume_fuel: false,
@@ -114,6 +153,12 @@ impl Config {
     /// heap then reserves only its maximum size and compiled code checks bounds. Default on.
     pub fn gc_heap_reserve_index_space(&mut self, enable: bool) -> &mut Self {
         self.gc_heap_reserve_index_space = enable;
+        self
+    }
+
+    /// Chooses the garbage collector ([`Collector::Drc`] by default).
+    pub fn collector(&mut self, collector: Collector) -> &mut Self {
+        self.collector = collector;
         self
     }
 

@@ -1,19 +1,21 @@
 //! Evaluation of constant expressions at instantiation: global initialisers, table
 //! initial values, segment offsets and element items.
 //!
-//! GC objects are allocated in the store's heap through the same path as compiled code's
-//! (`StoreOpaque::alloc_gc`, with its limits and collections), never staged on the host.
+//! GC objects are built by the store's one object builder (`StoreOpaque::new_struct` /
+//! `new_array`, with the allocation path, limits and collections of compiled code's slow
+//! path), never staged on the host.
 //! Every GC reference on the evaluation stack holds a count while it is there, so an
 //! allocation may collect: nothing the expression has built so far can be freed.
 
+use crate::gc::ArrayInit;
+use crate::gc_layout::field_kind;
 use crate::limits::{ResourceLimiter, reborrow};
 use crate::module::{ConstExpr, ConstOp};
 use crate::store::StoreOpaque;
-use crate::trap::Trap;
 use crate::types::CompositeType;
 use crate::vm::{InstanceData, ValRaw};
 use anyhow::{Context, Result, bail};
-use gc_core::{GcFieldKind, VMGcKind, VMGcRef};
+use gc_core::VMGcRef;
 
 /// The value of a constant expression. A GC object reference (`counted`) owns one count,
 /// which the receiver takes over or gives back with [`ConstValue::release`].
@@ -100,41 +102,32 @@ fn run(
     stack: &mut Vec<ConstValue>,
 ) -> Result<()> {
     let info = data.module.info();
-    let layouts = opaque.engine.gc_runtime().layouts();
     for op in &expr.ops {
         let v = match *op {
             ConstOp::StructNew(t) | ConstOp::StructNewDefault(t) => {
                 let CompositeType::Struct(fields) = &info.types[t as usize].composite else {
                     bail!("struct.new of a non-struct type");
                 };
-                let layout = crate::gc_layout::struct_layout(layouts, fields);
                 let n = match op {
                     ConstOp::StructNew(_) => fields.len(),
                     _ => 0,
                 };
-                top(stack, n)?;
-                let r = alloc(
-                    opaque,
-                    reborrow(&mut limiter),
-                    VMGcKind::StructRef,
-                    info.type_ids[t as usize],
-                    Some(layout.size),
-                )?;
-                let values = stack.split_off(stack.len() - n);
-                for (&(offset, kind), v) in layout.fields.iter().zip(&values) {
-                    let bits = opaque.gc_field_bits(kind, v.raw.get_u128());
-                    opaque.write_gc_field(r, offset, kind, bits);
-                }
-                for v in values {
-                    v.release(opaque);
-                }
+                let values = top(stack, n)?;
+                let bits = fields
+                    .iter()
+                    .zip(values)
+                    .map(|(field, v)| opaque.gc_field_bits(field_kind(field), v.raw.get_u128()))
+                    .collect::<Vec<_>>();
+                let r =
+                    opaque.new_struct(reborrow(&mut limiter), info.type_ids[t as usize], &bits)?;
+                release_top(opaque, stack, n);
                 owned(opaque, r)
             }
             ConstOp::ArrayNew(t) | ConstOp::ArrayNewDefault(t) | ConstOp::ArrayNewFixed(t, _) => {
                 let CompositeType::Array(elem) = &info.types[t as usize].composite else {
                     bail!("array.new of a non-array type");
                 };
-                let layout = crate::gc_layout::array_layout(layouts, elem);
+                let kind = field_kind(elem);
                 // Operands: [init] len for array.new(_default), the elements for _fixed.
                 let (len, operands) = match *op {
                     ConstOp::ArrayNew(_) => (top(stack, 2)?[1].raw.get_u32(), 2),
@@ -145,34 +138,20 @@ fn run(
                     }
                     _ => unreachable!("matched above"),
                 };
-                let r = alloc(
-                    opaque,
-                    reborrow(&mut limiter),
-                    VMGcKind::ArrayRef,
-                    info.type_ids[t as usize],
-                    layout.size(len),
-                )?;
-                opaque.write_gc_field(r, layout.length_offset, GcFieldKind::I32, len.into());
-                let values = stack.split_off(stack.len() - operands);
-                match *op {
-                    ConstOp::ArrayNew(_) => {
-                        let bits = opaque.gc_field_bits(layout.elem, values[0].raw.get_u128());
-                        // The new array is zeroed already.
-                        if bits != 0 {
-                            opaque.fill_gc_array(r, &layout, 0, len, bits);
-                        }
-                    }
-                    ConstOp::ArrayNewFixed(..) => {
-                        for (i, v) in (0..).zip(&values) {
-                            let bits = opaque.gc_field_bits(layout.elem, v.raw.get_u128());
-                            opaque.fill_gc_array(r, &layout, i, 1, bits);
-                        }
-                    }
-                    _ => {}
-                }
-                for v in values {
-                    v.release(opaque);
-                }
+                let values = &stack[stack.len() - operands..];
+                let mut bits = |v: &ConstValue| opaque.gc_field_bits(kind, v.raw.get_u128());
+                let (fill, elems) = match *op {
+                    ConstOp::ArrayNew(_) => (bits(&values[0]), Vec::new()),
+                    ConstOp::ArrayNewFixed(..) => (0, values.iter().map(bits).collect()),
+                    _ => (0, Vec::new()),
+                };
+                let init = match *op {
+                    ConstOp::ArrayNewFixed(..) => ArrayInit::Elems(&elems),
+                    _ => ArrayInit::Fill(fill),
+                };
+                let ty = info.type_ids[t as usize];
+                let r = opaque.new_array(reborrow(&mut limiter), ty, len, init)?;
+                release_top(opaque, stack, operands);
                 owned(opaque, r)
             }
             ConstOp::I32(v) => ConstValue::plain(ValRaw::from_u32(v as u32)),
@@ -237,16 +216,10 @@ fn owned(opaque: &mut StoreOpaque, r: VMGcRef) -> ConstValue {
     }
 }
 
-/// Allocates a zeroed object of `size` bytes (`None`: larger than any heap) like compiled
-/// code does: collecting first if the heap asks, then making room if it is full.
-fn alloc(
-    opaque: &mut StoreOpaque,
-    limiter: Option<&mut dyn ResourceLimiter>,
-    kind: VMGcKind,
-    ty: u32,
-    size: Option<u32>,
-) -> Result<VMGcRef> {
-    let size = size.ok_or(Trap::AllocationTooLarge)?;
-    opaque.maybe_gc();
-    opaque.alloc_gc_object(limiter, kind, ty, size, true)
+/// Removes the top `n` values of `stack`, giving back their counts: the operands of an
+/// operation that has allocated its result.
+fn release_top(opaque: &mut StoreOpaque, stack: &mut Vec<ConstValue>, n: usize) {
+    for v in stack.split_off(stack.len() - n) {
+        v.release(opaque);
+    }
 }

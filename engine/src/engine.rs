@@ -1,11 +1,12 @@
 //! `Engine`: the compiler, the type registry and shared trampolines.
 
 use crate::compile::{BuiltinTable, Trampolines, build_isa, compile_builtins, compile_trampolines};
-use crate::config::Config;
+use crate::config::{Collector, Config};
 use crate::registry::{TypeRegistry, VMSharedTypeIndex};
 use crate::types::FuncType;
 use anyhow::{Result, bail};
 use cranelift_codegen::isa::OwnedTargetIsa;
+use gc_core::GcRuntime;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ struct EngineInner {
     registry: TypeRegistry,
     trampolines: Mutex<HashMap<VMSharedTypeIndex, Arc<Trampolines>>>,
     builtins: BuiltinTable,
+    /// The collector: its heaps and its code.
+    gc_runtime: Box<dyn gc_core::GcRuntime>,
+    gc_compiler: Box<dyn gc_compiler::GcCompiler>,
     /// The epoch, advanced by `increment_epoch`; compiled code reads it in place.
     epoch: AtomicU64,
 }
@@ -50,13 +54,25 @@ impl Engine {
         }
         let isa = build_isa(config)?;
         let builtins = compile_builtins(&isa)?;
+        let (gc_runtime, gc_compiler) = collector(config);
+        gc_runtime
+            .layouts()
+            .validate()
+            .map_err(|e| anyhow::anyhow!("collector `{}`: {e}", gc_runtime.name()))?;
+        assert_eq!(
+            gc_runtime.layouts(),
+            gc_compiler.layouts(),
+            "a collector's runtime and compiler agree on its layouts"
+        );
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 isa,
-                registry: TypeRegistry::default(),
+                registry: TypeRegistry::new(*gc_runtime.layouts()),
                 trampolines: Mutex::new(HashMap::new()),
                 builtins,
+                gc_runtime,
+                gc_compiler,
                 epoch: AtomicU64::new(0),
             }),
         })
@@ -99,8 +115,13 @@ impl Engine {
     }
 
     /// The collector this engine's stores use.
-    pub(crate) fn gc_runtime(&self) -> &'static dyn gc_core::GcRuntime {
-        &gc_heap_drc::DrcRuntime
+    pub(crate) fn gc_runtime(&self) -> &dyn gc_core::GcRuntime {
+        &*self.inner.gc_runtime
+    }
+
+    /// The collector's code emission, for the translator.
+    pub(crate) fn gc_compiler(&self) -> &dyn gc_compiler::GcCompiler {
+        &*self.inner.gc_compiler
     }
 
     pub(crate) fn registry(&self) -> &TypeRegistry {
@@ -121,5 +142,29 @@ impl Engine {
         let t = Arc::new(compile_trampolines(self, &ty)?);
         map.insert(index, t.clone());
         Ok(t)
+    }
+}
+
+/// The one place a [`Collector`] becomes its runtime (which makes heaps) and its compiler
+/// (which emits their barriers and allocation).
+fn collector(
+    config: &Config,
+) -> (
+    Box<dyn gc_core::GcRuntime>,
+    Box<dyn gc_compiler::GcCompiler>,
+) {
+    // Heaps reserving the whole index space need no bounds checks on header accesses.
+    let checks = !config.gc_heap_reserve_index_space;
+    match config.collector {
+        Collector::Drc => {
+            let runtime = gc_heap_drc::DrcRuntime;
+            let compiler = gc_compiler::DrcCompiler::new(runtime.layouts(), checks);
+            (Box::new(runtime), Box::new(compiler))
+        }
+        Collector::Null => {
+            let runtime = gc_heap_drc::NullRuntime;
+            let compiler = gc_compiler::NullCompiler::new(runtime.layouts(), checks);
+            (Box::new(runtime), Box::new(compiler))
+        }
     }
 }

@@ -52,17 +52,14 @@ impl ExnRef {
                 payload.len()
             );
         }
-        let layout = crate::gc_layout::exn_layout(opaque.engine.gc_runtime().layouts(), types);
-        opaque.register_exn_type(ty.index());
-        opaque.maybe_gc();
+        let bits = payload
+            .iter()
+            .zip(types)
+            .map(|(value, &t)| opaque.field_bits(&crate::gc_layout::exn_field(t), value))
+            .collect::<Result<Vec<_>>>()?;
         // The payload values are counted host handles, so the allocation may collect.
-        let r = opaque.alloc_gc_object(limiter, VMGcKind::ExnRef, ty.index(), layout.size, true)?;
+        let r = opaque.new_exn(limiter, ty.index(), tag.index, &bits)?;
         let exn = ExnRef::from_gc_ref(opaque, r);
-        let (offset, kind) = layout.fields[0];
-        opaque.write_gc_field(r, offset, kind, u128::from(tag.index));
-        for ((&(offset, _), value), &t) in layout.fields[1..].iter().zip(payload).zip(types) {
-            opaque.write_field_val(r, offset, &crate::gc_layout::exn_field(t), value)?;
-        }
         Ok(exn)
     }
 
@@ -95,9 +92,7 @@ impl ExnRef {
                 ty.payload().len()
             );
         };
-        let layout =
-            crate::gc_layout::exn_layout(opaque.engine.gc_runtime().layouts(), ty.payload());
-        let offset = layout.fields[index + 1].0;
+        let offset = opaque.engine.registry().exn_layout(ty.index()).fields[index + 1].0;
         Ok(opaque.read_field_val(r, offset, &crate::gc_layout::exn_field(t)))
     }
 

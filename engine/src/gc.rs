@@ -6,7 +6,9 @@ use crate::limits::ResourceLimiter;
 use crate::store::StoreOpaque;
 use crate::trap::Trap;
 use anyhow::{Result, bail};
-use gc_core::{ExternRefHostDataTable, GcHeap, GcHeapConfig, GcRootsList, VMGcRef};
+use gc_core::{
+    ExternRefHostDataTable, GcHeap, GcHeapConfig, GcRootsList, GcStructLayout, VMGcKind, VMGcRef,
+};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,14 @@ impl DroppedQueue {
     fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
+}
+
+/// What a new array holds, as elements' stored forms.
+pub(crate) enum ArrayInit<'a> {
+    /// Every element the same (zero: as allocated).
+    Fill(u128),
+    /// One value per element.
+    Elems(&'a [u128]),
 }
 
 /// The GC heap's capacity grows by at least this much at a time.
@@ -175,26 +185,12 @@ impl StoreOpaque {
 
 /// Object access and allocation shared by builtins and constant-expression evaluation.
 impl StoreOpaque {
-    /// Makes sure the heap knows how to trace objects of canonical type `ty`.
+    /// Makes sure the heap knows how to trace objects of canonical type `ty`: structs and
+    /// arrays of that type, or exceptions of a tag of that (function) type.
     pub(crate) fn register_gc_type(&mut self, ty: u32) {
         if !self.gc.heap.has_type(ty) {
-            let layouts = self.engine.gc_runtime().layouts();
-            let sub = self.engine.registry().sub_type(ty);
-            if let Some(trace) = crate::gc_layout::trace(layouts, &sub) {
-                self.gc.heap.register_type(ty, trace);
-            }
-        }
-    }
-
-    /// Makes sure the heap knows how to trace exceptions of tag type `ty` (a function type's
-    /// canonical index).
-    pub(crate) fn register_exn_type(&mut self, ty: u32) {
-        if !self.gc.heap.has_type(ty) {
-            let layouts = self.engine.gc_runtime().layouts();
-            let func = self.engine.registry().func_type(ty);
-            self.gc
-                .heap
-                .register_type(ty, crate::gc_layout::exn_trace(layouts, &func));
+            let trace = self.engine.registry().gc_trace(ty);
+            self.gc.heap.register_type(ty, trace);
         }
     }
 
@@ -405,48 +401,129 @@ impl StoreOpaque {
         field: &crate::types::FieldType,
         value: &crate::Val,
     ) -> Result<()> {
-        use crate::types::StorageType;
-        let kind = crate::gc_layout::field_kind(field);
-        let bits = match (field.storage, value) {
-            (StorageType::I8 | StorageType::I16, crate::Val::I32(v)) => u128::from(*v as u32),
-            (StorageType::I8 | StorageType::I16, _) => {
-                anyhow::bail!("type mismatch: a packed field takes an i32, got {value:?}")
-            }
-            (StorageType::Val(ty), _) => {
-                let raw = value.to_raw(self, &ty)?;
-                self.gc_field_bits(kind, raw.get_u128())
-            }
-        };
-        self.write_gc_field(r, offset, kind, bits);
+        let bits = self.field_bits(field, value)?;
+        self.write_gc_field(r, offset, crate::gc_layout::field_kind(field), bits);
         Ok(())
     }
 
-    /// Allocates a zeroed object for the host (collecting first if the heap asks, and
-    /// again if it is full) and returns a counted handle to it.
-    pub(crate) fn alloc_host_object(
+    /// Builds a struct of canonical type `ty` from its fields' stored forms
+    /// ([`gc_field_bits`](Self::gc_field_bits)). With [`new_array`](Self::new_array) and
+    /// [`new_exn`](Self::new_exn), the one way the runtime builds objects: constant
+    /// expressions, the host API and builtins all come here (compiled code allocates inline
+    /// and writes fields itself, with the `GcAlloc` builtin as its slow path). Collects
+    /// first if the heap asks, and again if it is full: references among `fields` must be
+    /// counted by their owner.
+    pub(crate) fn new_struct(
         &mut self,
         limiter: Option<&mut dyn ResourceLimiter>,
-        kind: gc_core::VMGcKind,
         ty: u32,
-        size: u32,
-    ) -> Result<crate::AnyRef> {
+        fields: &[u128],
+    ) -> Result<VMGcRef> {
+        let layout = self.engine.registry().struct_layout(ty);
+        self.build_object(
+            limiter,
+            VMGcKind::StructRef,
+            ty,
+            &layout,
+            fields.iter().copied(),
+        )
+    }
+
+    /// Builds an exception of tag identity `tag`, whose type is function type `ty`, from
+    /// its payload's stored forms; as [`new_struct`](Self::new_struct).
+    pub(crate) fn new_exn(
+        &mut self,
+        limiter: Option<&mut dyn ResourceLimiter>,
+        ty: u32,
+        tag: u32,
+        payload: &[u128],
+    ) -> Result<VMGcRef> {
+        let layout = self.engine.registry().exn_layout(ty);
+        let fields = std::iter::once(u128::from(tag)).chain(payload.iter().copied());
+        self.build_object(limiter, VMGcKind::ExnRef, ty, &layout, fields)
+    }
+
+    fn build_object(
+        &mut self,
+        limiter: Option<&mut dyn ResourceLimiter>,
+        kind: VMGcKind,
+        ty: u32,
+        layout: &GcStructLayout,
+        fields: impl Iterator<Item = u128>,
+    ) -> Result<VMGcRef> {
         // Host-built types reach the heap here; a module's are registered when it is
         // instantiated.
         self.register_gc_type(ty);
-        // The caller's values are counted host handles: a safe point.
         self.maybe_gc();
-        let r = self.alloc_gc_object(limiter, kind, ty, size, true)?;
-        Ok(crate::AnyRef::from_raw(self, r.as_raw()).expect("a new object is non-null"))
+        let r = self.alloc_gc_object(limiter, kind, ty, layout.size, true)?;
+        for (&(offset, kind), bits) in layout.fields.iter().zip(fields) {
+            // The new object is zeroed already.
+            if bits != 0 {
+                self.write_gc_field(r, offset, kind, bits);
+            }
+        }
+        Ok(r)
+    }
+
+    /// Builds an array of canonical type `ty` with `len` elements holding `init` (stored
+    /// forms); as [`new_struct`](Self::new_struct). Fails with
+    /// [`Trap::AllocationTooLarge`] if no heap could hold it.
+    pub(crate) fn new_array(
+        &mut self,
+        limiter: Option<&mut dyn ResourceLimiter>,
+        ty: u32,
+        len: u32,
+        init: ArrayInit<'_>,
+    ) -> Result<VMGcRef> {
+        let layout = self.engine.registry().array_layout(ty);
+        let size = layout.size(len).ok_or(Trap::AllocationTooLarge)?;
+        self.register_gc_type(ty);
+        self.maybe_gc();
+        let r = self.alloc_gc_object(limiter, VMGcKind::ArrayRef, ty, size, true)?;
+        self.gc
+            .heap
+            .object_bytes_mut(r, layout.length_offset, 4)
+            .copy_from_slice(&len.to_le_bytes());
+        match init {
+            ArrayInit::Fill(0) => {}
+            ArrayInit::Fill(bits) => self.fill_gc_array(r, &layout, 0, len, bits),
+            ArrayInit::Elems(elems) => {
+                debug_assert_eq!(elems.len(), len as usize);
+                for (i, &bits) in (0..).zip(elems) {
+                    self.fill_gc_array(r, &layout, i, 1, bits);
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// The stored form of host value `value` for a field of type `field`, checked against
+    /// it (packed fields keep the low bits of an `i32`).
+    pub(crate) fn field_bits(
+        &mut self,
+        field: &crate::types::FieldType,
+        value: &crate::Val,
+    ) -> Result<u128> {
+        use crate::types::StorageType;
+        Ok(match (field.storage, value) {
+            (StorageType::I8 | StorageType::I16, crate::Val::I32(v)) => u128::from(*v as u32),
+            (StorageType::I8 | StorageType::I16, _) => {
+                bail!("type mismatch: a packed field takes an i32, got {value:?}")
+            }
+            (StorageType::Val(ty), _) => {
+                let raw = value.to_raw(self, &ty)?;
+                self.gc_field_bits(crate::gc_layout::field_kind(field), raw.get_u128())
+            }
+        })
     }
 
     /// The element type and layout of array type `ty`; panics for other types (a corrupt
     /// header or a caller's bug).
     pub(crate) fn array_type(&self, ty: u32) -> (crate::types::FieldType, gc_core::GcArrayLayout) {
         match self.engine.registry().sub_type(ty).composite {
-            crate::types::CompositeType::Array(elem) => (
-                elem,
-                crate::gc_layout::array_layout(self.engine.gc_runtime().layouts(), &elem),
-            ),
+            crate::types::CompositeType::Array(elem) => {
+                (elem, self.engine.registry().array_layout(ty))
+            }
             other => panic!("array type expected, got {other:?}"),
         }
     }

@@ -1,8 +1,9 @@
-//! Layouts of this engine's struct and array types, from `gc-core`'s layout rules: which
-//! `GcFieldKind` each Wasm storage type becomes, and the trace information the heap needs.
+//! Layouts of this engine's struct, array and exception types, from `gc-core`'s layout
+//! rules: which `GcFieldKind` each Wasm storage type becomes. The type registry computes
+//! each type's layout once with these; everything else asks the registry.
 
-use crate::types::{CompositeType, FieldType, HeapType, StorageType, SubType, ValType};
-use gc_core::{GcArrayLayout, GcFieldKind, GcLayouts, GcStructLayout, GcTypeTrace};
+use crate::types::{FieldType, HeapType, StorageType, ValType};
+use gc_core::{GcArrayLayout, GcFieldKind, GcLayouts, GcStructLayout};
 
 /// How a field of type `field` is stored.
 pub(crate) fn field_kind(field: &FieldType) -> GcFieldKind {
@@ -52,26 +53,4 @@ pub(crate) fn exn_field(ty: ValType) -> FieldType {
 /// The offset of an exception's tag identity.
 pub(crate) fn exn_tag_offset(layouts: &GcLayouts) -> u32 {
     exn_layout(layouts, &[]).fields[0].0
-}
-
-/// The trace information for exceptions of function type `ty` (a tag's type): exceptions
-/// use the function type's canonical index as their type, which no struct or array has.
-pub(crate) fn exn_trace(layouts: &GcLayouts, ty: &crate::types::FuncType) -> GcTypeTrace {
-    GcTypeTrace::Struct {
-        gc_ref_offsets: exn_layout(layouts, ty.params()).gc_ref_offsets().collect(),
-    }
-}
-
-/// The trace information for objects of `ty`, if it is a struct or array type.
-pub(crate) fn trace(layouts: &GcLayouts, ty: &SubType) -> Option<GcTypeTrace> {
-    match &ty.composite {
-        CompositeType::Struct(fields) => Some(GcTypeTrace::Struct {
-            gc_ref_offsets: struct_layout(layouts, fields).gc_ref_offsets().collect(),
-        }),
-        CompositeType::Array(elem) => Some(GcTypeTrace::Array {
-            elems_are_gc_refs: field_kind(elem) == GcFieldKind::GcRef,
-            layout: array_layout(layouts, elem),
-        }),
-        CompositeType::Func(_) => None,
-    }
 }

@@ -271,14 +271,11 @@ fn instantiate(
         defined_memories.len(),
         opaque.memory_limit,
     )?;
-    // Compiled code allocates structs inline, without telling the heap their types: the
-    // heap learns every type of the module before any of its code runs.
+    // Compiled code allocates objects inline, without telling the heap their types: the
+    // heap learns every type of the module (function types for the exceptions of their
+    // tags) before any of its code runs.
     for &ty in &info.type_ids {
         opaque.register_gc_type(ty);
-    }
-    // And so is every exception type it can throw.
-    for &ty in &info.tags {
-        opaque.register_exn_type(info.type_ids[ty as usize]);
     }
     let builtins = opaque.engine.builtins();
     let mut data = Box::new(InstanceData::new(module.clone(), &mut *opaque.vm, builtins));

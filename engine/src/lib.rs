@@ -58,7 +58,7 @@ mod vm;
 
 pub use anyref::{AnyRef, I31};
 pub use arrayref::{ArrayRef, ArrayType};
-pub use config::{Config, OptLevel};
+pub use config::{Collector, Config, OptLevel};
 pub use engine::Engine;
 pub use exnref::{ExnRef, ThrownException};
 pub use externals::{Extern, Global, Memory, Table};

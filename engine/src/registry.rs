@@ -9,11 +9,16 @@
 //! itself, so "is `a` a subtype of `b`" is `chain(a)[depth(b)] == b`: one bounds check and
 //! one load.
 //!
+//! Each type's GC layout (a struct's field offsets, an array's element layout, and for a
+//! function type the layout of exceptions whose tag has that type) is computed once, when
+//! the type is registered, for the engine's collector.
+//!
 //! Registered types live as long as the engine.
 
 use crate::types::{CompositeType, FuncType, HeapType, RefType, SubType, ValType};
+use gc_core::{GcArrayLayout, GcFieldKind, GcLayouts, GcStructLayout, GcTypeTrace};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// An engine-wide canonical type index.
 pub type VMSharedTypeIndex = u32;
@@ -22,9 +27,11 @@ pub type VMSharedTypeIndex = u32;
 pub(crate) const RELATIVE: u32 = 1 << 31;
 
 /// Interns rec groups and answers subtyping questions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TypeRegistry {
     inner: RwLock<Inner>,
+    /// The collector's layout rules.
+    layouts: GcLayouts,
 }
 
 #[derive(Debug, Default)]
@@ -38,9 +45,44 @@ struct TypeInfo {
     ty: SubType,
     /// Supertypes from the root down to the type itself.
     chain: Box<[VMSharedTypeIndex]>,
+    layout: TypeLayout,
+}
+
+/// Where a type's objects keep their fields.
+#[derive(Clone, Debug)]
+enum TypeLayout {
+    Struct(Arc<GcStructLayout>),
+    Array(GcArrayLayout),
+    /// A function type: the layout of exceptions thrown with a tag of this type.
+    Func {
+        exn: Arc<GcStructLayout>,
+    },
+}
+
+impl TypeLayout {
+    fn of(layouts: &GcLayouts, composite: &CompositeType) -> TypeLayout {
+        use crate::gc_layout::{array_layout, exn_layout, struct_layout};
+        match composite {
+            CompositeType::Struct(fields) => {
+                TypeLayout::Struct(Arc::new(struct_layout(layouts, fields)))
+            }
+            CompositeType::Array(elem) => TypeLayout::Array(array_layout(layouts, elem)),
+            CompositeType::Func(f) => TypeLayout::Func {
+                exn: Arc::new(exn_layout(layouts, f.params())),
+            },
+        }
+    }
 }
 
 impl TypeRegistry {
+    /// An empty registry laying GC types out by `layouts`.
+    pub(crate) fn new(layouts: GcLayouts) -> TypeRegistry {
+        TypeRegistry {
+            inner: RwLock::default(),
+            layouts,
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -75,9 +117,11 @@ impl TypeRegistry {
                 None => Vec::new(),
             };
             chain.push(index);
+            let layout = TypeLayout::of(&self.layouts, &ty.composite);
             inner.types.push(TypeInfo {
                 ty,
                 chain: chain.into(),
+                layout,
             });
         }
         inner.groups.insert(key.into(), base);
@@ -144,6 +188,44 @@ impl TypeRegistry {
     }
 
     /// The function type with canonical index `index`. Panics for struct and array types.
+    /// The layout of struct type `index`; panics for other types.
+    pub(crate) fn struct_layout(&self, index: VMSharedTypeIndex) -> Arc<GcStructLayout> {
+        match &self.read().types[index as usize].layout {
+            TypeLayout::Struct(l) => l.clone(),
+            other => panic!("type {index} is not a struct type: {other:?}"),
+        }
+    }
+
+    /// The layout of array type `index`; panics for other types.
+    pub(crate) fn array_layout(&self, index: VMSharedTypeIndex) -> GcArrayLayout {
+        match &self.read().types[index as usize].layout {
+            TypeLayout::Array(l) => *l,
+            other => panic!("type {index} is not an array type: {other:?}"),
+        }
+    }
+
+    /// The layout of exceptions whose tag has function type `index`; panics for other types.
+    pub(crate) fn exn_layout(&self, index: VMSharedTypeIndex) -> Arc<GcStructLayout> {
+        match &self.read().types[index as usize].layout {
+            TypeLayout::Func { exn } => exn.clone(),
+            other => panic!("type {index} is not a function type: {other:?}"),
+        }
+    }
+
+    /// How the collector finds the references in objects of type `index`: structs and
+    /// arrays of that type, or for a function type, exceptions of a tag of that type.
+    pub(crate) fn gc_trace(&self, index: VMSharedTypeIndex) -> GcTypeTrace {
+        match &self.read().types[index as usize].layout {
+            TypeLayout::Struct(l) | TypeLayout::Func { exn: l } => GcTypeTrace::Struct {
+                gc_ref_offsets: l.gc_ref_offsets().collect(),
+            },
+            TypeLayout::Array(layout) => GcTypeTrace::Array {
+                elems_are_gc_refs: layout.elem == GcFieldKind::GcRef,
+                layout: *layout,
+            },
+        }
+    }
+
     pub(crate) fn func_type(&self, index: VMSharedTypeIndex) -> FuncType {
         match &self.read().types[index as usize].ty.composite {
             CompositeType::Func(f) => f.clone(),
@@ -214,7 +296,7 @@ mod tests {
 
     #[test]
     fn equal_groups_share_indices() {
-        let r = TypeRegistry::default();
+        let r = TypeRegistry::new(gc_core::DRC_LAYOUTS);
         let a = r.register_func_type(&FuncType::new([ValType::I32], []));
         let b = r.register_func_type(&FuncType::new([ValType::I64], []));
         assert_ne!(a, b);
@@ -224,7 +306,7 @@ mod tests {
 
     #[test]
     fn recursive_groups_are_equal_only_structurally() {
-        let r = TypeRegistry::default();
+        let r = TypeRegistry::new(gc_core::DRC_LAYOUTS);
         // (rec (type $a (func (param (ref $b)))) (type $b (func (param (ref $a)))))
         let refto = |i| ValType::Ref(RefType::new(false, HeapType::ConcreteFunc(RELATIVE | i)));
         let group = || {
@@ -254,7 +336,7 @@ mod tests {
 
     #[test]
     fn subtyping_follows_declared_chains() {
-        let r = TypeRegistry::default();
+        let r = TypeRegistry::new(gc_core::DRC_LAYOUTS);
         let root = r.register_rec_group(vec![sub(func(&[], &[]), None, false)]);
         let mid = r.register_rec_group(vec![sub(func(&[], &[]), Some(root), false)]);
         let leaf = r.register_rec_group(vec![sub(func(&[], &[]), Some(mid), true)]);

@@ -70,18 +70,14 @@ impl StructRef {
                 fields.len()
             );
         }
-        let layouts = opaque.engine.gc_runtime().layouts();
-        let layout = crate::gc_layout::struct_layout(layouts, &ty.fields);
-        let any = opaque.alloc_host_object(
-            limiter,
-            gc_core::VMGcKind::StructRef,
-            ty.index,
-            layout.size,
-        )?;
-        let r = any.heap_ref(opaque).expect("a heap object");
-        for ((field, &(offset, _)), value) in ty.fields.iter().zip(&layout.fields).zip(fields) {
-            opaque.write_field_val(r, offset, field, value)?;
-        }
+        let bits = ty
+            .fields
+            .iter()
+            .zip(fields)
+            .map(|(field, value)| opaque.field_bits(field, value))
+            .collect::<Result<Vec<_>>>()?;
+        let r = opaque.new_struct(limiter, ty.index, &bits)?;
+        let any = crate::AnyRef::from_raw(opaque, r.as_raw()).expect("a new object is non-null");
         Ok(StructRef { any })
     }
 
@@ -127,8 +123,8 @@ impl StructRef {
                 fields.len()
             );
         };
-        let layouts = opaque.engine.gc_runtime().layouts();
-        let offset = crate::gc_layout::struct_layout(layouts, &fields).fields[index].0;
+        let ty = opaque.gc.heap.header(r).ty();
+        let offset = opaque.engine.registry().struct_layout(ty).fields[index].0;
         Ok((r, field, offset))
     }
 

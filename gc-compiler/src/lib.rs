@@ -1,35 +1,40 @@
-//! Cranelift IR for garbage-collected references.
+//! Cranelift IR for garbage-collected objects: the whole compile-time interface between the
+//! engine's translator and a collector.
 //!
-//! [`GcCompiler`] is what the engine's translator asks for whenever a GC reference is
-//! loaded from or stored to memory the collector watches (a table element, a global, later
-//! a struct field or array element). [`DrcCompiler`] implements it for the
-//! deferred-reference-counting collector: stores pay the write barrier (increment the new
-//! value, store, decrement the old one, calling the runtime when a count reaches zero) and
-//! loads are plain loads, because references held by Wasm frames are not counted. It also
-//! emits inline allocation by bumping the heap's cursor ([`DrcCompiler::emit_bump_alloc`]).
-//! Everything runtime-specific comes through [`GcCompileEnv`]; every offset comes from
-//! `gc-core`'s [`GcLayouts`].
+//! - [`GcCompiler`]: what the translator asks of a collector: its object layouts,
+//!   allocation (inline fast path and runtime slow path), initialising stores into new
+//!   objects, loads and stores of references with their barriers, header and array-length
+//!   loads, and object addresses with their bounds checks. The layout-driven parts are
+//!   provided methods, written once; a collector supplies its barriers.
+//! - [`GcCompileEnv`]: what emission needs from the function being translated (heap base
+//!   and bound, runtime calls, the trap for a corrupt reference).
+//! - [`DrcCompiler`]: the deferred-reference-counting collector (stores pay the write
+//!   barrier; loads are plain, since references held by Wasm frames are not counted).
+//! - [`NullCompiler`]: the null collector (no barriers at all).
+//!
+//! Every offset comes from `gc-core`'s [`GcLayouts`].
 //!
 //! ```
-//! use gc_compiler::{DrcCompiler, GC_REF_TYPE};
-//! let drc = DrcCompiler::new(&gc_heap_layouts(), true);
+//! use gc_compiler::{DrcCompiler, GcCompiler, GC_REF_TYPE};
+//! let drc = DrcCompiler::new(&gc_core::DRC_LAYOUTS, true);
+//! assert_eq!(drc.layouts().header_size, gc_core::DrcHeader::SIZE);
 //! assert_eq!(GC_REF_TYPE.bits(), 32);
-//! # fn gc_heap_layouts() -> gc_core::GcLayouts {
-//! #     gc_core::GcLayouts { header_size: 16, object_align: 16, ref_count_offset: Some(8),
-//! #         externref_host_data_offset: 16, externref_size: 32, bump: None }
-//! # }
-//! # let _ = drc;
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod access;
+mod alloc;
 mod drc;
+mod null;
 
 pub use drc::DrcCompiler;
+pub use null::NullCompiler;
 
-use cranelift_codegen::ir::{MemFlagsData, TrapCode, Type, Value, types};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, TrapCode, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
 pub use gc_core::GcLayouts;
+use gc_core::VMGcKind;
 
 /// The Cranelift type of a GC reference in compiled code: a 32-bit heap index.
 pub const GC_REF_TYPE: Type = types::I32;
@@ -42,14 +47,42 @@ pub trait GcCompileEnv {
     fn gc_heap_bound(&mut self, b: &mut FunctionBuilder<'_>) -> Value;
     /// Emits the runtime call for a reference whose count compiled code just set to zero.
     fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value);
+    /// Emits the runtime's allocation of a zeroed `size`-byte object (an `i64`) of `kind`
+    /// and canonical type `ty` (an `i32`), which may collect and traps if the heap cannot
+    /// hold the object; returns the new reference.
+    fn gc_alloc_slow(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        kind: VMGcKind,
+        ty: Value,
+        size: Value,
+    ) -> Value;
     /// The trap raised when a reference points outside the heap (a corrupt heap).
     fn gc_heap_out_of_bounds(&self) -> TrapCode;
 }
 
-/// Emits loads and stores of GC references for one collector.
-pub trait GcCompiler {
+/// The size of an object to allocate.
+#[derive(Clone, Copy, Debug)]
+pub enum GcSize {
+    /// Known at compile time (a struct's, an exception's).
+    Const(u32),
+    /// Known at run time: an `i64` below 2^40 (an array's).
+    Dynamic(Value),
+}
+
+/// A collector's code emission. The provided methods follow the collector's
+/// [`GcLayouts`]; a collector implements its barriers.
+pub trait GcCompiler: Send + Sync {
+    /// The layouts of the collector's objects.
+    fn layouts(&self) -> &GcLayouts;
+
+    /// Whether header and field accesses check the heap bound (needed unless every heap
+    /// reserves [`GcLayouts::index_space_reservation`] bytes). Array elements are always
+    /// checked.
+    fn bounds_checks(&self) -> bool;
+
     /// Loads a GC reference from `addr + offset`, with any read barrier the collector
-    /// needs.
+    /// needs: by default none, a plain load.
     fn load_gc_ref(
         &self,
         env: &mut dyn GcCompileEnv,
@@ -57,7 +90,10 @@ pub trait GcCompiler {
         flags: MemFlagsData,
         addr: Value,
         offset: i32,
-    ) -> Value;
+    ) -> Value {
+        let _ = env;
+        b.ins().load(GC_REF_TYPE, flags, addr, offset)
+    }
 
     /// Stores GC reference `value` to `addr + offset`, with the write barrier.
     fn store_gc_ref(
@@ -69,4 +105,86 @@ pub trait GcCompiler {
         offset: i32,
         value: Value,
     );
+
+    /// Stores GC reference `value` into a field of an object just allocated (which holds
+    /// null). By default the full write barrier; a collector may drop what a null old
+    /// value makes unnecessary.
+    fn init_gc_ref(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        flags: MemFlagsData,
+        addr: Value,
+        offset: i32,
+        value: Value,
+    ) {
+        self.store_gc_ref(env, b, flags, addr, offset, value);
+    }
+
+    /// Allocates a zeroed object of `kind`, canonical type `ty` (an `i32`) and `size`
+    /// bytes: inline when the layouts offer a bump region ([`gc_core::GcBumpLayout`]) and
+    /// the object is small enough, with [`GcCompileEnv::gc_alloc_slow`] as the cold slow
+    /// path. Returns the new reference, declared for stack maps.
+    fn alloc(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        kind: VMGcKind,
+        ty: Value,
+        size: GcSize,
+    ) -> Value {
+        alloc::alloc(self.layouts(), self.bounds_checks(), env, b, kind, ty, size)
+    }
+
+    /// The native address of object `r` (non-null, not an `i31`), whose bytes up to `end`
+    /// the caller accesses at immediate offsets: checked against the heap bound when
+    /// [`bounds_checks`](GcCompiler::bounds_checks) says so. `end` is at most
+    /// [`GcLayouts::MAX_STRUCT_SIZE`].
+    fn object_addr(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        end: u32,
+    ) -> Value {
+        access::object_addr(self.bounds_checks(), env, b, r, end)
+    }
+
+    /// The native address of the `size` bytes at `offset` (an `i64`) within object `r`,
+    /// always checked against the heap bound: array elements can lie beyond the region
+    /// that makes header accesses safe.
+    fn elem_addr(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        offset: Value,
+        size: u32,
+    ) -> Value {
+        access::elem_addr(env, b, r, offset, size)
+    }
+
+    /// Loads the 32-bit header word at `offset` (see [`gc_core::VMGcHeader`]) of heap
+    /// object `r`.
+    fn load_header_word(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        offset: u32,
+    ) -> Value {
+        let addr = self.object_addr(env, b, r, offset + 4);
+        access::load_u32(b, addr, offset)
+    }
+
+    /// Loads the length of array `r` (non-null).
+    fn load_array_len(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+    ) -> Value {
+        let offset = self.layouts().array_length_offset();
+        self.load_header_word(env, b, r, offset)
+    }
 }

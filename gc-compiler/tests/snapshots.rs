@@ -9,22 +9,10 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use gc_compiler::{DrcCompiler, GcCompileEnv, GcCompiler, GcLayouts};
-use gc_core::{GcBumpLayout, VMGcKind};
+use gc_compiler::{DrcCompiler, GcCompileEnv, GcCompiler, GcLayouts, GcSize, NullCompiler};
+use gc_core::VMGcKind;
 
-const LAYOUTS: GcLayouts = GcLayouts {
-    header_size: 16,
-    object_align: 16,
-    ref_count_offset: Some(8),
-    externref_host_data_offset: 16,
-    externref_size: 32,
-    bump: Some(GcBumpLayout {
-        cursor_offset: 4,
-        new_object_kind_bits: 1,
-        size_offset: Some(12),
-        max_object_size: 512,
-    }),
-};
+const LAYOUTS: GcLayouts = gc_core::DRC_LAYOUTS;
 
 /// An environment whose heap base and bound are the function's first two parameters and
 /// whose slow path calls an imported function.
@@ -32,6 +20,31 @@ struct TestEnv {
     base: Value,
     bound: Value,
     note_zero: Option<ir::FuncRef>,
+    alloc: Option<ir::FuncRef>,
+}
+
+/// Imports function `index` of `params` and `returns`.
+fn import(
+    b: &mut FunctionBuilder<'_>,
+    index: u32,
+    params: &[ir::Type],
+    returns: &[ir::Type],
+) -> ir::FuncRef {
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+    sig.returns
+        .extend(returns.iter().map(|&t| AbiParam::new(t)));
+    let signature = b.import_signature(sig);
+    let name = b.func.declare_imported_user_function(UserExternalName {
+        namespace: 1,
+        index,
+    });
+    b.import_function(ExtFuncData {
+        name: ExternalName::User(name),
+        signature,
+        colocated: false,
+        patchable: false,
+    })
 }
 
 impl GcCompileEnv for TestEnv {
@@ -42,22 +55,24 @@ impl GcCompileEnv for TestEnv {
         self.bound
     }
     fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
-        let f = *self.note_zero.get_or_insert_with(|| {
-            let mut sig = Signature::new(CallConv::SystemV);
-            sig.params.push(AbiParam::new(I32));
-            let signature = b.import_signature(sig);
-            let name = b.func.declare_imported_user_function(UserExternalName {
-                namespace: 1,
-                index: 0,
-            });
-            b.import_function(ExtFuncData {
-                name: ExternalName::User(name),
-                signature,
-                colocated: false,
-                patchable: false,
-            })
-        });
+        let f = *self
+            .note_zero
+            .get_or_insert_with(|| import(b, 0, &[I32], &[]));
         b.ins().call(f, &[gc_ref]);
+    }
+    fn gc_alloc_slow(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        kind: VMGcKind,
+        ty: Value,
+        size: Value,
+    ) -> Value {
+        let f = *self
+            .alloc
+            .get_or_insert_with(|| import(b, 1, &[I32, I64, I32], &[I32]));
+        let kind = b.ins().iconst(I32, i64::from(kind as u32));
+        let call = b.ins().call(f, &[ty, size, kind]);
+        b.inst_results(call)[0]
     }
     fn gc_heap_out_of_bounds(&self) -> TrapCode {
         TrapCode::unwrap_user(11)
@@ -88,6 +103,7 @@ fn build(
         base: p[0],
         bound: p[1],
         note_zero: None,
+        alloc: None,
     };
     let result = body(&mut env, &mut b, p[2], p[3]);
     let ret = result.unwrap_or_else(|| b.ins().iconst(I32, 0));
@@ -160,26 +176,33 @@ fn drc_store_barrier_without_bounds_checks() {
 #[test]
 fn drc_bump_allocation() {
     let drc = DrcCompiler::new(&LAYOUTS, true);
-    assert!(drc.can_bump_alloc(512));
-    assert!(!drc.can_bump_alloc(513), "rounded up past the limit");
-    let func = build(|env, b, _, ty| {
-        let slow = b.create_block();
-        let done = b.create_block();
-        b.append_block_param(done, I32);
-        let r = drc.emit_bump_alloc(env, b, VMGcKind::StructRef, ty, 40, slow);
-        b.ins().jump(done, &[ir::BlockArg::Value(r)]);
-        b.seal_block(slow);
-        b.switch_to_block(slow);
-        let null = b.ins().iconst(I32, 0);
-        b.ins().jump(done, &[ir::BlockArg::Value(null)]);
-        b.seal_block(done);
-        b.switch_to_block(done);
-        Some(b.block_params(done)[0])
-    });
+    let func =
+        build(|env, b, _, ty| Some(drc.alloc(env, b, VMGcKind::StructRef, ty, GcSize::Const(40))));
     check("drc_bump_alloc", &func);
     let text = func.display().to_string();
     assert!(
         text.contains("iconst.i64 48"),
         "size rounded to the alignment:\n{text}"
+    );
+    let large =
+        build(|env, b, _, ty| Some(drc.alloc(env, b, VMGcKind::StructRef, ty, GcSize::Const(513))));
+    assert!(
+        !large.display().to_string().contains("load.i32"),
+        "larger than the inline limit: only the runtime call"
+    );
+}
+
+#[test]
+fn null_collector_has_no_barriers() {
+    let null = NullCompiler::new(&gc_core::NULL_LAYOUTS, false);
+    let func = build(|env, b, addr, value| {
+        null.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value);
+        Some(null.load_gc_ref(env, b, MemFlagsData::trusted(), addr, 8))
+    });
+    check("null_store_load", &func);
+    assert_eq!(
+        func.layout.blocks().count(),
+        1,
+        "straight-line: no barrier branches"
     );
 }

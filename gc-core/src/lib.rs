@@ -11,6 +11,8 @@
 //! - [`VMGcRef`] (a non-null 32-bit index; the low bit tags an `i31`), [`VMGcHeader`] and
 //!   [`VMGcKind`] (kinds whose subtyping is one AND), [`VMExternRef`].
 //! - [`ExternRefHostDataTable`]: host values behind `externref`s, kept outside the heap.
+//! - Each collector's object header, defined once: [`DrcHeader`] / [`DRC_LAYOUTS`] for the
+//!   deferred-reference-counting heap, [`NullHeader`] / [`NULL_LAYOUTS`] for the null heap.
 //!
 //! This crate knows nothing of Cranelift or the engine.
 //!
@@ -41,7 +43,8 @@ pub use heap::collect_async;
 pub use heap::{GarbageCollection, GcHeap, GcHeapConfig, GcProgress, GcRuntime};
 pub use host_data::{ExternRefHostDataId, ExternRefHostDataTable};
 pub use layout::{
-    GcArrayLayout, GcBumpLayout, GcFieldKind, GcLayouts, GcStructLayout, GcTypeTrace,
+    DRC_LAYOUTS, DrcExternRef, DrcHeader, GcArrayLayout, GcBumpLayout, GcFieldKind, GcLayouts,
+    GcStructLayout, GcTypeTrace, NULL_LAYOUTS, NullExternRef, NullHeader,
 };
 pub use roots::{GcRoot, GcRootsIter, GcRootsList};
 #[cfg(feature = "async")]

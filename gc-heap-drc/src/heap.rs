@@ -1,18 +1,11 @@
 //! `DrcHeap`: objects in one reserved region, counted references, and a zero-count table.
 //!
-//! Object layout (all objects 16-byte aligned, index 0 is null):
-//!
-//! ```text
-//! 0   kind word   VMGcKind bits | collector bits (bit 0: in the zero-count table)
-//! 4   type index
-//! 8   ref count   references from the heap, tables, globals and host handles
-//! 12  size        the object's size in bytes
-//! 16  payload     externref: the host-data id
-//! ```
+//! Objects are laid out as `gc_core::DrcHeader` says (kind, type, count, size; an
+//! `externref` then holds its host-data id, `gc_core::DrcExternRef`); index 0 is null.
 //!
 //! Small objects are bump-allocated from a zeroed chunk of free space (by compiled code
 //! inline, or by `alloc_raw`), see `gc_core::GcBumpLayout`; the cursor lives at
-//! `CURSOR` in the heap's first 16 bytes, where no object is. A bump-allocated object
+//! `CURSOR` in the heap's first object slot, where no object is. A bump-allocated object
 //! starts with the in-ZCT bit set but is not in `zct` yet: the objects between
 //! `nursery_start` and the cursor are listed implicitly, and `scan_nursery` moves them
 //! into `zct` (and into the statistics) before anything looks at the table.
@@ -25,30 +18,28 @@
 
 mod trace;
 
-use crate::DRC_LAYOUTS;
 use crate::free_list::FreeList;
+use crate::region::Region;
 use anyhow::{Result, bail};
 use gc_core::{
-    ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap, GcHeapConfig,
-    GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
+    DRC_LAYOUTS, DrcHeader, ExternRefHostDataId, ExternRefHostDataTable, GarbageCollection, GcHeap,
+    GcHeapConfig, GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
 };
 use trace::Trace;
 
-const KIND: usize = 0;
-const TYPE: usize = 4;
-const REF_COUNT: usize = 8;
-pub(crate) const SIZE: usize = 12;
-const HOST_DATA: usize = 16;
-/// Where the bump cursor (`next`, then `limit`) lives, from the heap base.
-pub(crate) const CURSOR: usize = 4;
+// Header offsets, from the one definition of the layout.
+const KIND: usize = VMGcHeader::KIND_OFFSET as usize;
+const TYPE: usize = VMGcHeader::TYPE_OFFSET as usize;
+const REF_COUNT: usize = DrcHeader::REF_COUNT_OFFSET as usize;
+const SIZE: usize = DrcHeader::SIZE_OFFSET as usize;
+const HOST_DATA: usize = DRC_LAYOUTS.externref_host_data_offset as usize;
+const CURSOR: usize = DrcHeader::CURSOR_OFFSET as usize;
+const BUMP_MAX: u32 = DrcHeader::BUMP_MAX;
+const IN_ZCT: u32 = DrcHeader::IN_ZCT;
+/// Alignment mask of objects.
+const ALIGN_MASK: usize = DrcHeader::ALIGN as usize - 1;
 /// The size of a bump chunk.
 const CHUNK: u32 = 32 << 10;
-/// The largest object bump-allocated.
-pub(crate) const BUMP_MAX: u32 = 512;
-
-/// Collector bit in the kind word: the object is in the zero-count table (or in the
-/// not-yet-scanned part of the bump chunk).
-pub(crate) const IN_ZCT: u32 = 1;
 /// Collector bit in the kind word: marked live by the backup trace.
 const MARK: u32 = 2;
 /// Collector bit in the kind word: a Wasm frame holds the object (an uncounted reference),
@@ -70,14 +61,11 @@ const MIN_ALLOC_LIMIT: u64 = 1 << 20;
 
 /// A deferred-reference-counting heap.
 pub struct DrcHeap {
-    mmap: memmap2::MmapMut,
+    region: Region,
     /// How to find the references inside objects, by canonical type.
     types: Vec<Option<GcTypeTrace>>,
-    /// The heap's logical size, its most bytes: objects lie below it, and every access the
-    /// runtime makes is checked against it (the mapping may be larger, see
-    /// `reserve_index_space`). The capacity, what may be allocated now, is the free list's
-    /// limit.
-    size: usize,
+    /// The heap's memory; its size is the heap's most bytes. The capacity, what may be
+    /// allocated now, is the free list's limit.
     free: FreeList,
     zct: Vec<u32>,
     /// An empty buffer with capacity, swapped with `zct` when a collection takes it, so
@@ -113,7 +101,7 @@ pub struct DrcHeap {
 impl std::fmt::Debug for DrcHeap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DrcHeap")
-            .field("size", &self.mmap.len())
+            .field("size", &self.region.size())
             .field("live_objects", &self.live_objects)
             .field("zct", &self.zct.len())
             .finish_non_exhaustive()
@@ -121,26 +109,15 @@ impl std::fmt::Debug for DrcHeap {
 }
 
 impl DrcHeap {
-    /// A heap of at most `config.max_size` bytes (rounded to 16, at most 4 GiB), with room
+    /// A heap of at most `config.max_size` bytes (rounded to the object alignment, at most 4 GiB), with room
     /// for `config.initial_size` of them at first, reserving the whole index space if
     /// `config.reserve_index_space`.
     pub fn new(config: &GcHeapConfig) -> Result<DrcHeap> {
-        let size = config.max_size.clamp(64, u32::MAX as usize) & !15;
-        let capacity = config.initial_size.clamp(64, size) & !15;
-        let reservation = if config.reserve_index_space {
-            DRC_LAYOUTS.index_space_reservation().max(size)
-        } else {
-            size
-        };
-        // Untouched pages cost nothing; never reserve swap for them.
-        let mmap = memmap2::MmapOptions::new()
-            .len(reservation)
-            .no_reserve_swap()
-            .map_anon()?;
+        let region = Region::new(config, &DRC_LAYOUTS)?;
+        let capacity = config.initial_size.clamp(64, region.size()) & !ALIGN_MASK;
         Ok(DrcHeap {
-            mmap,
+            region,
             types: Vec::new(),
-            size,
             free: FreeList::new(DRC_LAYOUTS.object_align, capacity as u32),
             zct: Vec::new(),
             zct_spare: Vec::new(),
@@ -163,38 +140,12 @@ impl DrcHeap {
         })
     }
 
-    /// The byte range of `len` bytes at `r + offset`, panicking if outside the heap.
-    fn range(&self, r: VMGcRef, offset: usize, len: usize) -> std::ops::Range<usize> {
-        let start = r.as_raw() as usize + offset;
-        assert!(
-            !r.is_i31() && start + len <= self.size,
-            "GC reference {:#x} out of bounds of a {}-byte heap",
-            r.as_raw(),
-            self.size
-        );
-        start..start + len
-    }
-
     fn read_u32(&self, r: VMGcRef, offset: usize) -> u32 {
-        let range = self.range(r, offset, 4);
-        u32::from_le_bytes(self.mmap[range].try_into().expect("4 bytes"))
+        self.region.read_u32(r, offset)
     }
 
     fn write_u32(&mut self, r: VMGcRef, offset: usize, value: u32) {
-        let range = self.range(r, offset, 4);
-        self.mmap[range].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// The byte range `[offset, offset + len)` of object `r`, panicking unless it lies inside
-    /// the object's own extent.
-    fn object_range(&self, r: VMGcRef, offset: u32, len: u32) -> std::ops::Range<usize> {
-        let size = self.read_u32(r, SIZE);
-        let end = offset.checked_add(len).filter(|&e| e <= size);
-        assert!(
-            end.is_some(),
-            "access of {len} bytes at {offset} outside a {size}-byte object"
-        );
-        self.range(r, offset as usize, len as usize)
+        self.region.write_u32(r, offset, value);
     }
 
     /// The reference count of `r`.
@@ -204,7 +155,7 @@ impl DrcHeap {
 
     /// The bump cursor's `next`, checked against the chunk (compiled code moves it).
     fn cursor_next(&self) -> u32 {
-        let next = u32::from_le_bytes(self.mmap[CURSOR..CURSOR + 4].try_into().expect("4"));
+        let (next, _) = self.region.cursor(CURSOR);
         assert!(
             self.nursery_start <= next
                 && next <= self.chunk_end
@@ -217,8 +168,7 @@ impl DrcHeap {
     }
 
     fn set_cursor(&mut self, next: u32, limit: u32) {
-        self.mmap[CURSOR..CURSOR + 4].copy_from_slice(&next.to_le_bytes());
-        self.mmap[CURSOR + 4..CURSOR + 8].copy_from_slice(&limit.to_le_bytes());
+        self.region.set_cursor(CURSOR, next, limit);
     }
 
     /// Calls `f(start, size)` for each bump-allocated object not yet scanned.
@@ -283,7 +233,7 @@ impl DrcHeap {
             return false;
         };
         let end = start + len;
-        self.mmap[start as usize..end as usize].fill(0);
+        self.region[start as usize..end as usize].fill(0);
         self.nursery_start = start;
         self.chunk_end = end;
         self.set_cursor(start, end);
@@ -405,8 +355,8 @@ impl DrcHeap {
         }
         let start = self.free.alloc(size)?;
         let r = VMGcRef::from_raw(start).expect("allocations start above 0");
-        let range = self.range(r, 0, size as usize);
-        self.mmap[range].fill(0);
+        let range = self.region.range(r, 0, size as usize);
+        self.region[range].fill(0);
         self.write_u32(r, KIND, VMGcHeader::new(kind, ty).to_words()[0]);
         self.write_u32(r, TYPE, ty);
         self.write_u32(r, SIZE, size);
@@ -540,17 +490,17 @@ impl DrcHeap {
 }
 
 // SAFETY: the region is one mapping owned by the heap, never moved or unmapped before the
-// heap is dropped, and objects follow `DRC_LAYOUTS` (header 16 bytes, count at 8, host
-// data at 16, 16-byte alignment).
+// heap is dropped, and objects are laid out by `DrcHeader` / `DrcExternRef`, which
+// `DRC_LAYOUTS` describes.
 unsafe impl GcHeap for DrcHeap {
     fn object_bytes(&self, r: VMGcRef, offset: u32, len: u32) -> &[u8] {
-        let range = self.object_range(r, offset, len);
-        &self.mmap[range]
+        let range = self.region.object_range(r, SIZE, offset, len);
+        &self.region[range]
     }
 
     fn object_bytes_mut(&mut self, r: VMGcRef, offset: u32, len: u32) -> &mut [u8] {
-        let range = self.object_range(r, offset, len);
-        &mut self.mmap[range]
+        let range = self.region.object_range(r, SIZE, offset, len);
+        &mut self.region[range]
     }
 
     fn register_type(&mut self, ty: u32, trace: GcTypeTrace) {
@@ -574,7 +524,7 @@ unsafe impl GcHeap for DrcHeap {
             bail!("type {ty} allocated before it was registered");
         }
         let size = size.max(DRC_LAYOUTS.header_size);
-        if size as usize > self.size {
+        if size as usize > self.region.size() {
             return Ok(None);
         }
         Ok(self.alloc_raw(kind, ty, size))
@@ -710,11 +660,11 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn vmctx_gc_heap_base(&self) -> *mut u8 {
-        self.mmap.as_ptr().cast_mut()
+        self.region.as_ptr().cast_mut()
     }
 
     fn vmctx_gc_heap_bound(&self) -> usize {
-        self.mmap.len()
+        self.region.len()
     }
 
     fn capacity(&self) -> usize {
@@ -722,11 +672,11 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn max_capacity(&self) -> usize {
-        self.size
+        self.region.size()
     }
 
     fn grow_capacity(&mut self, bytes: usize) {
-        let limit = bytes.min(self.size) & !(DRC_LAYOUTS.object_align as usize - 1);
+        let limit = bytes.min(self.region.size()) & !ALIGN_MASK;
         self.free.raise_limit(limit as u32);
     }
 
@@ -798,7 +748,7 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
                 return GcProgress::Continue;
             }
             self.trace = None;
-            heap.trace_limit = next_trace_limit(heap.bytes_in_use, heap.size as u64);
+            heap.trace_limit = next_trace_limit(heap.bytes_in_use, heap.region.size() as u64);
             return self.finish();
         }
         for _ in 0..budget {
@@ -993,7 +943,7 @@ mod tests {
 
     /// Reads the bump cursor as compiled code does.
     fn cursor(heap: &DrcHeap) -> (u32, u32) {
-        let word = |at: usize| u32::from_le_bytes(heap.mmap[at..at + 4].try_into().unwrap());
+        let word = |at: usize| u32::from_le_bytes(heap.region[at..at + 4].try_into().unwrap());
         (word(CURSOR), word(CURSOR + 4))
     }
 
@@ -1005,12 +955,12 @@ mod tests {
         let (next, limit) = cursor(&heap);
         assert!(next + 64 <= limit, "the first allocation opened a chunk");
         assert!(
-            heap.mmap[next as usize..limit as usize]
+            heap.region[next as usize..limit as usize]
                 .iter()
                 .all(|&b| b == 0),
             "the chunk is zeroed"
         );
-        heap.mmap[CURSOR..CURSOR + 4].copy_from_slice(&(next + 64).to_le_bytes());
+        heap.region[CURSOR..CURSOR + 4].copy_from_slice(&(next + 64).to_le_bytes());
         let r = VMGcRef::from_raw(next).unwrap();
         heap.write_u32(r, KIND, VMGcKind::StructRef as u32 | IN_ZCT);
         heap.write_u32(r, TYPE, 3);
@@ -1034,7 +984,7 @@ mod tests {
         let (mut heap, mut t, drops) = setup();
         externref(&mut heap, &mut t, &drops);
         let (_, limit) = cursor(&heap);
-        heap.mmap[CURSOR..CURSOR + 4].copy_from_slice(&(limit + 16).to_le_bytes());
+        heap.region[CURSOR..CURSOR + 4].copy_from_slice(&(limit + 16).to_le_bytes());
         externref(&mut heap, &mut t, &drops);
     }
 

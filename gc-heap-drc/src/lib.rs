@@ -1,4 +1,4 @@
-//! The deferred-reference-counting GC heap.
+//! The deferred-reference-counting GC heap, and the null heap beside it.
 //!
 //! [`DrcRuntime`] implements `gc-core`'s [`GcRuntime`] and creates [`DrcHeap`]s: one
 //! reserved region per store, 16-byte-aligned objects with a reference count in the
@@ -22,38 +22,29 @@
 //! # let _ = r;
 //! # Ok::<(), anyhow::Error>(())
 //! ```
+//!
+//! [`NullRuntime`] creates [`NullHeap`]s, which bump-allocate and never free (`null.rs`): the
+//! allocation floor for benchmarks, and a second collector behind the same traits.
 #![deny(missing_docs)]
 
 mod free_list;
 mod heap;
+mod null;
+mod region;
 
 pub use heap::DrcHeap;
+pub use null::NullHeap;
 
-use gc_core::{GcHeap, GcHeapConfig, GcLayouts, GcRuntime};
+use gc_core::{DRC_LAYOUTS, GcHeap, GcHeapConfig, GcLayouts, GcRuntime, NULL_LAYOUTS};
 
 /// The name under which the engine's configuration selects this collector.
 pub const COLLECTOR_NAME: &str = "drc";
-
-/// The object layouts of DRC heaps.
-pub const DRC_LAYOUTS: GcLayouts = GcLayouts {
-    header_size: 16,
-    object_align: 16,
-    ref_count_offset: Some(8),
-    externref_host_data_offset: 16,
-    externref_size: 32,
-    bump: Some(gc_core::GcBumpLayout {
-        cursor_offset: heap::CURSOR as u32,
-        new_object_kind_bits: heap::IN_ZCT,
-        size_offset: Some(heap::SIZE as u32),
-        max_object_size: heap::BUMP_MAX,
-    }),
-};
 
 /// The deferred-reference-counting collector.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DrcRuntime;
 
-// SAFETY: `DrcHeap` lays objects out exactly as `DRC_LAYOUTS` says.
+// SAFETY: `DrcHeap` lays objects out by `gc_core::DrcHeader`, which `DRC_LAYOUTS` describes.
 unsafe impl GcRuntime for DrcRuntime {
     fn name(&self) -> &'static str {
         COLLECTOR_NAME
@@ -65,5 +56,25 @@ unsafe impl GcRuntime for DrcRuntime {
 
     fn new_gc_heap(&self, config: &GcHeapConfig) -> anyhow::Result<Box<dyn GcHeap>> {
         Ok(Box::new(DrcHeap::new(config)?))
+    }
+}
+
+/// The null collector: never frees.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NullRuntime;
+
+// SAFETY: `NullHeap` lays objects out by `gc_core::NullHeader`, which `NULL_LAYOUTS`
+// describes.
+unsafe impl GcRuntime for NullRuntime {
+    fn name(&self) -> &'static str {
+        "null"
+    }
+
+    fn layouts(&self) -> &GcLayouts {
+        &NULL_LAYOUTS
+    }
+
+    fn new_gc_heap(&self, config: &GcHeapConfig) -> anyhow::Result<Box<dyn GcHeap>> {
+        Ok(Box::new(NullHeap::new(config)?))
     }
 }

@@ -24,6 +24,8 @@ Options:
   --suite NAME    Run an embedded suite: wasm-v1, wasm-v2, wasm-v3, wasm-latest, or a
                   proposal folder (gc, tail-call, function-references, ...). Repeatable.
   --gc-stress     Run the engine in GC stress mode.
+  --collector NAME
+                  The garbage collector: drc (the default) or null (never frees).
   --timeout SECS  Stop a script after SECS seconds (default 300; 0 for no limit): its
                   running Wasm is interrupted, that directive and all after it fail.
   --fuel N        Give every directive N units of fuel (one per Wasm instruction); one
@@ -64,6 +66,7 @@ struct Cli {
     /// Positional arguments that are not paths: libtest filters, which must match a trial.
     filters: Vec<String>,
     gc_stress: bool,
+    collector: engine::Collector,
     verbose: bool,
     timeout: Option<Duration>,
     fuel: Option<u64>,
@@ -82,6 +85,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
         paths: Vec::new(),
         filters: Vec::new(),
         gc_stress: false,
+        collector: engine::Collector::default(),
         verbose: false,
         timeout: Some(DEFAULT_TIMEOUT),
         fuel: None,
@@ -106,6 +110,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
             cli.suites.push(name.to_owned());
         } else if arg == "--gc-stress" {
             cli.gc_stress = true;
+        } else if arg == "--collector" {
+            let Some(name) = args.next() else {
+                bail!("--collector needs a collector name");
+            };
+            cli.collector = name.parse()?;
         } else if arg == "--timeout" {
             let secs = value("--timeout", &mut args)?;
             cli.timeout = (secs > 0).then(|| Duration::from_secs(secs));
@@ -161,6 +170,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
     };
     let options = RunOptions {
         gc_stress: cli.gc_stress,
+        collector: cli.collector,
         verbose: cli.verbose,
         features: None,
         timeout: cli.timeout,
@@ -413,6 +423,10 @@ mod tests {
     fn timeout_and_fuel() {
         let cli = parse(&["--suite", "gc"]).unwrap();
         assert_eq!((cli.timeout, cli.fuel), (Some(DEFAULT_TIMEOUT), None));
+        let cli = parse(&["--suite", "gc", "--collector", "null"]).unwrap();
+        assert_eq!(cli.collector, engine::Collector::Null);
+        assert!(parse(&["--suite", "gc", "--collector", "copying"]).is_err());
+        assert!(parse(&["--suite", "gc", "--collector"]).is_err());
         let cli = parse(&["--suite", "gc", "--timeout", "5", "--fuel", "1000"]).unwrap();
         assert_eq!(
             (cli.timeout, cli.fuel),

@@ -28,6 +28,8 @@ use crate::values::{
 pub struct RunOptions {
     /// Run the engine in GC stress mode ([`engine::Config::gc_stress`]).
     pub gc_stress: bool,
+    /// The garbage collector ([`engine::Config::collector`]).
+    pub collector: engine::Collector,
     /// The Wasm features to validate with; `None` for the engine's defaults. The embedded
     /// suites of older spec versions need theirs ([`suite_features`](crate::suite_features)).
     pub features: Option<engine::WasmFeatures>,
@@ -277,6 +279,7 @@ impl Runner {
     fn new(options: &RunOptions) -> anyhow::Result<(Runner, Option<anyhow::Error>)> {
         let mut config = Config::new();
         config.gc_stress(options.gc_stress);
+        config.collector(options.collector);
         config.epoch_interruption(options.timeout.is_some());
         config.consume_fuel(options.fuel.is_some());
         if let Some(features) = options.features {

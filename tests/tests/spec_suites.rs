@@ -3,17 +3,18 @@
 //! `spec-runner/known-failures.txt`, and none may be skipped. Also the legacy
 //! exception-handling scripts of `tests/wast/legacy-exceptions`, which the testsuite lacks.
 
+use engine::Collector;
 use spec_runner::{KnownFailures, RunOptions, embedded_suite, run_script, suite_features};
 
 /// Runs every script of embedded suite `name` and returns the number of directives that
 /// passed, panicking with every unexpected failure or skip.
 fn run_suite(name: &str, gc_stress: bool) -> usize {
-    run_suite_with(name, gc_stress, false)
+    run_suite_with(name, gc_stress, false, Collector::Drc)
 }
 
 /// As `run_suite`, with fuel metering and epoch interruption compiled in (and never
-/// triggered) if `interruptible`.
-fn run_suite_with(name: &str, gc_stress: bool, interruptible: bool) -> usize {
+/// triggered) if `interruptible`, and with `collector`.
+fn run_suite_with(name: &str, gc_stress: bool, interruptible: bool, collector: Collector) -> usize {
     let name = name.to_owned();
     // Deep recursion in the suites needs more stack than a test thread has.
     std::thread::Builder::new()
@@ -22,6 +23,7 @@ fn run_suite_with(name: &str, gc_stress: bool, interruptible: bool) -> usize {
             let known = KnownFailures::checked_in().expect("known-failures.txt parses");
             let options = RunOptions {
                 gc_stress,
+                collector,
                 features: suite_features(&name),
                 timeout: interruptible.then(|| std::time::Duration::from_secs(3600)),
                 fuel: interruptible.then_some(u64::MAX / 2),
@@ -48,7 +50,7 @@ fn run_suite_with(name: &str, gc_stress: bool, interruptible: bool) -> usize {
             }
             assert!(
                 problems.is_empty(),
-                "{name} (gc_stress: {gc_stress}):\n{}",
+                "{name} (gc_stress: {gc_stress}, collector: {collector:?}):\n{}",
                 problems.join("\n")
             );
             passed
@@ -90,12 +92,12 @@ fn wasm_v3() {
 
 #[test]
 fn wasm_v3_with_fuel_and_epochs() {
-    assert!(run_suite_with("wasm-v3", false, true) > 21_000);
+    assert!(run_suite_with("wasm-v3", false, true, Collector::Drc) > 21_000);
 }
 
 #[test]
 fn gc_proposal_with_fuel_and_epochs_gc_stress() {
-    assert!(run_suite_with("gc", true, true) > 750);
+    assert!(run_suite_with("gc", true, true, Collector::Drc) > 750);
 }
 
 #[test]
@@ -145,6 +147,14 @@ fn gc_proposal() {
 #[test]
 fn gc_proposal_gc_stress() {
     assert!(run_suite("gc", true) > 750);
+}
+
+/// The null collector never frees: the GC and exception suites fit in its heap.
+#[test]
+fn gc_and_exceptions_under_the_null_collector() {
+    assert!(run_suite_with("gc", false, false, Collector::Null) > 750);
+    assert!(run_suite_with("gc", true, false, Collector::Null) > 750);
+    assert!(run_suite_with("exceptions", false, false, Collector::Null) > 100);
 }
 
 /// The legacy exception-handling scripts of `tests/wast/legacy-exceptions` (the pinned

@@ -216,13 +216,11 @@ fn for_each_translated(
     let mut ctx = cranelift_codegen::Context::new();
     let config = engine.config();
     let tunables = crate::translate::Tunables {
-        // Heaps reserving the whole index space need no bounds checks in barriers.
-        gc_bounds_checks: !config.gc_heap_reserve_index_space,
         consume_fuel: config.consume_fuel,
         epoch_interruption: config.epoch_interruption,
     };
     let mut translator =
-        crate::translate::FuncTranslator::new(engine.gc_runtime().layouts(), tunables);
+        crate::translate::FuncTranslator::new(engine.gc_compiler(), engine.registry(), tunables);
     for (def_index, body) in info.bodies.iter().enumerate() {
         let func_index = info.num_imported_funcs + def_index as u32;
         ctx.clear();

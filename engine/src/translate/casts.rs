@@ -6,7 +6,7 @@
 
 use super::env::FuncEnv;
 use crate::types::{HeapType, RefType};
-use crate::vm::{Builtin, field};
+use crate::vm::field;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
 use gc_core::{VMGcHeader, VMGcKind, VMGcRef};
@@ -56,17 +56,8 @@ fn type_check(
     done: ir::Block,
 ) {
     let expected = b.ins().iconst(I32, i64::from(expected));
-    let same = b.ins().icmp(IntCC::Equal, actual, expected);
-    let same = b.ins().uextend(I32, same);
-    let slow = b.create_block();
-    b.ins()
-        .brif(same, done, &[ir::BlockArg::Value(same)], slow, &[]);
-    b.seal_block(slow);
-    b.switch_to_block(slow);
-    b.set_cold_block(slow);
-    let sub = env
-        .builtin(b, Builtin::IsSubtype, &[actual, expected])
-        .expect("returns");
+    let one = b.ins().iconst(I32, 1);
+    let sub = env.subtype_slow_path(b, actual, expected, done, &[ir::BlockArg::Value(one)]);
     let sub = b.ins().uextend(I32, sub);
     b.ins().jump(done, &[ir::BlockArg::Value(sub)]);
 }

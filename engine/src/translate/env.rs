@@ -10,7 +10,7 @@ use cranelift_codegen::ir::{
     condcodes::IntCC, types::*,
 };
 use cranelift_frontend::FunctionBuilder;
-use gc_compiler::{DrcCompiler, GcCompileEnv, GcCompiler};
+use gc_compiler::{GcCompileEnv, GcCompiler};
 use std::collections::HashMap;
 
 /// Flags for loads of `VMContext` fields that never change after instantiation.
@@ -26,10 +26,10 @@ pub(crate) fn trusted() -> MemFlagsData {
 /// Per-function translation environment.
 pub(crate) struct FuncEnv<'m> {
     pub info: &'m ModuleInfo,
-    /// Emits GC barriers and accesses.
-    gc: DrcCompiler,
-    /// The collector's object layouts.
-    layouts: &'static gc_core::GcLayouts,
+    /// Emits GC barriers, allocation and object accesses.
+    gc: &'m dyn GcCompiler,
+    /// The engine's types, with their GC layouts.
+    pub registry: &'m crate::registry::TypeRegistry,
     pub offsets: VMOffsets,
     pub vmctx: Value,
     sigs: HashMap<u32, ir::SigRef>,
@@ -64,13 +64,13 @@ impl<'m> FuncEnv<'m> {
     pub(crate) fn new(
         info: &'m ModuleInfo,
         vmctx: Value,
-        gc: DrcCompiler,
-        layouts: &'static gc_core::GcLayouts,
+        gc: &'m dyn GcCompiler,
+        registry: &'m crate::registry::TypeRegistry,
     ) -> Self {
         FuncEnv {
             info,
             gc,
-            layouts,
+            registry,
             offsets: info.offsets(),
             vmctx,
             sigs: HashMap::new(),
@@ -183,13 +183,8 @@ impl<'m> FuncEnv<'m> {
         crate::compile::ref_type(self.info.tables[table as usize].0.element().heap_type())
     }
 
-    /// The collector's object layouts.
-    pub(crate) fn layouts(&self) -> &'static gc_core::GcLayouts {
-        self.layouts
-    }
-
-    /// The GC code emitter.
-    pub(crate) fn gc_compiler(&self) -> DrcCompiler {
+    /// The collector's code emission.
+    pub(crate) fn gc_compiler(&self) -> &'m dyn GcCompiler {
         self.gc
     }
 
@@ -395,20 +390,13 @@ impl<'m> FuncEnv<'m> {
             .ins()
             .load(I32, trusted(), funcref, field::FUNCREF_TYPE_INDEX);
         let expected = self.canonical_type(b, type_index);
-        let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
         if self.info.types[type_index as usize].is_final {
+            let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
             b.ins()
                 .trapnz(mismatch, Trap::IndirectCallTypeMismatch.to_cranelift());
         } else {
-            let slow = b.create_block();
             let done = b.create_block();
-            b.ins().brif(mismatch, slow, &[], done, &[]);
-            b.seal_block(slow);
-            b.switch_to_block(slow);
-            b.set_cold_block(slow);
-            let ok = self
-                .builtin(b, Builtin::IsSubtype, &[actual, expected])
-                .expect("returns");
+            let ok = self.subtype_slow_path(b, actual, expected, done, &[]);
             b.ins()
                 .trapz(ok, Trap::IndirectCallTypeMismatch.to_cranelift());
             b.ins().jump(done, &[]);
@@ -416,6 +404,28 @@ impl<'m> FuncEnv<'m> {
             b.switch_to_block(done);
         }
         self.call_funcref(b, type_index, funcref, args, tail)
+    }
+
+    /// The test "canonical type `actual` is `expected` or a subtype of it" (both `i32`s):
+    /// equal types branch to `equal` with `args`; otherwise a cold block asks the
+    /// `IsSubtype` builtin (a walk of the supertype chain), and the builder is left there
+    /// with its answer, an `i8` 0 or 1.
+    pub(crate) fn subtype_slow_path(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        actual: Value,
+        expected: Value,
+        equal: ir::Block,
+        args: &[ir::BlockArg],
+    ) -> Value {
+        let mismatch = b.ins().icmp(IntCC::NotEqual, actual, expected);
+        let slow = b.create_block();
+        b.ins().brif(mismatch, slow, &[], equal, args);
+        b.seal_block(slow);
+        b.switch_to_block(slow);
+        b.set_cold_block(slow);
+        self.builtin(b, Builtin::IsSubtype, &[actual, expected])
+            .expect("returns")
     }
 
     /// `call_ref` (or `return_call_ref` when `tail`): traps on null, then calls.
@@ -579,6 +589,20 @@ impl GcCompileEnv for FuncEnv<'_> {
     fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
         // Fails only if an embedder's `Drop` panicked during a collection.
         self.checked_builtin(b, Builtin::GcRefCountZero, &[gc_ref], Trap::HostError);
+    }
+
+    fn gc_alloc_slow(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        kind: gc_core::VMGcKind,
+        ty: Value,
+        size: Value,
+    ) -> Value {
+        let kind = b.ins().iconst(I32, i64::from(kind as u32));
+        let packed = self
+            .builtin(b, Builtin::GcAlloc, &[ty, size, kind])
+            .expect("returns");
+        super::gc::allocated(b, packed)
     }
 
     fn gc_heap_out_of_bounds(&self) -> ir::TrapCode {

@@ -1,20 +1,20 @@
-//! Struct and array instructions: allocation (a builtin, which may collect), field and
-//! element access with the layouts from `gc_layout`, barriers for reference fields, and the
-//! function-reference table for function fields (the heap holds no host pointers).
+//! Struct and array instructions: allocation, field and element access and barriers, all
+//! emitted by the collector's `GcCompiler` with the layouts the type registry computed
+//! once per type, and the function-reference table for function fields (the heap holds no
+//! host pointers).
 //!
 //! Struct fields lie within `GcLayouts::MAX_STRUCT_SIZE` of the object, which the heap's
 //! index-space reservation covers; array elements can lie further out, so their addresses
 //! are always checked against the heap bound (after the spec's check against the length).
 
 use super::env::{FuncEnv, trusted};
-use crate::gc_layout::{array_layout, struct_layout};
 use crate::trap::Trap;
-use crate::types::{CompositeType, FieldType};
 use crate::vm::{Builtin, GcStatus, field};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
-use gc_compiler::{GcCompileEnv, GcCompiler};
-use gc_core::{GcArrayLayout, GcFieldKind, VMGcKind};
+use gc_compiler::GcSize;
+use gc_core::{GcArrayLayout, GcFieldKind, GcStructLayout, VMGcKind};
+use std::sync::Arc;
 
 /// Flags for object field accesses: in bounds by construction or by check, so they cannot
 /// fault, but a corrupt object may be misaligned.
@@ -30,18 +30,17 @@ pub(crate) enum Extend {
     Unsigned,
 }
 
-fn struct_fields<'a>(env: &'a FuncEnv<'_>, type_index: u32) -> &'a [FieldType] {
-    match &env.info.types[type_index as usize].composite {
-        CompositeType::Struct(fields) => fields,
-        other => panic!("validated: struct type expected, got {other:?}"),
-    }
+/// The canonical index of module type `type_index`.
+fn canonical(env: &FuncEnv<'_>, type_index: u32) -> u32 {
+    env.info.type_ids[type_index as usize]
 }
 
-fn array_elem(env: &FuncEnv<'_>, type_index: u32) -> FieldType {
-    match &env.info.types[type_index as usize].composite {
-        CompositeType::Array(elem) => *elem,
-        other => panic!("validated: array type expected, got {other:?}"),
-    }
+fn struct_layout(env: &FuncEnv<'_>, type_index: u32) -> Arc<GcStructLayout> {
+    env.registry.struct_layout(canonical(env, type_index))
+}
+
+fn array_layout(env: &FuncEnv<'_>, type_index: u32) -> GcArrayLayout {
+    env.registry.array_layout(canonical(env, type_index))
 }
 
 /// Traps on `status` values other than `Ok`.
@@ -54,8 +53,9 @@ fn check_status(b: &mut FunctionBuilder<'_>, status: Value) {
     }
 }
 
-/// Calls an allocating builtin returning a packed `(status << 32) | ref`; traps on failure.
-fn allocated(b: &mut FunctionBuilder<'_>, packed: Value) -> Value {
+/// The reference an allocating builtin returned packed as `(status << 32) | ref`; traps on
+/// failure.
+pub(super) fn allocated(b: &mut FunctionBuilder<'_>, packed: Value) -> Value {
     let status = b.ins().ushr_imm_u(packed, 32);
     check_status(b, status);
     let r = b.ins().ireduce(I32, packed);
@@ -63,82 +63,24 @@ fn allocated(b: &mut FunctionBuilder<'_>, packed: Value) -> Value {
     r
 }
 
-/// Allocates `size` bytes (an `i64`) through the `GcAlloc` builtin, which may collect;
-/// traps if the heap cannot hold the object.
+/// Allocates a zeroed object of module type `type_index` through the collector.
 fn alloc(
     env: &mut FuncEnv<'_>,
     b: &mut FunctionBuilder<'_>,
     type_index: u32,
-    size: Value,
     kind: VMGcKind,
+    size: GcSize,
 ) -> Value {
-    let ty = b
-        .ins()
-        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
-    let kind = b.ins().iconst(I32, i64::from(kind as u32));
-    let packed = env
-        .builtin(b, Builtin::GcAlloc, &[ty, size, kind])
-        .expect("returns");
-    allocated(b, packed)
-}
-
-/// Allocates an object of constant `size`: inline by bumping the heap's cursor when the
-/// collector allows it, with the builtin as the (cold) slow path.
-fn alloc_const(
-    env: &mut FuncEnv<'_>,
-    b: &mut FunctionBuilder<'_>,
-    type_index: u32,
-    size: u32,
-    kind: VMGcKind,
-) -> Value {
+    let ty = b.ins().iconst(I32, i64::from(canonical(env, type_index)));
     let gc = env.gc_compiler();
-    let size_value = b.ins().iconst(I64, i64::from(size));
-    if !gc.can_bump_alloc(size) {
-        return alloc(env, b, type_index, size_value, kind);
-    }
-    inline_or_builtin(env, b, type_index, size_value, kind, |env, b, ty, slow| {
-        Some(gc.emit_bump_alloc(env, b, kind, ty, size, slow))
-    })
+    gc.alloc(env, b, kind, ty, size)
 }
 
-/// Allocates with `fast`, the inline path, which jumps to `slow` when it cannot (or, by
-/// returning `None`, always does); the slow path is a cold call of the builtin for `size`
-/// bytes (an `i64`). Returns the new reference, declared for stack maps.
-fn inline_or_builtin(
-    env: &mut FuncEnv<'_>,
-    b: &mut FunctionBuilder<'_>,
-    type_index: u32,
-    size: Value,
-    kind: VMGcKind,
-    fast: impl FnOnce(&mut FuncEnv<'_>, &mut FunctionBuilder<'_>, Value, ir::Block) -> Option<Value>,
-) -> Value {
-    let slow = b.create_block();
-    let done = b.create_block();
-    b.append_block_param(done, I32);
-    let ty = b
-        .ins()
-        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
-    match fast(env, b, ty, slow) {
-        Some(r) => b.ins().jump(done, &[ir::BlockArg::Value(r)]),
-        None => b.ins().jump(slow, &[]),
-    };
-    b.seal_block(slow);
-    b.switch_to_block(slow);
-    b.set_cold_block(slow);
-    let r = alloc(env, b, type_index, size, kind);
-    b.ins().jump(done, &[ir::BlockArg::Value(r)]);
-    b.seal_block(done);
-    b.switch_to_block(done);
-    let r = b.block_params(done)[0];
-    b.declare_value_needs_stack_map(r);
-    r
-}
-
-/// The native address of object `r` (its base: fields are at immediate offsets).
-fn object_base(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value) -> Value {
-    let base = env.gc_heap_base(b);
-    let r64 = b.ins().uextend(I64, r);
-    b.ins().iadd(base, r64)
+/// The native address of object `r`, whose bytes up to `end` are accessed at immediate
+/// offsets from it.
+fn object_addr(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value, end: u32) -> Value {
+    let gc = env.gc_compiler();
+    gc.object_addr(env, b, r, end)
 }
 
 /// Reads a field or element of `kind` at `addr + offset`.
@@ -214,8 +156,7 @@ fn write(
         }
         GcFieldKind::GcRef if fresh => {
             let gc = env.gc_compiler();
-            gc.emit_inc_ref(env, b, value);
-            b.ins().store(f, value, addr, offset);
+            gc.init_gc_ref(env, b, f, addr, offset, value);
         }
         GcFieldKind::GcRef => {
             let gc = env.gc_compiler();
@@ -240,11 +181,11 @@ pub(crate) fn struct_new(
     type_index: u32,
     values: Option<&[Value]>,
 ) -> Value {
-    let fields = struct_fields(env, type_index).to_vec();
-    let layout = struct_layout(env.layouts(), &fields);
-    let r = alloc_const(env, b, type_index, layout.size, VMGcKind::StructRef);
+    let layout = struct_layout(env, type_index);
+    let size = GcSize::Const(layout.size);
+    let r = alloc(env, b, type_index, VMGcKind::StructRef, size);
     if let Some(values) = values {
-        let base = object_base(env, b, r);
+        let base = object_addr(env, b, r, layout.size);
         for (&(offset, kind), &v) in layout.fields.iter().zip(values) {
             write(env, b, kind, base, offset as i32, v, true);
         }
@@ -252,12 +193,12 @@ pub(crate) fn struct_new(
     r
 }
 
-/// The payload types of tag `tag` of the module.
-fn tag_payload(env: &FuncEnv<'_>, tag: u32) -> (u32, Vec<crate::types::ValType>) {
+/// The module type index of tag `tag`, and the layout of its exceptions.
+fn tag_layout(env: &FuncEnv<'_>, tag: u32) -> (u32, Arc<GcStructLayout>) {
     let type_index = env.info.tags[tag as usize];
     (
         type_index,
-        env.info.func_type_at(type_index).params().to_vec(),
+        env.registry.exn_layout(canonical(env, type_index)),
     )
 }
 
@@ -269,10 +210,15 @@ pub(crate) fn exn_new(
     tag: u32,
     values: &[Value],
 ) -> Value {
-    let (type_index, payload) = tag_payload(env, tag);
-    let layout = crate::gc_layout::exn_layout(env.layouts(), &payload);
-    let r = alloc_const(env, b, type_index, layout.size, VMGcKind::ExnRef);
-    let base = object_base(env, b, r);
+    let (type_index, layout) = tag_layout(env, tag);
+    let r = alloc(
+        env,
+        b,
+        type_index,
+        VMGcKind::ExnRef,
+        GcSize::Const(layout.size),
+    );
+    let base = object_addr(env, b, r, layout.size);
     let id = env.tag_id(b, tag);
     let (tag_offset, tag_kind) = layout.fields[0];
     write(env, b, tag_kind, base, tag_offset as i32, id, true);
@@ -284,8 +230,8 @@ pub(crate) fn exn_new(
 
 /// The tag identity stored in exception `exn` (non-null).
 pub(crate) fn exn_tag_id(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, exn: Value) -> Value {
-    let offset = crate::gc_layout::exn_tag_offset(env.layouts());
-    let base = object_base(env, b, exn);
+    let offset = crate::gc_layout::exn_tag_offset(env.gc_compiler().layouts());
+    let base = object_addr(env, b, exn, offset + 4);
     read(env, b, GcFieldKind::I32, Extend::None, base, offset as i32)
 }
 
@@ -296,9 +242,8 @@ pub(crate) fn exn_payload(
     tag: u32,
     exn: Value,
 ) -> Vec<Value> {
-    let (_, payload) = tag_payload(env, tag);
-    let layout = crate::gc_layout::exn_layout(env.layouts(), &payload);
-    let base = object_base(env, b, exn);
+    let (_, layout) = tag_layout(env, tag);
+    let base = object_addr(env, b, exn, layout.size);
     layout.fields[1..]
         .iter()
         .map(|&(offset, kind)| read(env, b, kind, Extend::None, base, offset as i32))
@@ -315,9 +260,8 @@ pub(crate) fn struct_get(
     extend: Extend,
 ) -> Value {
     b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
-    let layout = struct_layout(env.layouts(), struct_fields(env, type_index));
-    let (offset, kind) = layout.fields[field_index as usize];
-    let base = object_base(env, b, r);
+    let (offset, kind) = struct_layout(env, type_index).fields[field_index as usize];
+    let base = object_addr(env, b, r, offset + kind.size());
     read(env, b, kind, extend, base, offset as i32)
 }
 
@@ -331,14 +275,9 @@ pub(crate) fn struct_set(
     value: Value,
 ) {
     b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
-    let layout = struct_layout(env.layouts(), struct_fields(env, type_index));
-    let (offset, kind) = layout.fields[field_index as usize];
-    let base = object_base(env, b, r);
+    let (offset, kind) = struct_layout(env, type_index).fields[field_index as usize];
+    let base = object_addr(env, b, r, offset + kind.size());
     write(env, b, kind, base, offset as i32, value, false);
-}
-
-fn layout_of(env: &FuncEnv<'_>, type_index: u32) -> GcArrayLayout {
-    array_layout(env.layouts(), &array_elem(env, type_index))
 }
 
 /// Allocates an array of `len` elements (all zero) and writes its length.
@@ -348,17 +287,18 @@ fn array_alloc(
     type_index: u32,
     len: Value,
 ) -> Value {
-    let layout = layout_of(env, type_index);
+    let layout = array_layout(env, type_index);
     let len64 = b.ins().uextend(I64, len);
     let bytes = b.ins().imul_imm_u(len64, i64::from(layout.elem.size()));
     let size = b.ins().iadd_imm_u(bytes, i64::from(layout.elems_offset));
-    // Small arrays are bump-allocated inline, like structs; the builtin is the slow path.
-    let gc = env.gc_compiler();
-    let kind = VMGcKind::ArrayRef;
-    let r = inline_or_builtin(env, b, type_index, size, kind, |env, b, ty, slow| {
-        gc.emit_bump_alloc_dynamic(env, b, kind, ty, size, slow)
-    });
-    let base = object_base(env, b, r);
+    let r = alloc(
+        env,
+        b,
+        type_index,
+        VMGcKind::ArrayRef,
+        GcSize::Dynamic(size),
+    );
+    let base = object_addr(env, b, r, layout.length_offset + 4);
     b.ins()
         .store(field_flags(), len, base, layout.length_offset as i32);
     r
@@ -395,7 +335,7 @@ pub(crate) fn array_new(
 ) -> Value {
     let r = array_alloc(env, b, type_index, len);
     if let Some(init) = init {
-        let kind = layout_of(env, type_index).elem;
+        let kind = array_layout(env, type_index).elem;
         if kind == GcFieldKind::V128 {
             // Elements wider than the fill builtin's 64 bits: store each in a loop.
             let zero = b.ins().iconst(I32, 0);
@@ -425,7 +365,7 @@ fn fill_loop(
     value: Value,
     fresh: bool,
 ) {
-    let layout = layout_of(env, type_index);
+    let layout = array_layout(env, type_index);
     let header = b.create_block();
     let body = b.create_block();
     let done = b.create_block();
@@ -454,8 +394,11 @@ pub(crate) fn array_new_fixed(
 ) -> Value {
     let len = b.ins().iconst(I32, values.len() as i64);
     let r = array_alloc(env, b, type_index, len);
-    let layout = layout_of(env, type_index);
-    let base = object_base(env, b, r);
+    let layout = array_layout(env, type_index);
+    let end = layout
+        .size(values.len() as u32)
+        .expect("validated: a fixed array fits");
+    let base = object_addr(env, b, r, end);
     for (i, &v) in values.iter().enumerate() {
         let offset = layout.elems_offset + i as u32 * layout.elem.size();
         write(env, b, layout.elem, base, offset as i32, v, true);
@@ -476,22 +419,15 @@ fn elem_addr_unchecked(
     let i64_ = b.ins().uextend(I64, i);
     let scaled = b.ins().imul_imm_u(i64_, i64::from(size));
     let offset = b.ins().iadd_imm_u(scaled, i64::from(layout.elems_offset));
-    let r64 = b.ins().uextend(I64, r);
-    let start = b.ins().iadd(r64, offset);
-    let end = b.ins().iadd_imm_u(start, i64::from(size));
-    let bound = env.gc_heap_bound(b);
-    let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, bound);
-    b.ins().trapnz(oob, Trap::GcHeapOutOfBounds.to_cranelift());
-    let base = env.gc_heap_base(b);
-    b.ins().iadd(base, start)
+    let gc = env.gc_compiler();
+    gc.elem_addr(env, b, r, offset, size)
 }
 
 /// The length of array `r`, trapping on null.
 pub(crate) fn array_len(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value) -> Value {
     b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
-    let base = object_base(env, b, r);
-    let offset = env.layouts().array_layout(GcFieldKind::I8).length_offset;
-    b.ins().load(I32, field_flags(), base, offset as i32)
+    let gc = env.gc_compiler();
+    gc.load_array_len(env, b, r)
 }
 
 /// The address of element `i` of `r`, trapping on null and out-of-bounds `i`.
@@ -505,7 +441,7 @@ fn elem_addr(
     let len = array_len(env, b, r);
     let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, i, len);
     b.ins().trapnz(oob, Trap::ArrayOutOfBounds.to_cranelift());
-    let layout = layout_of(env, type_index);
+    let layout = array_layout(env, type_index);
     (elem_addr_unchecked(env, b, r, i, &layout), layout.elem)
 }
 
@@ -546,7 +482,7 @@ pub(crate) fn array_fill(
     len: Value,
 ) {
     b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
-    let kind = layout_of(env, type_index).elem;
+    let kind = array_layout(env, type_index).elem;
     if kind == GcFieldKind::V128 {
         // Bounds first, then element by element.
         let array_len = array_len(env, b, r);
@@ -584,9 +520,7 @@ pub(crate) fn array_new_segment(
     offset: Value,
     len: Value,
 ) -> Value {
-    let ty = b
-        .ins()
-        .iconst(I32, i64::from(env.info.type_ids[type_index as usize]));
+    let ty = b.ins().iconst(I32, i64::from(canonical(env, type_index)));
     let seg = b.ins().iconst(I32, i64::from(segment));
     let packed = env
         .builtin(b, builtin, &[ty, seg, offset, len])

@@ -31,18 +31,18 @@ use env::FuncEnv;
 use wasmparser::{BlockType, Operator};
 
 /// Reusable state for translating functions.
-pub(crate) struct FuncTranslator {
+pub(crate) struct FuncTranslator<'e> {
     fctx: FunctionBuilderContext,
-    gc: gc_compiler::DrcCompiler,
-    layouts: &'static gc_core::GcLayouts,
+    /// The collector's code emission.
+    gc: &'e dyn gc_compiler::GcCompiler,
+    /// The engine's types, with their GC layouts.
+    registry: &'e crate::registry::TypeRegistry,
     tunables: Tunables,
 }
 
 /// Code-generation choices from the engine's configuration.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Tunables {
-    /// Heaps reserve only their maximum size: barriers check bounds.
-    pub gc_bounds_checks: bool,
     /// Count and check fuel (`Config::consume_fuel`).
     pub consume_fuel: bool,
     /// Check the epoch deadline (`Config::epoch_interruption`).
@@ -94,13 +94,18 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|&v| BlockArg::Value(v)).collect()
 }
 
-impl FuncTranslator {
-    /// A translator for heaps with `gc_layouts`, making the choices in `tunables`.
-    pub(crate) fn new(gc_layouts: &'static gc_core::GcLayouts, tunables: Tunables) -> Self {
+impl<'e> FuncTranslator<'e> {
+    /// A translator emitting GC code with `gc` for the types of `registry`, making the
+    /// choices in `tunables`.
+    pub(crate) fn new(
+        gc: &'e dyn gc_compiler::GcCompiler,
+        registry: &'e crate::registry::TypeRegistry,
+        tunables: Tunables,
+    ) -> Self {
         FuncTranslator {
             fctx: FunctionBuilderContext::new(),
-            gc: gc_compiler::DrcCompiler::new(gc_layouts, tunables.gc_bounds_checks),
-            layouts: gc_layouts,
+            gc,
+            registry,
             tunables,
         }
     }
@@ -197,7 +202,7 @@ impl FuncTranslator {
             offset: 0,
             locals,
         };
-        let mut env = FuncEnv::new(info, vmctx, self.gc, self.layouts);
+        let mut env = FuncEnv::new(info, vmctx, self.gc, self.registry);
         env.interrupts_entry(
             &mut b,
             self.tunables.consume_fuel,

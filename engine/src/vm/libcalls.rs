@@ -544,10 +544,10 @@ fn write_elem(
     r: gc_core::VMGcRef,
     layout: &gc_core::GcArrayLayout,
     i: u32,
-    bits: u64,
+    bits: u128,
 ) {
     let offset = layout.elems_offset + i * layout.elem.size();
-    store.write_gc_field(r, offset, layout.elem, u128::from(bits));
+    store.write_gc_field(r, offset, layout.elem, bits);
 }
 
 /// The stored form of element `i` of array `r`.
@@ -556,8 +556,8 @@ fn read_elem(
     r: gc_core::VMGcRef,
     layout: &gc_core::GcArrayLayout,
     i: u32,
-) -> u64 {
-    store.read_gc_field(r, layout.elems_offset + i * layout.elem.size(), layout.elem) as u64
+) -> u128 {
+    store.read_gc_field(r, layout.elems_offset + i * layout.elem.size(), layout.elem)
 }
 
 extern "C" fn array_fill(vmctx: *mut u8, array: u32, offset: u32, value: u64, len: u32) -> u32 {
@@ -650,7 +650,7 @@ fn decode_elems(
     offset: u32,
     len: u32,
     layout: &gc_core::GcArrayLayout,
-) -> Option<Vec<u64>> {
+) -> Option<Vec<u128>> {
     let size = layout.elem.size();
     let total = u64::from(len) * u64::from(size);
     let r = range(u64::from(offset), total, bytes.len() as u64)?;
@@ -659,10 +659,9 @@ fn decode_elems(
         bytes
             .chunks(size as usize)
             .map(|c| {
-                let mut buf = [0u8; 8];
-                let n = c.len().min(8);
-                buf[..n].copy_from_slice(&c[..n]);
-                u64::from_le_bytes(buf)
+                let mut buf = [0u8; 16];
+                buf[..c.len()].copy_from_slice(c);
+                u128::from_le_bytes(buf)
             })
             .collect(),
     )
@@ -676,7 +675,7 @@ fn elem_values(
     offset: u32,
     len: u32,
     layout: &gc_core::GcArrayLayout,
-) -> Option<Vec<u64>> {
+) -> Option<Vec<u128>> {
     let values: &[usize] = inst.elems[elem as usize].as_deref().unwrap_or(&[]);
     let r = range(u64::from(offset), u64::from(len), values.len() as u64)?;
     Some(
@@ -684,49 +683,30 @@ fn elem_values(
             .iter()
             .map(|&v| match layout.elem {
                 gc_core::GcFieldKind::FuncRef => {
-                    u64::from(store.func_table.intern(v, &mut store.vm))
+                    u128::from(store.func_table.intern(v, &mut store.vm))
                 }
-                _ => v as u64,
+                _ => v as u128,
             })
             .collect(),
     )
 }
 
-/// Allocates an array of `ty` holding `values`.
-fn new_array_from(
-    parts: crate::store::StoreParts<'_>,
-    ty: u32,
-    layout: &gc_core::GcArrayLayout,
-    values: &[u64],
-) -> u64 {
-    let len = values.len() as u32;
-    let Some(size) = layout.size(len) else {
-        return packed(0, GcStatus::AllocationTooLarge);
-    };
+/// Builds an array of `ty` holding `values` (see `StoreOpaque::new_array`).
+fn new_array_from(parts: crate::store::StoreParts<'_>, ty: u32, values: &[u128]) -> u64 {
     let crate::store::StoreParts {
         opaque: store,
         limiter,
     } = parts;
-    let result = alloc(
-        store,
-        limiter,
-        ty,
-        u64::from(size),
-        gc_core::VMGcKind::ArrayRef,
-    );
-    if result >> 32 != 0 {
-        return result;
-    }
-    let r = gc_core::VMGcRef::from_raw(result as u32).expect("allocated");
-    store
-        .gc
-        .heap
-        .object_bytes_mut(r, layout.length_offset, 4)
-        .copy_from_slice(&len.to_le_bytes());
-    for (i, &v) in values.iter().enumerate() {
-        write_elem(store, r, layout, i as u32, v);
-    }
-    result
+    let Ok(len) = u32::try_from(values.len()) else {
+        return packed(0, GcStatus::AllocationTooLarge);
+    };
+    collecting(store, |store| {
+        let init = crate::gc::ArrayInit::Elems(values);
+        match store.new_array(limiter, ty, len, init) {
+            Ok(r) => packed(r.as_raw(), GcStatus::Ok),
+            Err(err) => packed(0, GcStatus::of_error(store, err)),
+        }
+    })
 }
 
 extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, len: u32) -> u64 {
@@ -739,7 +719,7 @@ extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, le
             let Some(values) = decode_elems(data_bytes(inst, data), offset, len, &layout) else {
                 return packed(0, GcStatus::MemoryOutOfBounds);
             };
-            new_array_from(parts, ty, &layout, &values)
+            new_array_from(parts, ty, &values)
         })
     }
 }
@@ -754,7 +734,7 @@ extern "C" fn array_new_elem(vmctx: *mut u8, ty: u32, elem: u32, offset: u32, le
             let Some(values) = elem_values(parts.opaque, inst, elem, offset, len, &layout) else {
                 return packed(0, GcStatus::TableOutOfBounds);
             };
-            new_array_from(parts, ty, &layout, &values)
+            new_array_from(parts, ty, &values)
         })
     }
 }
@@ -803,7 +783,7 @@ fn init_array(
     values: impl FnOnce(
         &mut crate::store::StoreOpaque,
         &gc_core::GcArrayLayout,
-    ) -> Result<Vec<u64>, GcStatus>,
+    ) -> Result<Vec<u128>, GcStatus>,
 ) -> u32 {
     let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
     let (layout, array_len) = array_info(store, r);

@@ -226,13 +226,22 @@ mod tests {
     use super::*;
     use crate::types::RefType;
 
+    /// A small heap of the default collector, the DRC.
     fn heap() -> Box<dyn GcHeap> {
-        use gc_core::GcRuntime;
         let config = gc_core::GcHeapConfig {
             max_size: 1 << 16,
             ..Default::default()
         };
-        gc_heap_drc::DrcRuntime.new_gc_heap(&config).unwrap()
+        crate::Engine::default()
+            .gc_runtime()
+            .new_gc_heap(&config)
+            .unwrap()
+    }
+
+    /// The reference count of DRC object `r`, from its header.
+    fn ref_count(heap: &dyn GcHeap, r: gc_core::VMGcRef) -> u32 {
+        let offset = gc_core::DrcHeader::REF_COUNT_OFFSET;
+        u32::from_le_bytes(heap.object_bytes(r, offset, 4).try_into().unwrap())
     }
 
     #[test]
@@ -256,28 +265,24 @@ mod tests {
     #[test]
     fn gc_tables_count_their_references() {
         let mut host = gc_core::ExternRefHostDataTable::default();
-        let config = gc_core::GcHeapConfig {
-            max_size: 1 << 16,
-            ..Default::default()
-        };
-        let mut drc = gc_heap_drc::DrcHeap::new(&config).unwrap();
+        let drc = &mut *heap();
         let r = drc
             .alloc_externref(host.alloc(Box::new(())))
             .unwrap()
             .unwrap();
         let raw = r.as_raw() as usize;
         let ty = TableType::new(RefType::EXTERNREF, 4, None);
-        let mut t = TableData::new(ty, raw, &mut drc, None).unwrap();
-        assert_eq!(drc.ref_count(r), 4);
-        assert!(t.fill(0, 0, 3, &mut drc));
-        assert_eq!(drc.ref_count(r), 1);
-        assert!(t.copy_within(0, 3, 1, &mut drc));
-        assert_eq!(drc.ref_count(r), 2);
-        assert_eq!(t.grow(2, raw, &mut drc, None).unwrap(), Some(4));
-        assert_eq!(drc.ref_count(r), 4);
-        assert!(t.set(5, 0, &mut drc));
-        assert!(t.set(5, 0, &mut drc));
-        assert_eq!(drc.ref_count(r), 3);
+        let mut t = TableData::new(ty, raw, drc, None).unwrap();
+        assert_eq!(ref_count(drc, r), 4);
+        assert!(t.fill(0, 0, 3, drc));
+        assert_eq!(ref_count(drc, r), 1);
+        assert!(t.copy_within(0, 3, 1, drc));
+        assert_eq!(ref_count(drc, r), 2);
+        assert_eq!(t.grow(2, raw, drc, None).unwrap(), Some(4));
+        assert_eq!(ref_count(drc, r), 4);
+        assert!(t.set(5, 0, drc));
+        assert!(t.set(5, 0, drc));
+        assert_eq!(ref_count(drc, r), 3);
         assert_eq!(t.gc_slots().count(), 3);
     }
 }

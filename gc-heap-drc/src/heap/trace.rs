@@ -15,7 +15,7 @@
 //! heap between increments: the collection borrows it.
 
 use super::{DrcHeap, KIND, MARK, REF_COUNT, SIZE, STACK_ROOT};
-use crate::DRC_LAYOUTS;
+use gc_core::DRC_LAYOUTS;
 use gc_core::{ExternRefHostDataTable, VMGcRef};
 
 /// Where a trace is.

@@ -1,5 +1,13 @@
-//! Object layouts: every offset compiled code uses to reach into GC objects, defined once
-//! by the collector and read by the compiler.
+//! Object layouts: every offset compiled code uses to reach into GC objects. The rules
+//! (`GcLayouts`, struct and array layouts) are here, and so is each collector's header
+//! (`drc`, `null`), defined once as a `#[repr(C)]` type that both the heap and the compiler
+//! import.
+
+mod drc;
+mod null;
+
+pub use drc::{DRC_LAYOUTS, DrcExternRef, DrcHeader};
+pub use null::{NULL_LAYOUTS, NullExternRef, NullHeader};
 
 use crate::VMGcHeader;
 
@@ -201,10 +209,15 @@ impl GcLayouts {
         }
     }
 
+    /// The offset of every array's 32-bit length: right after the header.
+    pub fn array_length_offset(&self) -> u32 {
+        self.header_size
+    }
+
     /// The layout of an array of `elem`: the length right after the header, then the
     /// elements, aligned to their size.
     pub fn array_layout(&self, elem: GcFieldKind) -> GcArrayLayout {
-        let length_offset = self.header_size;
+        let length_offset = self.array_length_offset();
         let elems_offset = (length_offset + 4).next_multiple_of(elem.size());
         GcArrayLayout {
             length_offset,
@@ -218,19 +231,8 @@ impl GcLayouts {
 mod tests {
     use super::*;
 
-    const GOOD: GcLayouts = GcLayouts {
-        header_size: 16,
-        object_align: 16,
-        ref_count_offset: Some(8),
-        externref_host_data_offset: 16,
-        externref_size: 32,
-        bump: Some(GcBumpLayout {
-            cursor_offset: 4,
-            new_object_kind_bits: 1,
-            size_offset: Some(12),
-            max_object_size: 256,
-        }),
-    };
+    /// Consistent layouts to vary: the DRC collector's.
+    const GOOD: GcLayouts = DRC_LAYOUTS;
 
     #[test]
     fn validation_accepts_consistent_layouts_and_names_the_problem_otherwise() {

@@ -1,0 +1,91 @@
+//! The deferred-reference-counting collector's object layout, defined once: the heap
+//! (`gc-heap-drc`) lays objects out by these types and the compiler (`gc-compiler`) reads
+//! the offsets from [`DRC_LAYOUTS`].
+
+use super::{GcBumpLayout, GcLayouts};
+use crate::VMGcHeader;
+use std::mem::{align_of, offset_of, size_of};
+
+/// The header of every DRC object. Its alignment is every object's alignment.
+///
+/// ```text
+/// 0   kind word   VMGcKind bits | collector bits (`IN_ZCT` and the heap's own)
+/// 4   type index
+/// 8   ref count   references from the heap, tables, globals and host handles
+/// 12  size        the object's size in bytes, a multiple of the alignment
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub struct DrcHeader {
+    /// Kind and type.
+    pub header: VMGcHeader,
+    /// The reference count.
+    pub ref_count: u32,
+    /// The object's size in bytes.
+    pub size: u32,
+}
+
+/// An `externref` object: the header, then the id of its host data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct DrcExternRef {
+    /// The object header.
+    pub header: DrcHeader,
+    /// The `ExternRefHostDataId` as a raw `u32`.
+    pub host_data: u32,
+}
+
+impl DrcHeader {
+    /// Offset of the reference count.
+    pub const REF_COUNT_OFFSET: u32 = offset_of!(DrcHeader, ref_count) as u32;
+    /// Offset of the object's size.
+    pub const SIZE_OFFSET: u32 = offset_of!(DrcHeader, size) as u32;
+    /// Size of the header: the first field's offset.
+    pub const SIZE: u32 = size_of::<DrcHeader>() as u32;
+    /// Alignment of every object.
+    pub const ALIGN: u32 = align_of::<DrcHeader>() as u32;
+    /// Collector bit of the kind word: the object is in the zero-count table, or in the
+    /// part of the bump chunk not yet scanned into it (every new object has it).
+    pub const IN_ZCT: u32 = 1;
+    /// Where the bump cursor (`next`, then `limit`) lies, from the heap base: inside the
+    /// first object slot, which is never allocated (index 0 is null).
+    pub const CURSOR_OFFSET: u32 = 4;
+    /// The largest object compiled code bump-allocates inline.
+    pub const BUMP_MAX: u32 = 512;
+}
+
+/// The object layouts of DRC heaps.
+pub const DRC_LAYOUTS: GcLayouts = GcLayouts {
+    header_size: DrcHeader::SIZE,
+    object_align: DrcHeader::ALIGN,
+    ref_count_offset: Some(DrcHeader::REF_COUNT_OFFSET),
+    externref_host_data_offset: offset_of!(DrcExternRef, host_data) as u32,
+    externref_size: size_of::<DrcExternRef>() as u32,
+    bump: Some(GcBumpLayout {
+        cursor_offset: DrcHeader::CURSOR_OFFSET,
+        new_object_kind_bits: DrcHeader::IN_ZCT,
+        size_offset: Some(DrcHeader::SIZE_OFFSET),
+        max_object_size: DrcHeader::BUMP_MAX,
+    }),
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_layout_is_pinned_to_the_repr_c_types() {
+        assert_eq!(DrcHeader::REF_COUNT_OFFSET, 8);
+        assert_eq!(DrcHeader::SIZE_OFFSET, 12);
+        assert_eq!((DrcHeader::SIZE, DrcHeader::ALIGN), (16, 16));
+        assert_eq!(offset_of!(DrcHeader, header), 0);
+        assert_eq!(
+            (
+                DRC_LAYOUTS.externref_host_data_offset,
+                DRC_LAYOUTS.externref_size
+            ),
+            (16, 32)
+        );
+        assert_eq!(DRC_LAYOUTS.validate(), Ok(()));
+    }
+}

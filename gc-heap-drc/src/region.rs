@@ -1,0 +1,106 @@
+//! `Region`: one heap's reserved memory and the bounds-checked accesses every heap of this
+//! crate makes through a `VMGcRef`, shared by the DRC and the null heap.
+
+use anyhow::Result;
+use gc_core::{GcHeapConfig, GcLayouts, VMGcRef};
+
+/// A heap's mapping: `size` usable bytes (its maximum), within a reservation that may be
+/// larger (`GcHeapConfig::reserve_index_space`). Dereferences to the whole mapping.
+pub(crate) struct Region {
+    mmap: memmap2::MmapMut,
+    size: usize,
+}
+
+impl Region {
+    /// The region of a heap with `config`, whose objects are laid out by `layouts`: at most
+    /// `config.max_size` bytes (rounded down to the object alignment, at most 4 GiB).
+    pub(crate) fn new(config: &GcHeapConfig, layouts: &GcLayouts) -> Result<Region> {
+        let align_mask = layouts.object_align as usize - 1;
+        let size = config.max_size.clamp(64, u32::MAX as usize) & !align_mask;
+        let reservation = if config.reserve_index_space {
+            layouts.index_space_reservation().max(size)
+        } else {
+            size
+        };
+        // Untouched pages cost nothing; never reserve swap for them.
+        let mmap = memmap2::MmapOptions::new()
+            .len(reservation)
+            .no_reserve_swap()
+            .map_anon()?;
+        Ok(Region { mmap, size })
+    }
+
+    /// The most bytes objects may occupy: every runtime access is checked against it.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The byte range of `len` bytes at `r + offset`, panicking if outside the heap.
+    pub(crate) fn range(&self, r: VMGcRef, offset: usize, len: usize) -> std::ops::Range<usize> {
+        let start = r.as_raw() as usize + offset;
+        assert!(
+            !r.is_i31() && start + len <= self.size,
+            "GC reference {:#x} out of bounds of a {}-byte heap",
+            r.as_raw(),
+            self.size
+        );
+        start..start + len
+    }
+
+    /// The `u32` at `r + offset`.
+    pub(crate) fn read_u32(&self, r: VMGcRef, offset: usize) -> u32 {
+        let range = self.range(r, offset, 4);
+        u32::from_le_bytes(self.mmap[range].try_into().expect("4 bytes"))
+    }
+
+    /// Writes the `u32` at `r + offset`.
+    pub(crate) fn write_u32(&mut self, r: VMGcRef, offset: usize, value: u32) {
+        let range = self.range(r, offset, 4);
+        self.mmap[range].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// The byte range `[offset, offset + len)` of object `r`, whose size is the `u32` at
+    /// `size_offset` of its header; panics unless it lies inside the object.
+    pub(crate) fn object_range(
+        &self,
+        r: VMGcRef,
+        size_offset: usize,
+        offset: u32,
+        len: u32,
+    ) -> std::ops::Range<usize> {
+        let size = self.read_u32(r, size_offset);
+        let end = offset.checked_add(len).filter(|&e| e <= size);
+        assert!(
+            end.is_some(),
+            "access of {len} bytes at {offset} outside a {size}-byte object"
+        );
+        self.range(r, offset as usize, len as usize)
+    }
+
+    /// The bump cursor (`next`, `limit`) at `at`, unchecked: the caller checks it, since
+    /// compiled code moves it.
+    pub(crate) fn cursor(&self, at: usize) -> (u32, u32) {
+        let word = |at: usize| u32::from_le_bytes(self.mmap[at..at + 4].try_into().expect("4"));
+        (word(at), word(at + 4))
+    }
+
+    /// Sets the bump cursor at `at`.
+    pub(crate) fn set_cursor(&mut self, at: usize, next: u32, limit: u32) {
+        self.mmap[at..at + 4].copy_from_slice(&next.to_le_bytes());
+        self.mmap[at + 4..at + 8].copy_from_slice(&limit.to_le_bytes());
+    }
+}
+
+impl std::ops::Deref for Region {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.mmap
+    }
+}
+
+impl std::ops::DerefMut for Region {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.mmap
+    }
+}
