@@ -11,6 +11,7 @@ pub struct Config {
     pub(crate) gc_heap_max_size: usize,
     pub(crate) gc_heap_reserve_index_space: bool,
     pub(crate) collector: Collector,
+    pub(crate) gc_heap_pool: usize,
     pub(crate) debug_verifier: bool,
     pub(crate) opt_level: OptLevel,
     pub(crate) consume_fuel: bool,
@@ -99,6 +100,7 @@ impl Config {
             gc_heap_max_size: 256 << 20,
             gc_heap_reserve_index_space: true,
             collector: Collector::Drc,
+            gc_heap_pool: 32,
             debug_verifier: cfg!(debug_assertions),
             opt_level: OptLevel::Speed,
             consume_fuel: false,
@@ -153,6 +155,16 @@ impl Config {
     /// heap then reserves only its maximum size and compiled code checks bounds. Default on.
     pub fn gc_heap_reserve_index_space(&mut self, enable: bool) -> &mut Self {
         self.gc_heap_reserve_index_space = enable;
+        self
+    }
+
+    /// How many empty GC heaps the engine keeps for new stores (default 32; 0 for none).
+    /// A dropped store's heap is emptied (the memory it used zeroed, or handed back to the
+    /// system when large) and kept, so a store per request costs no fresh address-space
+    /// reservation. Each kept heap holds its reservation (see
+    /// [`Config::gc_heap_reserve_index_space`]) and up to 256 KiB of zeroed resident pages.
+    pub fn gc_heap_pool(&mut self, max_idle: usize) -> &mut Self {
+        self.gc_heap_pool = max_idle;
         self
     }
 

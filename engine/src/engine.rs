@@ -26,6 +26,8 @@ struct EngineInner {
     /// The collector: its heaps and its code.
     gc_runtime: Box<dyn gc_core::GcRuntime>,
     gc_compiler: Box<dyn gc_compiler::GcCompiler>,
+    /// Empty heaps of dropped stores, for new stores (`Config::gc_heap_pool`).
+    gc_heap_pool: Mutex<Vec<Box<dyn gc_core::GcHeap>>>,
     /// The epoch, advanced by `increment_epoch`; compiled code reads it in place.
     epoch: AtomicU64,
 }
@@ -73,6 +75,7 @@ impl Engine {
                 builtins,
                 gc_runtime,
                 gc_compiler,
+                gc_heap_pool: Mutex::new(Vec::new()),
                 epoch: AtomicU64::new(0),
             }),
         })
@@ -117,6 +120,43 @@ impl Engine {
     /// The collector this engine's stores use.
     pub(crate) fn gc_runtime(&self) -> &dyn gc_core::GcRuntime {
         &*self.inner.gc_runtime
+    }
+
+    /// An empty heap from the pool, if there is one.
+    pub(crate) fn pooled_gc_heap(&self) -> Option<Box<dyn gc_core::GcHeap>> {
+        self.inner
+            .gc_heap_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+    }
+
+    /// Takes back the heap of a dropped store: emptied and kept for the next store if the
+    /// pool has room, else released.
+    pub(crate) fn recycle_gc_heap(&self, mut heap: Box<dyn gc_core::GcHeap>) {
+        let max = self.inner.config.gc_heap_pool;
+        if max == 0 {
+            return;
+        }
+        if self
+            .inner
+            .gc_heap_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+            >= max
+        {
+            return;
+        }
+        heap.reset();
+        let mut pool = self
+            .inner
+            .gc_heap_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if pool.len() < max {
+            pool.push(heap);
+        }
     }
 
     /// The collector's code emission, for the translator.

@@ -184,7 +184,7 @@ impl Table {
         let StoreParts { opaque, limiter } = cx.0.parts();
         crate::instance::check_count("table", opaque.tables.len(), 1, opaque.table_limit)?;
         let raw = init.to_raw(opaque, ty.element())?;
-        let table = TableData::new(ty, raw, &mut *opaque.gc.heap, limiter)?;
+        let table = TableData::new(ty, raw, &mut **opaque.gc.heap, limiter)?;
         opaque.tables.push(Box::new(table));
         Ok(Table {
             store: opaque.id,
@@ -227,7 +227,7 @@ impl Table {
         opaque.check(self.store);
         let ty = *opaque.tables[self.index].ty().element();
         let raw = value.to_raw(opaque, &ty)?;
-        if !opaque.tables[self.index].set(index, raw, &mut *opaque.gc.heap) {
+        if !opaque.tables[self.index].set(index, raw, &mut **opaque.gc.heap) {
             bail!(crate::Trap::TableOutOfBounds);
         }
         Ok(())
@@ -240,7 +240,7 @@ impl Table {
         opaque.check(self.store);
         let ty = *opaque.tables[self.index].ty().element();
         let raw = init.to_raw(opaque, &ty)?;
-        match opaque.tables[self.index].grow(delta, raw, &mut *opaque.gc.heap, limiter)? {
+        match opaque.tables[self.index].grow(delta, raw, &mut **opaque.gc.heap, limiter)? {
             Some(old) => Ok(old),
             None => bail!("failed to grow table by {delta}"),
         }

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use gc_core::{
     ExternRefHostDataTable, GcHeap, GcHeapConfig, GcRootsList, GcStructLayout, VMGcKind, VMGcRef,
 };
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,7 +62,8 @@ const DROPPED_LIMIT: usize = 4096;
 
 /// A store's GC state.
 pub(crate) struct StoreGc {
-    pub heap: Box<dyn GcHeap>,
+    /// Taken back by `Drop`, which returns it to the engine's pool.
+    pub heap: ManuallyDrop<Box<dyn GcHeap>>,
     pub host_data: ExternRefHostDataTable,
     /// References whose host handles were dropped (a `Drop` impl cannot reach the heap).
     pub dropped: DroppedRefs,
@@ -71,23 +73,40 @@ pub(crate) struct StoreGc {
     pub exn_tag_offset: u32,
     /// Collections run so far.
     pub collections: u64,
+    /// The engine, whose pool takes the heap back.
+    engine: crate::Engine,
+}
+
+impl Drop for StoreGc {
+    fn drop(&mut self) {
+        // SAFETY: `heap` is not used again: the store is being dropped.
+        let heap = unsafe { ManuallyDrop::take(&mut self.heap) };
+        self.engine.recycle_gc_heap(heap);
+    }
 }
 
 impl StoreGc {
     pub(crate) fn new(engine: &crate::Engine) -> Result<StoreGc> {
-        let config = GcHeapConfig {
-            max_size: engine.config().gc_heap_max_size,
-            initial_size: GcHeapConfig::default().initial_size,
-            stress: engine.config().gc_stress,
-            reserve_index_space: engine.config().gc_heap_reserve_index_space,
+        let heap = match engine.pooled_gc_heap() {
+            Some(heap) => heap,
+            None => {
+                let config = GcHeapConfig {
+                    max_size: engine.config().gc_heap_max_size,
+                    initial_size: GcHeapConfig::default().initial_size,
+                    stress: engine.config().gc_stress,
+                    reserve_index_space: engine.config().gc_heap_reserve_index_space,
+                };
+                engine.gc_runtime().new_gc_heap(&config)?
+            }
         };
         Ok(StoreGc {
-            heap: engine.gc_runtime().new_gc_heap(&config)?,
+            heap: ManuallyDrop::new(heap),
             host_data: ExternRefHostDataTable::default(),
             dropped: Arc::default(),
             stress: engine.config().gc_stress,
             exn_tag_offset: crate::gc_layout::exn_tag_offset(engine.gc_runtime().layouts()),
             collections: 0,
+            engine: engine.clone(),
         })
     }
 
@@ -226,18 +245,18 @@ impl StoreOpaque {
         if size as usize > self.gc.heap.max_capacity() {
             bail!(Trap::AllocationTooLarge);
         }
-        if let Some(r) = alloc(&mut *self.gc.heap)? {
+        if let Some(r) = alloc(&mut **self.gc.heap)? {
             return Ok(r);
         }
         while self.grow_gc_heap(&mut limiter, size as usize)? {
-            if let Some(r) = alloc(&mut *self.gc.heap)? {
+            if let Some(r) = alloc(&mut **self.gc.heap)? {
                 return Ok(r);
             }
         }
         if may_collect {
             log::debug!("gc: heap full for a {size}-byte object; collecting everything");
             self.gc_full();
-            if let Some(r) = alloc(&mut *self.gc.heap)? {
+            if let Some(r) = alloc(&mut **self.gc.heap)? {
                 return Ok(r);
             }
         }

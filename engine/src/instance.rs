@@ -321,7 +321,7 @@ fn instantiate(
     let tables = defined_tables
         .iter()
         .map(|(ty, _)| {
-            TableData::new(*ty, 0, &mut *opaque.gc.heap, reborrow(&mut limiter)).map(Box::new)
+            TableData::new(*ty, 0, &mut **opaque.gc.heap, reborrow(&mut limiter)).map(Box::new)
         })
         .collect::<Result<Vec<_>>>()?;
     for memory in memories {
@@ -380,7 +380,7 @@ fn instantiate(
             let value = unsafe { eval(opaque, reborrow(&mut limiter), &*data, init)? };
             let table = &mut opaque.tables[data.table_ids[i]];
             let size = table.size();
-            table.fill(0, value.raw.get_u64() as usize, size, &mut *opaque.gc.heap);
+            table.fill(0, value.raw.get_u64() as usize, size, &mut **opaque.gc.heap);
             value.release(opaque);
         }
     }
@@ -432,7 +432,7 @@ fn instantiate(
             // SAFETY: the table pointer was set from a live, boxed table of this store,
             // a separate allocation from the heap borrowed next to it.
             let table = unsafe { &mut *table };
-            let written = table.write(u64::from(offset), &values, &mut *opaque.gc.heap);
+            let written = table.write(u64::from(offset), &values, &mut **opaque.gc.heap);
             // The table counted what it took; the items' own counts go back.
             release_items(opaque, seg, &values);
             if !written {

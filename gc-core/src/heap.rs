@@ -189,6 +189,14 @@ pub unsafe trait GcHeap: Send {
     /// Raises the capacity to `bytes` (clamped to `max_capacity`); never lowers it.
     fn grow_capacity(&mut self, bytes: usize);
 
+    /// Empties the heap so that it can serve a new store, as a fresh heap of the same
+    /// configuration would: every object is gone (their host data belongs to the old
+    /// store's host-data table, which its owner drops), the capacity is back to its initial
+    /// size, the memory the old store used reads as zero, and registered types stay
+    /// registered (canonical type indices are engine-wide). The base address does not
+    /// change. Panics inside a no-GC scope.
+    fn reset(&mut self);
+
     /// The number of live objects.
     fn live_objects(&self) -> usize;
 

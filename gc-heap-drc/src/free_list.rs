@@ -17,6 +17,8 @@ pub(crate) struct FreeList {
     by_size: BTreeSet<(u32, u32)>,
     /// Everything at or above this offset has never been allocated.
     frontier: u32,
+    /// The highest the frontier has been: everything ever handed out lies below.
+    high_water: u32,
     /// The end of the space that may be allocated (the heap's capacity).
     limit: u32,
     /// Freed small blocks by size class (`size / ALIGN - 1`), reused last-in first-out.
@@ -37,6 +39,7 @@ impl FreeList {
             by_start: BTreeMap::new(),
             by_size: BTreeSet::new(),
             frontier: start,
+            high_water: start,
             limit,
             small: vec![Vec::new(); (SMALL_MAX / ALIGN) as usize],
             flush_scratch: Vec::new(),
@@ -62,6 +65,7 @@ impl FreeList {
         }
         let start = self.frontier;
         self.frontier = end;
+        self.high_water = self.high_water.max(end);
         Some(start)
     }
 
@@ -134,6 +138,7 @@ impl FreeList {
         let take = available.min(max);
         let start = self.frontier;
         self.frontier += take;
+        self.high_water = self.high_water.max(self.frontier);
         Some((start, take))
     }
 
@@ -185,6 +190,11 @@ impl FreeList {
             .enumerate()
             .map(|(c, blocks)| (c as u64 + 1) * u64::from(ALIGN) * blocks.len() as u64)
             .sum()
+    }
+
+    /// The highest the frontier has been: no allocation ever reached beyond it.
+    pub(crate) fn high_water(&self) -> u32 {
+        self.high_water
     }
 
     /// The frontier.

@@ -96,6 +96,8 @@ pub struct DrcHeap {
     bytes_in_use: u64,
     no_gc_depth: u32,
     stress: bool,
+    /// The capacity when created, restored by `reset`.
+    initial_capacity: u32,
 }
 
 impl std::fmt::Debug for DrcHeap {
@@ -137,6 +139,7 @@ impl DrcHeap {
             bytes_in_use: 0,
             no_gc_depth: 0,
             stress: config.stress,
+            initial_capacity: capacity as u32,
         })
     }
 
@@ -680,6 +683,27 @@ unsafe impl GcHeap for DrcHeap {
         self.free.raise_limit(limit as u32);
     }
 
+    fn reset(&mut self) {
+        assert_eq!(self.no_gc_depth, 0, "reset inside a no-GC scope");
+        // Every object, chunk and cursor lies below the free list's high-water mark.
+        let used = self.free.high_water() as usize;
+        self.region.clear(used);
+        self.free = FreeList::new(DRC_LAYOUTS.object_align, self.initial_capacity);
+        self.zct.clear();
+        self.zct_spare.clear();
+        self.nursery_start = 0;
+        self.chunk_end = 0;
+        self.set_cursor(0, 0);
+        self.deferred_host_drops.clear();
+        self.zct_limit = MIN_ZCT_LIMIT;
+        self.allocated_since_gc = 0;
+        self.alloc_limit = MIN_ALLOC_LIMIT;
+        self.trace_limit = MIN_TRACE_LIMIT;
+        self.traces = 0;
+        self.live_objects = 0;
+        self.bytes_in_use = 0;
+    }
+
     fn live_objects(&self) -> usize {
         let mut unscanned = 0;
         if self.chunk_end != 0 {
@@ -837,6 +861,46 @@ mod tests {
             ExternRefHostDataTable::default(),
             Arc::new(AtomicUsize::new(0)),
         )
+    }
+
+    #[test]
+    fn reset_gives_a_fresh_heap_at_the_same_address() {
+        let (mut heap, mut host, drops) = setup_with(1 << 22);
+        heap.register_type(
+            5,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([16]),
+            },
+        );
+        let first = externref(&mut heap, &mut host, &drops);
+        // Objects of both paths: bumped, and (larger than a chunk) from the free list.
+        for _ in 0..100 {
+            heap.alloc_object(VMGcKind::StructRef, 5, 32)
+                .unwrap()
+                .unwrap();
+        }
+        let big = heap.alloc_object(VMGcKind::StructRef, 5, 1 << 20).unwrap();
+        heap.grow_capacity(4 << 20);
+        let big = big.or_else(|| heap.alloc_object(VMGcKind::StructRef, 5, 1 << 20).unwrap());
+        heap.object_bytes_mut(big.unwrap(), 100, 4).fill(0xff);
+        let base = heap.vmctx_gc_heap_base();
+        heap.reset();
+        assert_eq!(heap.vmctx_gc_heap_base(), base);
+        assert_eq!((heap.live_objects(), heap.bytes_in_use()), (0, 0));
+        assert_eq!(heap.capacity(), GcHeapConfig::default().initial_size);
+        assert!(
+            heap.region[..4 << 20].iter().all(|&b| b == 0),
+            "memory reads as zero"
+        );
+        assert!(heap.has_type(5), "types stay registered");
+        let again = externref(&mut heap, &mut host, &drops);
+        assert_eq!(again, first, "allocation starts over");
+        drop(host);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            2,
+            "host data is its table's to drop"
+        );
     }
 
     fn externref(

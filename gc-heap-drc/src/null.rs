@@ -28,6 +28,8 @@ pub struct NullHeap {
     /// Registered types, by canonical index.
     types: Vec<bool>,
     no_gc_depth: u32,
+    /// The capacity when created, restored by `reset`.
+    initial_capacity: u32,
 }
 
 impl std::fmt::Debug for NullHeap {
@@ -50,9 +52,11 @@ impl NullHeap {
             capacity: 0,
             types: Vec::new(),
             no_gc_depth: 0,
+            initial_capacity: 0,
         };
         heap.set_cursor(ALIGN, 0);
         heap.grow_capacity(config.initial_size);
+        heap.initial_capacity = heap.capacity;
         Ok(heap)
     }
 
@@ -233,6 +237,14 @@ unsafe impl GcHeap for NullHeap {
         self.set_cursor(next, self.capacity);
     }
 
+    fn reset(&mut self) {
+        assert_eq!(self.no_gc_depth, 0, "reset inside a no-GC scope");
+        let used = self.cursor_next() as usize;
+        self.region.clear(used);
+        self.capacity = self.initial_capacity;
+        self.set_cursor(ALIGN, self.capacity);
+    }
+
     fn live_objects(&self) -> usize {
         let mut n = 0;
         self.for_each_object(|_| n += 1);
@@ -311,6 +323,25 @@ mod tests {
             h.alloc_object(VMGcKind::ArrayRef, 9, 16).is_err(),
             "unregistered"
         );
+    }
+
+    #[test]
+    fn reset_starts_over() {
+        let mut h = heap(1 << 12);
+        h.register_type(
+            1,
+            GcTypeTrace::Struct {
+                gc_ref_offsets: Box::new([]),
+            },
+        );
+        let a = h.alloc_object(VMGcKind::StructRef, 1, 24).unwrap().unwrap();
+        h.object_bytes_mut(a, 16, 8).fill(0xff);
+        h.grow_capacity(1 << 12);
+        h.reset();
+        assert_eq!((h.live_objects(), h.capacity()), (0, 256));
+        let b = h.alloc_object(VMGcKind::StructRef, 1, 24).unwrap().unwrap();
+        assert_eq!(b, a);
+        assert_eq!(h.object_bytes(b, 12, 12), &[0; 12], "zeroed");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 use anyhow::Result;
 use gc_core::{GcHeapConfig, GcLayouts, VMGcRef};
 
+/// Up to this many used bytes, `clear` writes zeroes (and the pages stay resident for the
+/// next user); beyond it, it discards the pages.
+const CLEAR_BY_WRITING: usize = 256 << 10;
+
 /// A heap's mapping: `size` usable bytes (its maximum), within a reservation that may be
 /// larger (`GcHeapConfig::reserve_index_space`). Dereferences to the whole mapping.
 pub(crate) struct Region {
@@ -75,6 +79,26 @@ impl Region {
             "access of {len} bytes at {offset} outside a {size}-byte object"
         );
         self.range(r, offset as usize, len as usize)
+    }
+
+    /// Zeroes the first `used` bytes for reuse by a new heap: small ranges by writing, large
+    /// ones by handing their pages back to the system (which maps zero pages on next use).
+    pub(crate) fn clear(&mut self, used: usize) {
+        let used = used.min(self.size);
+        if used <= CLEAR_BY_WRITING {
+            self.mmap[..used].fill(0);
+            return;
+        }
+        // SAFETY: the heap owns the mapping and no reference into it is live (`&mut self`);
+        // discarding the pages of a private anonymous mapping makes them read as zero, which
+        // is the state wanted.
+        let discarded = unsafe {
+            self.mmap
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, used)
+        };
+        if discarded.is_err() {
+            self.mmap[..used].fill(0);
+        }
     }
 
     /// The bump cursor (`next`, `limit`) at `at`, unchecked: the caller checks it, since

@@ -94,3 +94,55 @@ fn host_objects_work_under_both_collectors() {
         );
     }
 }
+
+/// A dropped store's heap serves the next store (`Config::gc_heap_pool`), emptied: nothing
+/// of the old store's is visible, its host values are dropped with it, and a handle that
+/// outlives it cannot reach the new store's objects.
+#[test]
+fn pooled_heaps_start_empty() {
+    const KEEP: &str = r#"(module
+      (type $cell (struct (field (mut externref))))
+      (global $g (export "g") (mut (ref null $cell)) (ref.null $cell))
+      (func (export "keep") (param externref)
+        (global.set $g (struct.new $cell (local.get 0))))
+      (func (export "kept") (result externref)
+        (if (result externref) (ref.is_null (global.get $g))
+          (then (ref.null extern))
+          (else (struct.get $cell 0 (global.get $g))))))"#;
+    for pool in [0, 1, 32] {
+        for collector in Collector::ALL {
+            let mut config = config(collector);
+            config.gc_heap_pool(pool);
+            let engine = engine::Engine::new(&config).unwrap();
+            let module = engine::Module::new(&engine, KEEP).unwrap();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut survivor = None;
+            for round in 0..3 {
+                let mut store = engine::Store::new(&engine, ());
+                assert_eq!(store.gc_live_objects(), 0, "round {round}: a fresh heap");
+                let instance = engine::Instance::new(&mut store, &module, &[]).unwrap();
+                let kept = instance.get_func(&store, "kept").unwrap();
+                let mut out = [Val::I32(0)];
+                kept.call(&mut store, &[], &mut out).unwrap();
+                assert!(
+                    matches!(out[0], Val::ExternRef(None)),
+                    "round {round}: nothing kept from the last store"
+                );
+                let host = ExternRef::new(&mut store, Counted(drops.clone())).unwrap();
+                let keep = instance.get_func(&store, "keep").unwrap();
+                keep.call(&mut store, &[Val::ExternRef(Some(host.clone()))], &mut [])
+                    .unwrap();
+                // Dropped only after the next store has reused this heap.
+                drop(survivor.replace(host));
+                store.gc();
+                assert_eq!(
+                    drops.load(Ordering::SeqCst),
+                    round,
+                    "{collector:?} pool {pool}"
+                );
+            }
+            drop(survivor);
+            assert_eq!(drops.load(Ordering::SeqCst), 3);
+        }
+    }
+}

@@ -259,7 +259,7 @@ extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 /// GC heap may be live for `'a`.
 unsafe fn gc_heap<'a>(inst: &InstanceData) -> &'a mut dyn gc_core::GcHeap {
     // SAFETY: per the contract; the heap is boxed separately from the instance.
-    unsafe { &mut *store(inst.vmctx()).gc.heap }
+    unsafe { &mut **store(inst.vmctx()).gc.heap }
 }
 
 extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: usize) -> i64 {
@@ -268,7 +268,7 @@ extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: usize) ->
     // SAFETY: as in `memory_grow`.
     unsafe {
         with_store_parts(vmctx, |crate::store::StoreParts { opaque, limiter }| {
-            let heap = &mut *opaque.gc.heap;
+            let heap = &mut **opaque.gc.heap;
             let result = opaque.tables[id].grow(u64::from(delta), init, heap, limiter);
             grow_result(opaque, result)
         })
