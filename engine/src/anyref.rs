@@ -4,7 +4,7 @@
 //! reference to a GC object (see `rooted.rs`): a struct, an array, or a host reference that
 //! Wasm converted with `any.convert_extern`.
 
-use crate::rooted::HostRoot;
+use crate::runtime::rooted::HostRoot;
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::types::HeapType;
 use gc_core::{VMGcKind, VMGcRef};

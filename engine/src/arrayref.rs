@@ -1,7 +1,7 @@
 //! `ArrayType` and `ArrayRef`: array types built by the host, and host access to the
 //! elements of Wasm GC arrays.
 
-use crate::gc::ArrayInit;
+use crate::runtime::gc::ArrayInit;
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::{CompositeType, FieldType};
 use crate::{AnyRef, Engine, VMSharedTypeIndex, Val};

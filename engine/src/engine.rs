@@ -2,7 +2,7 @@
 
 use crate::compile::{BuiltinTable, Trampolines, build_isa, compile_builtins, compile_trampolines};
 use crate::config::{Collector, Config};
-use crate::registry::{TypeRegistry, VMSharedTypeIndex};
+use crate::runtime::registry::{TypeRegistry, VMSharedTypeIndex};
 use crate::types::FuncType;
 use anyhow::{Result, bail};
 use cranelift_codegen::isa::OwnedTargetIsa;

@@ -5,7 +5,7 @@
 //! with and its payload, laid out like a struct's fields (`gc_layout::exn_layout`). It is
 //! counted, traced and freed like a struct; a handle holds one counted reference.
 
-use crate::rooted::HostRoot;
+use crate::runtime::rooted::HostRoot;
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::{Tag, Val};
 use anyhow::{Result, bail};
@@ -55,7 +55,7 @@ impl ExnRef {
         let bits = payload
             .iter()
             .zip(types)
-            .map(|(value, &t)| opaque.field_bits(&crate::gc_layout::exn_field(t), value))
+            .map(|(value, &t)| opaque.field_bits(&crate::runtime::gc_layout::exn_field(t), value))
             .collect::<Result<Vec<_>>>()?;
         // The payload values are counted host handles, so the allocation may collect.
         let r = opaque.new_exn(limiter, ty.index(), tag.index, &bits)?;
@@ -93,7 +93,7 @@ impl ExnRef {
             );
         };
         let offset = opaque.engine.registry().exn_layout(ty.index()).fields[index + 1].0;
-        Ok(opaque.read_field_val(r, offset, &crate::gc_layout::exn_field(t)))
+        Ok(opaque.read_field_val(r, offset, &crate::runtime::gc_layout::exn_field(t)))
     }
 
     /// Whether two handles refer to the same exception.

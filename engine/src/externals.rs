@@ -182,7 +182,12 @@ impl Table {
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let cx = store.as_context_mut();
         let StoreParts { opaque, limiter } = cx.0.parts();
-        crate::instance::check_count("table", opaque.tables.len(), 1, opaque.table_limit)?;
+        crate::runtime::instantiate::check_count(
+            "table",
+            opaque.tables.len(),
+            1,
+            opaque.table_limit,
+        )?;
         let raw = init.to_raw(opaque, ty.element())?;
         let table = TableData::new(ty, raw, &mut **opaque.gc.heap, limiter)?;
         opaque.tables.push(Box::new(table));
@@ -259,7 +264,12 @@ impl Memory {
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let cx = store.as_context_mut();
         let StoreParts { opaque, limiter } = cx.0.parts();
-        crate::instance::check_count("memory", opaque.memories.len(), 1, opaque.memory_limit)?;
+        crate::runtime::instantiate::check_count(
+            "memory",
+            opaque.memories.len(),
+            1,
+            opaque.memory_limit,
+        )?;
         opaque
             .memories
             .push(Box::new(LinearMemory::new(ty, limiter)?));

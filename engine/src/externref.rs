@@ -7,7 +7,7 @@
 //! global or Wasm frame holds the object, a collection frees it and drops the host value,
 //! exactly once.
 
-use crate::rooted::HostRoot;
+use crate::runtime::rooted::HostRoot;
 use crate::store::{AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
 use anyhow::Result;
 use gc_core::VMGcRef;

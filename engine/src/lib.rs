@@ -21,30 +21,30 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 //!
-//! Inside: `module` parses and validates with wasmparser, `translate` turns each function
-//! body into Cranelift IR, `compile` produces and places machine code, `vm` holds the
-//! structures compiled code shares with the runtime, and `traphandlers` turns faults in
-//! compiled code into errors. See `ARCHITECTURE.md` at the repository root.
+//! Layout: every top-level file is embedding API (one file per host-facing type or
+//! family); every folder is internal. `module/` parses and validates with wasmparser
+//! (`Module` and its parsed `ModuleInfo`), `runtime/` holds the store's internals (the GC
+//! side of a store, the type registry with its GC layouts, host roots, instantiation and
+//! constant expressions), `translate/` turns each function body into Cranelift IR,
+//! `compile/` produces and places machine code, `vm/` holds the structures compiled code
+//! shares with the runtime, and `traphandlers/` turns faults in compiled code into errors.
+//! See `ARCHITECTURE.md` at the repository root.
 #![deny(missing_docs)]
 
 mod anyref;
 mod arrayref;
 mod compile;
 mod config;
-mod const_eval;
 mod engine;
 mod exnref;
 mod externals;
 mod externref;
 mod func;
-mod gc;
-mod gc_layout;
 mod instance;
 mod limits;
 mod linker;
 mod module;
-mod registry;
-mod rooted;
+mod runtime;
 mod store;
 mod structref;
 mod tag;
@@ -71,7 +71,7 @@ pub use limits::{
 };
 pub use linker::Linker;
 pub use module::{ExportType, ImportType, Module};
-pub use registry::VMSharedTypeIndex;
+pub use runtime::registry::VMSharedTypeIndex;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use structref::{StructRef, StructType};
 pub use tag::{Tag, TagType};

@@ -43,7 +43,7 @@ pub(crate) struct StoreOpaque {
     /// Tags by identity (compiled code and exceptions hold the index).
     pub tags: Vec<crate::tag::TagData>,
     pub host_funcs: Vec<Box<HostFuncContext>>,
-    pub gc: crate::gc::StoreGc,
+    pub gc: crate::runtime::gc::StoreGc,
     /// Function references held by GC objects, by index.
     pub func_table: crate::vm::FuncRefTable,
     /// A minimal `VMContext` (header only, no instance) passed as the caller when the host
@@ -244,8 +244,8 @@ impl<T> Store<T> {
     /// be reserved (out of address space).
     pub fn try_new(engine: &Engine, data: T) -> anyhow::Result<Store<T>> {
         use anyhow::Context as _;
-        let gc =
-            crate::gc::StoreGc::new(engine).context("failed to reserve the store's GC heap")?;
+        let gc = crate::runtime::gc::StoreGc::new(engine)
+            .context("failed to reserve the store's GC heap")?;
         let mut vm = Box::new(VMStoreContext {
             gc_heap_base: gc.heap.vmctx_gc_heap_base() as usize,
             gc_heap_bound: gc.heap.vmctx_gc_heap_bound(),

@@ -9,7 +9,7 @@ pub(crate) use info::{
 
 use crate::Engine;
 use crate::compile::{CodeMemory, compile_module};
-use crate::registry::RELATIVE;
+use crate::runtime::registry::RELATIVE;
 use crate::types::{ExternType, HeapType, SubType, convert};
 use anyhow::{Context, Result, anyhow, bail};
 use std::sync::Arc;

@@ -29,7 +29,7 @@ pub(crate) struct FuncEnv<'m> {
     /// Emits GC barriers, allocation and object accesses.
     gc: &'m dyn GcCompiler,
     /// The engine's types, with their GC layouts.
-    pub registry: &'m crate::registry::TypeRegistry,
+    pub registry: &'m crate::runtime::registry::TypeRegistry,
     pub offsets: VMOffsets,
     pub vmctx: Value,
     sigs: HashMap<u32, ir::SigRef>,
@@ -65,7 +65,7 @@ impl<'m> FuncEnv<'m> {
         info: &'m ModuleInfo,
         vmctx: Value,
         gc: &'m dyn GcCompiler,
-        registry: &'m crate::registry::TypeRegistry,
+        registry: &'m crate::runtime::registry::TypeRegistry,
     ) -> Self {
         FuncEnv {
             info,

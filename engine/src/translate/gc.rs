@@ -230,7 +230,7 @@ pub(crate) fn exn_new(
 
 /// The tag identity stored in exception `exn` (non-null).
 pub(crate) fn exn_tag_id(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, exn: Value) -> Value {
-    let offset = crate::gc_layout::exn_tag_offset(env.gc_compiler().layouts());
+    let offset = crate::runtime::gc_layout::exn_tag_offset(env.gc_compiler().layouts());
     let base = object_addr(env, b, exn, offset + 4);
     read(env, b, GcFieldKind::I32, Extend::None, base, offset as i32)
 }

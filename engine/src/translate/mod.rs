@@ -36,7 +36,7 @@ pub(crate) struct FuncTranslator<'e> {
     /// The collector's code emission.
     gc: &'e dyn gc_compiler::GcCompiler,
     /// The engine's types, with their GC layouts.
-    registry: &'e crate::registry::TypeRegistry,
+    registry: &'e crate::runtime::registry::TypeRegistry,
     tunables: Tunables,
 }
 
@@ -99,7 +99,7 @@ impl<'e> FuncTranslator<'e> {
     /// choices in `tunables`.
     pub(crate) fn new(
         gc: &'e dyn gc_compiler::GcCompiler,
-        registry: &'e crate::registry::TypeRegistry,
+        registry: &'e crate::runtime::registry::TypeRegistry,
         tunables: Tunables,
     ) -> Self {
         FuncTranslator {

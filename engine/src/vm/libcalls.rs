@@ -701,7 +701,7 @@ fn new_array_from(parts: crate::store::StoreParts<'_>, ty: u32, values: &[u128])
         return packed(0, GcStatus::AllocationTooLarge);
     };
     collecting(store, |store| {
-        let init = crate::gc::ArrayInit::Elems(values);
+        let init = crate::runtime::gc::ArrayInit::Elems(values);
         match store.new_array(limiter, ty, len, init) {
             Ok(r) => packed(r.as_raw(), GcStatus::Ok),
             Err(err) => packed(0, GcStatus::of_error(store, err)),

@@ -61,7 +61,7 @@ enum TypeLayout {
 
 impl TypeLayout {
     fn of(layouts: &GcLayouts, composite: &CompositeType) -> TypeLayout {
-        use crate::gc_layout::{array_layout, exn_layout, struct_layout};
+        use crate::runtime::gc_layout::{array_layout, exn_layout, struct_layout};
         match composite {
             CompositeType::Struct(fields) => {
                 TypeLayout::Struct(Arc::new(struct_layout(layouts, fields)))

@@ -3,7 +3,7 @@
 //! last clone queues the reference for release, which the store performs before its next
 //! collection (a `Drop` cannot reach the heap).
 
-use crate::gc::DroppedRefs;
+use crate::runtime::gc::DroppedRefs;
 use crate::store::{StoreId, StoreOpaque};
 use gc_core::VMGcRef;
 use std::sync::Arc;

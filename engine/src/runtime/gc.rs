@@ -104,7 +104,9 @@ impl StoreGc {
             host_data: ExternRefHostDataTable::default(),
             dropped: Arc::default(),
             stress: engine.config().gc_stress,
-            exn_tag_offset: crate::gc_layout::exn_tag_offset(engine.gc_runtime().layouts()),
+            exn_tag_offset: crate::runtime::gc_layout::exn_tag_offset(
+                engine.gc_runtime().layouts(),
+            ),
             collections: 0,
             engine: engine.clone(),
         })
@@ -395,7 +397,7 @@ impl StoreOpaque {
         field: &crate::types::FieldType,
     ) -> crate::Val {
         use crate::types::StorageType;
-        let kind = crate::gc_layout::field_kind(field);
+        let kind = crate::runtime::gc_layout::field_kind(field);
         let bits = self.read_gc_field(r, offset, kind);
         match field.storage {
             StorageType::I8 => crate::Val::I32(i32::from(bits as u8)),
@@ -421,7 +423,12 @@ impl StoreOpaque {
         value: &crate::Val,
     ) -> Result<()> {
         let bits = self.field_bits(field, value)?;
-        self.write_gc_field(r, offset, crate::gc_layout::field_kind(field), bits);
+        self.write_gc_field(
+            r,
+            offset,
+            crate::runtime::gc_layout::field_kind(field),
+            bits,
+        );
         Ok(())
     }
 
@@ -531,7 +538,7 @@ impl StoreOpaque {
             }
             (StorageType::Val(ty), _) => {
                 let raw = value.to_raw(self, &ty)?;
-                self.gc_field_bits(crate::gc_layout::field_kind(field), raw.get_u128())
+                self.gc_field_bits(crate::runtime::gc_layout::field_kind(field), raw.get_u128())
             }
         })
     }
