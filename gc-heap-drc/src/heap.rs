@@ -497,13 +497,11 @@ impl DrcHeap {
 // `DRC_LAYOUTS` describes.
 unsafe impl GcHeap for DrcHeap {
     fn object_bytes(&self, r: VMGcRef, offset: u32, len: u32) -> &[u8] {
-        let range = self.region.object_range(r, SIZE, offset, len);
-        &self.region[range]
+        self.region.object_bytes(r, SIZE, offset, len)
     }
 
     fn object_bytes_mut(&mut self, r: VMGcRef, offset: u32, len: u32) -> &mut [u8] {
-        let range = self.region.object_range(r, SIZE, offset, len);
-        &mut self.region[range]
+        self.region.object_bytes_mut(r, SIZE, offset, len)
     }
 
     fn register_type(&mut self, ty: u32, trace: GcTypeTrace) {
@@ -546,16 +544,11 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId {
-        assert_eq!(
-            self.header(r).kind(),
-            Some(VMGcKind::ExternRef),
-            "not an externref"
-        );
-        ExternRefHostDataId::from_raw(self.read_u32(r, HOST_DATA))
+        self.region.externref_host_data(r, HOST_DATA)
     }
 
     fn header(&self, r: VMGcRef) -> VMGcHeader {
-        VMGcHeader::from_words([self.read_u32(r, KIND), self.read_u32(r, TYPE)])
+        self.region.header(r)
     }
 
     fn clone_gc_ref(&mut self, r: &VMGcRef) -> VMGcRef {

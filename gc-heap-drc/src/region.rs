@@ -2,7 +2,7 @@
 //! crate makes through a `VMGcRef`, shared by the DRC and the null heap.
 
 use anyhow::Result;
-use gc_core::{GcHeapConfig, GcLayouts, VMGcRef};
+use gc_core::{ExternRefHostDataId, GcHeapConfig, GcLayouts, VMGcHeader, VMGcKind, VMGcRef};
 
 /// Up to this many used bytes, `clear` writes zeroes (and the pages stay resident for the
 /// next user); beyond it, it discards the pages.
@@ -79,6 +79,49 @@ impl Region {
             "access of {len} bytes at {offset} outside a {size}-byte object"
         );
         self.range(r, offset as usize, len as usize)
+    }
+
+    /// `len` bytes of object `r` from `offset` (see `object_range`).
+    pub(crate) fn object_bytes(
+        &self,
+        r: VMGcRef,
+        size_offset: usize,
+        offset: u32,
+        len: u32,
+    ) -> &[u8] {
+        let range = self.object_range(r, size_offset, offset, len);
+        &self.mmap[range]
+    }
+
+    /// `len` bytes of object `r` from `offset`, mutably (see `object_range`).
+    pub(crate) fn object_bytes_mut(
+        &mut self,
+        r: VMGcRef,
+        size_offset: usize,
+        offset: u32,
+        len: u32,
+    ) -> &mut [u8] {
+        let range = self.object_range(r, size_offset, offset, len);
+        &mut self.mmap[range]
+    }
+
+    /// The header of object `r`.
+    pub(crate) fn header(&self, r: VMGcRef) -> VMGcHeader {
+        VMGcHeader::from_words([
+            self.read_u32(r, VMGcHeader::KIND_OFFSET as usize),
+            self.read_u32(r, VMGcHeader::TYPE_OFFSET as usize),
+        ])
+    }
+
+    /// The host-data id of `externref` object `r`, kept at `offset`; panics if `r` is not
+    /// an `externref`.
+    pub(crate) fn externref_host_data(&self, r: VMGcRef, offset: usize) -> ExternRefHostDataId {
+        assert_eq!(
+            self.header(r).kind(),
+            Some(VMGcKind::ExternRef),
+            "not an externref"
+        );
+        ExternRefHostDataId::from_raw(self.read_u32(r, offset))
     }
 
     /// Zeroes the first `used` bytes for reuse by a new heap: small ranges by writing, large

@@ -1,7 +1,8 @@
 //! The store-per-request benchmark: `N` times (a new store, instantiate a small GC module,
 //! one call, drop the store), in this engine and in Wasmtime 48 with its default
-//! (on-demand) and its pooling instance allocator. Prints microseconds per request and the
-//! ratios (ours / Wasmtime), the median of `RUNS` alternating runs.
+//! (on-demand) and its pooling instance allocator, and in this engine without its pool of
+//! GC heaps (`Config::gc_heap_pool(0)`). Prints microseconds per request and the ratios
+//! (ours / Wasmtime), the median of `RUNS` alternating runs.
 //!
 //!     cargo run --release --manifest-path fuzz/Cargo.toml --bin store_per_request [N] [RUNS]
 
@@ -16,8 +17,10 @@ const WAT: &str = r#"(module
     (global.set $g (struct.new $p (local.get 0) (i32.add (local.get 0) (i32.const 1))))
     (struct.get $p 1 (global.get $g))))"#;
 
-fn ours(n: i32) -> Result<f64> {
-    let engine = engine::Engine::default();
+fn ours(n: i32, heap_pool: usize) -> Result<f64> {
+    let mut config = engine::Config::new();
+    config.gc_heap_pool(heap_pool);
+    let engine = engine::Engine::new(&config)?;
     let module = engine::Module::new(&engine, WAT)?;
     let start = Instant::now();
     for i in 0..n {
@@ -57,15 +60,20 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let n: i32 = args.next().map_or(Ok(100_000), |a| a.parse())?;
     let runs: usize = args.next().map_or(Ok(3), |a| a.parse())?;
-    let (mut o, mut d, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut o, mut u, mut d, mut p) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        o.push(ours(n)?);
+        o.push(ours(n, 32)?);
+        u.push(ours(n, 0)?);
         d.push(wasmtime(n, false)?);
         p.push(wasmtime(n, true)?);
     }
-    let (o, d, p) = (median(o), median(d), median(p));
+    let (o, u, d, p) = (median(o), median(u), median(d), median(p));
     println!("{n} requests, median of {runs} runs (microseconds per request)");
-    println!("ours {o:.2}  wasmtime {d:.2}  wasmtime-pooling {p:.2}");
-    println!("ours/wasmtime {:.2}  ours/wasmtime-pooling {:.2}", o / d, o / p);
+    println!("ours {o:.2}  ours-unpooled {u:.2}  wasmtime {d:.2}  wasmtime-pooling {p:.2}");
+    println!(
+        "ours/wasmtime {:.2}  ours/wasmtime-pooling {:.2}",
+        o / d,
+        o / p
+    );
     Ok(())
 }
