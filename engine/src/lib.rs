@@ -75,6 +75,7 @@ pub use runtime::registry::VMSharedTypeIndex;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use structref::{StructRef, StructType};
 pub use tag::{Tag, TagType};
+pub use translate::TranslateError;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller};
 pub use types::{

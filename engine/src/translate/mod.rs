@@ -32,6 +32,31 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use env::FuncEnv;
 use wasmparser::{BlockType, Operator};
 
+/// An operator that could not be translated: which, where (its byte offset in the module
+/// binary) and why.
+#[derive(Debug)]
+pub struct TranslateError {
+    /// The function whose body holds the operator.
+    pub func_index: u32,
+    /// The operator's byte offset in the module binary.
+    pub offset: usize,
+    /// The operator, as wasmparser prints it.
+    pub operator: String,
+    error: anyhow::Error,
+}
+
+impl std::fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot translate `{}` at offset {:#x}: {:#}",
+            self.operator, self.offset, self.error
+        )
+    }
+}
+
+impl std::error::Error for TranslateError {}
+
 /// Reusable state for translating functions.
 pub(crate) struct FuncTranslator<'e> {
     fctx: FunctionBuilderContext,
@@ -218,7 +243,12 @@ impl<'e> FuncTranslator<'e> {
             if state.reachable {
                 env.fuel_before_op(&mut b, &op);
             }
-            translate_op(&op, &mut b, &mut state, &mut env)?;
+            translate_op(&op, &mut b, &mut state, &mut env).map_err(|error| TranslateError {
+                func_index,
+                offset: offset as usize,
+                operator: format!("{op:?}"),
+                error,
+            })?;
             if state.reachable {
                 env.fuel_after_op(&mut b, &op);
             }
@@ -681,4 +711,27 @@ fn translate_op(
         ref other => bail!("unsupported operator: {other:?}"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TranslateError;
+
+    #[test]
+    fn translate_errors_name_the_operator_and_its_offset() {
+        let err = anyhow::Error::new(TranslateError {
+            func_index: 3,
+            offset: 0x2a,
+            operator: "V128Load".into(),
+            error: anyhow::anyhow!("unsupported operator"),
+        })
+        .context("failed to translate function 3");
+        assert_eq!(
+            format!("{err:#}"),
+            "failed to translate function 3: cannot translate `V128Load` at offset 0x2a: \
+             unsupported operator"
+        );
+        let inner = err.downcast_ref::<TranslateError>().expect("typed");
+        assert_eq!((inner.func_index, inner.offset), (3, 0x2a));
+    }
 }
