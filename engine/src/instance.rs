@@ -1,9 +1,10 @@
 //! `Instance`: instantiating a module (the work is `runtime::instantiate`'s) and export
 //! lookup.
 
+use crate::environ::EntityIndex;
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
-use crate::module::{EntityIndex, Module};
+use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque, StoreParts};
 use crate::vm::{InstanceData, ValRaw};
 use anyhow::{Context, Result, bail};

@@ -22,8 +22,8 @@
 //! ```
 //!
 //! Layout: every top-level file is embedding API (one file per host-facing type or
-//! family); every folder is internal. `module/` parses and validates with wasmparser
-//! (`Module` and its parsed `ModuleInfo`), `runtime/` holds the store's internals (the GC
+//! family); every folder is internal. `environ/` parses and validates with wasmparser
+//! (into `ModuleInfo`, the parsed form), `runtime/` holds the store's internals (the GC
 //! side of a store, the type registry with its GC layouts, host roots, instantiation and
 //! constant expressions), `translate/` turns each function body into Cranelift IR,
 //! `compile/` produces and places machine code, `vm/` holds the structures compiled code
@@ -36,6 +36,7 @@ mod arrayref;
 mod compile;
 mod config;
 mod engine;
+mod environ;
 mod exnref;
 mod externals;
 mod externref;

@@ -13,7 +13,7 @@ pub(crate) use code_memory::{
 pub(crate) use trampolines::{Trampolines, compile_trampolines};
 
 use crate::config::Config;
-use crate::module::ModuleInfo;
+use crate::environ::ModuleInfo;
 use crate::trap::Trap;
 use crate::types::{FuncType, HeapType, ValType};
 use anyhow::{Context, Result, anyhow};

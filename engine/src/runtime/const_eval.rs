@@ -7,8 +7,8 @@
 //! Every GC reference on the evaluation stack holds a count while it is there, so an
 //! allocation may collect: nothing the expression has built so far can be freed.
 
+use crate::environ::{ConstExpr, ConstOp};
 use crate::limits::{ResourceLimiter, reborrow};
-use crate::module::{ConstExpr, ConstOp};
 use crate::runtime::gc::ArrayInit;
 use crate::runtime::gc_layout::field_kind;
 use crate::store::StoreOpaque;

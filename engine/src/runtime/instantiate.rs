@@ -2,9 +2,10 @@
 //! memories, tables, globals and tags, constant expressions, active segments in order (a
 //! failure leaves earlier writes, as the spec says) and the start function.
 
+use crate::environ::SegmentMode;
 use crate::externals::Extern;
 use crate::limits::{ResourceLimiter, reborrow};
-use crate::module::{Module, SegmentMode};
+use crate::module::Module;
 use crate::runtime::const_eval::eval;
 use crate::store::{AsContext, StoreOpaque};
 use crate::trap::Trap;
@@ -345,7 +346,7 @@ unsafe fn eval_items(
     opaque: &mut StoreOpaque,
     mut limiter: Option<&mut dyn ResourceLimiter>,
     data: *const InstanceData,
-    seg: &crate::module::ElemSegment,
+    seg: &crate::environ::ElemSegment,
 ) -> Result<Vec<usize>> {
     let mut values = Vec::with_capacity(seg.items.len());
     for item in &seg.items {
@@ -362,7 +363,7 @@ unsafe fn eval_items(
 }
 
 /// Gives back the counts `values`, items of `seg`, own.
-fn release_items(opaque: &mut StoreOpaque, seg: &crate::module::ElemSegment, values: &[usize]) {
+fn release_items(opaque: &mut StoreOpaque, seg: &crate::environ::ElemSegment, values: &[usize]) {
     if seg.gc {
         for r in values
             .iter()

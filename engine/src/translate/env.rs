@@ -2,7 +2,7 @@
 //! libcalls, all through the `VMContext` layout in `vm::vmcontext`.
 
 use crate::compile::{value_type, wasm_signature};
-use crate::module::ModuleInfo;
+use crate::environ::ModuleInfo;
 use crate::trap::Trap;
 use crate::vm::{Builtin, VMOffsets, field, header};
 use cranelift_codegen::ir::{

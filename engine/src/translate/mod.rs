@@ -19,7 +19,7 @@ use interrupts::cost;
 pub(crate) use interrupts::{EPOCH_CONTINUE, EPOCH_HOST_ERROR, EPOCH_INTERRUPT};
 
 use crate::compile::{value_type, wasm_signature};
-use crate::module::ModuleInfo;
+use crate::environ::ModuleInfo;
 use crate::trap::Trap;
 use crate::types::{RefType, ValType, convert};
 use crate::vm::{Builtin, field, header};

@@ -1,0 +1,129 @@
+//! `Module`: a validated, compiled Wasm module, ready to instantiate. Parsing and
+//! validation are `environ`'s.
+
+use crate::Engine;
+use crate::compile::{CodeMemory, compile_module};
+use crate::environ::{ModuleInfo, parse};
+use crate::types::ExternType;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+
+/// A compiled WebAssembly module. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+struct ModuleInner {
+    engine: Engine,
+    info: ModuleInfo,
+    code: CodeMemory,
+}
+
+// SAFETY: the code memory is immutable after compilation; the rest is plain data.
+unsafe impl Send for ModuleInner {}
+// SAFETY: as above.
+unsafe impl Sync for ModuleInner {}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.inner.info.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An import a module declares.
+#[derive(Clone, Debug)]
+pub struct ImportType {
+    /// The module name.
+    pub module: String,
+    /// The item name.
+    pub name: String,
+    /// The expected type.
+    pub ty: ExternType,
+}
+
+/// An export a module declares.
+#[derive(Clone, Debug)]
+pub struct ExportType {
+    /// The export name.
+    pub name: String,
+    /// Its type.
+    pub ty: ExternType,
+}
+
+impl Module {
+    /// Compiles a module from its binary or text (`.wat`) form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let binary = to_binary(bytes.as_ref())?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// The Cranelift IR the translator produces for each defined function of `wasm` (binary
+    /// or text), before Cranelift's optimisations: for inspecting code generation and for
+    /// snapshot tests of barriers and calls.
+    pub fn clif(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Vec<String>> {
+        let binary = to_binary(wasm.as_ref())?;
+        let info = parse(engine, &binary)?;
+        crate::compile::translate_to_clif(engine, &info, &binary)
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let info = parse(engine, wasm)?;
+        let code = compile_module(engine, &info, wasm).context("failed to compile module")?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                code,
+            }),
+        })
+    }
+
+    /// The engine the module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's name from its name section, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.name.as_deref()
+    }
+
+    /// The imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType> + '_ {
+        self.inner.info.imports.iter().map(|i| ImportType {
+            module: i.module.clone(),
+            name: i.name.clone(),
+            ty: i.ty.clone(),
+        })
+    }
+
+    /// The exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
+        self.inner.info.exports.iter().map(|(name, e)| ExportType {
+            name: name.clone(),
+            ty: self.inner.info.entity_type(&self.inner.engine, *e),
+        })
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    /// The code of defined function `def_index`.
+    pub(crate) fn function_code(&self, def_index: u32) -> *const u8 {
+        self.inner.code.function(def_index as usize)
+    }
+}
+
+/// `bytes` as a binary module: text (`.wat`) is converted, binary passed through.
+fn to_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    Ok(if bytes.starts_with(b"\0asm") {
+        std::borrow::Cow::Borrowed(bytes)
+    } else {
+        std::borrow::Cow::Owned(wat::parse_bytes(bytes)?.into_owned())
+    })
+}
