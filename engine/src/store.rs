@@ -234,10 +234,16 @@ impl<T> std::fmt::Debug for Store<T> {
 impl<T> Store<T> {
     /// A new, empty store for `engine` holding `data`.
     ///
-    /// Panics if the store's GC heap cannot be reserved (out of address space); see
-    /// [`Store::try_new`].
+    /// Never fails: if the store's GC heap cannot be reserved (the process is out of
+    /// address space, e.g. with tens of thousands of live stores), the store runs without
+    /// one, and every GC allocation in it fails with an error saying so.
+    /// [`Store::try_new`] reports that case instead.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
-        Store::try_new(engine, data).expect("failed to create a store")
+        Store::with_gc(
+            engine,
+            data,
+            crate::runtime::gc::StoreGc::new_or_unavailable(engine),
+        )
     }
 
     /// A new, empty store for `engine` holding `data`, or an error if its GC heap cannot
@@ -246,6 +252,10 @@ impl<T> Store<T> {
         use anyhow::Context as _;
         let gc = crate::runtime::gc::StoreGc::new(engine)
             .context("failed to reserve the store's GC heap")?;
+        Ok(Store::with_gc(engine, data, gc))
+    }
+
+    fn with_gc(engine: &Engine, data: T, gc: crate::runtime::gc::StoreGc) -> Store<T> {
         let mut vm = Box::new(VMStoreContext {
             gc_heap_base: gc.heap.vmctx_gc_heap_base() as usize,
             gc_heap_bound: gc.heap.vmctx_gc_heap_bound(),
@@ -257,7 +267,7 @@ impl<T> Store<T> {
         // before both move into the store.
         let func_table = crate::vm::FuncRefTable::default();
         func_table.sync(&mut vm);
-        Ok(Store {
+        Store {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
                     id: StoreId::fresh(),
@@ -286,7 +296,7 @@ impl<T> Store<T> {
                 limiter: None,
                 epoch_callback: None,
             }),
-        })
+        }
     }
 
     /// Installs a resource limiter: `limiter` finds it inside the store's data, and every

@@ -337,3 +337,61 @@ fn runaway_start_functions_are_stopped_too() {
         .unwrap();
     assert!(matches!(results[0], Val::I32(5)));
 }
+
+/// Out of address space (here: a child process limited to 3 GiB, less than one GC heap's
+/// reservation), `Store::new` still succeeds. The store runs code that allocates nothing;
+/// GC allocations fail with an error saying why, and `Store::try_new` reports the problem.
+#[test]
+fn stores_without_address_space_for_a_gc_heap_still_work() {
+    const CHILD: &str = "ENGINE_TEST_LOW_ADDRESS_SPACE";
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 3145728 && exec \"$0\" \"$@\"")
+            .arg(exe)
+            .args([
+                "--exact",
+                "stores_without_address_space_for_a_gc_heap_still_work",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let engine = Engine::default();
+    let err = Store::try_new(&engine, ()).expect_err("no room for a 4 GiB reservation");
+    assert!(format!("{err:#}").contains("GC heap"), "{err:#}");
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $p (struct (field i32)))
+          (func (export "add") (param i32 i32) (result i32)
+            (i32.add (local.get 0) (local.get 1)))
+          (func (export "alloc") (result i32)
+            (struct.get $p 0 (struct.new $p (i32.const 7)))))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let add = instance
+        .get_typed_func::<(i32, i32), i32>(&store, "add")
+        .unwrap();
+    assert_eq!(add.call(&mut store, (2, 3)).unwrap(), 5);
+    let alloc = instance.get_typed_func::<(), i32>(&store, "alloc").unwrap();
+    let err = alloc.call(&mut store, ()).unwrap_err();
+    assert!(format!("{err:#}").contains("no GC heap"), "{err:#}");
+    let err = engine::ExternRef::new(&mut store, 5u32).unwrap_err();
+    assert!(format!("{err:#}").contains("no GC heap"), "{err:#}");
+    // The store still works after the failures.
+    assert_eq!(add.call(&mut store, (4, 5)).unwrap(), 9);
+}

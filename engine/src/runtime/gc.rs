@@ -75,17 +75,23 @@ pub(crate) struct StoreGc {
     pub collections: u64,
     /// The engine, whose pool takes the heap back.
     engine: crate::Engine,
+    /// Why the store has no real heap (`UnavailableHeap`), if it has none.
+    pub unavailable: Option<String>,
 }
 
 impl Drop for StoreGc {
     fn drop(&mut self) {
         // SAFETY: `heap` is not used again: the store is being dropped.
         let heap = unsafe { ManuallyDrop::take(&mut self.heap) };
-        self.engine.recycle_gc_heap(heap);
+        if self.unavailable.is_none() {
+            self.engine.recycle_gc_heap(heap);
+        }
     }
 }
 
 impl StoreGc {
+    /// The GC state of a new store, with a heap from the engine's pool or a new one; an
+    /// error if the heap cannot be reserved.
     pub(crate) fn new(engine: &crate::Engine) -> Result<StoreGc> {
         let heap = match engine.pooled_gc_heap() {
             Some(heap) => heap,
@@ -99,7 +105,27 @@ impl StoreGc {
                 engine.gc_runtime().new_gc_heap(&config)?
             }
         };
-        Ok(StoreGc {
+        Ok(Self::with_heap(engine, heap, None))
+    }
+
+    /// As [`new`](Self::new), but if the heap cannot be reserved, the store gets an
+    /// [`UnavailableHeap`](super::unavailable_heap::UnavailableHeap): it runs code that
+    /// allocates nothing, and every allocation fails saying why.
+    pub(crate) fn new_or_unavailable(engine: &crate::Engine) -> StoreGc {
+        Self::new(engine).unwrap_or_else(|err| {
+            let why = format!("{err:#}");
+            log::warn!("store without a GC heap: {why}");
+            let heap = Box::new(super::unavailable_heap::UnavailableHeap::new());
+            Self::with_heap(engine, heap, Some(why))
+        })
+    }
+
+    fn with_heap(
+        engine: &crate::Engine,
+        heap: Box<dyn GcHeap>,
+        unavailable: Option<String>,
+    ) -> StoreGc {
+        StoreGc {
             heap: ManuallyDrop::new(heap),
             host_data: ExternRefHostDataTable::default(),
             dropped: Arc::default(),
@@ -109,7 +135,8 @@ impl StoreGc {
             ),
             collections: 0,
             engine: engine.clone(),
-        })
+            unavailable,
+        }
     }
 
     /// Releases the references of dropped host handles.
@@ -244,6 +271,9 @@ impl StoreOpaque {
         may_collect: bool,
         mut alloc: impl FnMut(&mut dyn GcHeap) -> Result<Option<VMGcRef>>,
     ) -> Result<VMGcRef> {
+        if let Some(why) = &self.gc.unavailable {
+            bail!("cannot allocate a GC object: this store has no GC heap ({why})");
+        }
         if size as usize > self.gc.heap.max_capacity() {
             bail!(Trap::AllocationTooLarge);
         }

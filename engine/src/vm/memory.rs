@@ -4,6 +4,11 @@
 //! offset) plus a guard page, so compiled code needs no bounds checks: any access beyond the
 //! accessible length lands on inaccessible pages and faults, and the fault handler turns it
 //! into `Trap::MemoryOutOfBounds`. The base never moves.
+//!
+//! Reservations are interchangeable, so a process-wide pool keeps up to
+//! `POOLED_RESERVATIONS` of those that dropped memories release, made inaccessible again
+//! and their pages discarded (they read as zero when next made accessible): a store per
+//! request then maps no new address space for its memories.
 
 use super::VMMemoryDefinition;
 use crate::limits::ResourceLimiter;
@@ -16,6 +21,62 @@ pub const WASM_PAGE_SIZE: usize = 65536;
 pub const MAX_PAGES: u64 = 65536;
 /// Bytes reserved per memory.
 const RESERVATION: usize = (8 << 30) + WASM_PAGE_SIZE;
+
+/// Reservations kept for new memories, at most.
+const POOLED_RESERVATIONS: usize = 64;
+
+/// Released reservations (base addresses), inaccessible and discarded.
+static RESERVATIONS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// A reservation of `RESERVATION` inaccessible bytes: from the pool, or newly mapped.
+fn reserve() -> Result<*mut u8> {
+    let pooled = RESERVATIONS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    if let Some(base) = pooled {
+        return Ok(base as *mut u8);
+    }
+    // SAFETY: an anonymous, private, inaccessible mapping has no preconditions.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            RESERVATION,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        bail!("failed to reserve address space for a linear memory");
+    }
+    Ok(base.cast())
+}
+
+/// Gives back the reservation at `base`, whose first `accessible` bytes are read-write:
+/// to the pool, emptied, if it has room (and emptying works), else to the system.
+///
+/// # Safety
+/// `base` must be a reservation from `reserve` that nothing uses any more.
+unsafe fn release(base: *mut u8, accessible: usize) {
+    let mut pool = RESERVATIONS.lock().unwrap_or_else(|e| e.into_inner());
+    if pool.len() < POOLED_RESERVATIONS {
+        // SAFETY: per the contract the pages are this reservation's and unused; discarding
+        // the pages of a private anonymous mapping makes them read as zero, and the
+        // reservation becomes inaccessible again, as `reserve` hands it out.
+        let emptied = unsafe {
+            libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0
+                && libc::mprotect(base.cast(), accessible, libc::PROT_NONE) == 0
+        };
+        if emptied {
+            pool.push(base as usize);
+            return;
+        }
+    }
+    drop(pool);
+    // SAFETY: unmaps exactly the reservation; per the contract nothing uses it.
+    unsafe {
+        libc::munmap(base.cast(), RESERVATION);
+    }
+}
 
 /// A linear memory owned by a store.
 #[derive(Debug)]
@@ -47,23 +108,11 @@ impl LinearMemory {
                 );
             }
         }
-        // SAFETY: an anonymous, private, inaccessible mapping has no preconditions.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                RESERVATION,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            bail!("failed to reserve address space for a linear memory");
-        }
+        let base = reserve()?;
+        // From here on, dropping `memory` gives the reservation back.
         let mut memory = LinearMemory {
             def: VMMemoryDefinition {
-                base: base.cast(),
+                base,
                 current_length: 0,
             },
             ty,
@@ -157,10 +206,8 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        // SAFETY: unmaps exactly the reservation made in `new`; no references remain.
-        unsafe {
-            libc::munmap(self.def.base.cast(), RESERVATION);
-        }
+        // SAFETY: the reservation is this memory's, from `reserve`; no references remain.
+        unsafe { release(self.def.base, self.def.current_length) };
     }
 }
 
@@ -179,6 +226,22 @@ mod tests {
         assert_eq!(m.data().len(), 3 * WASM_PAGE_SIZE);
         assert_eq!(m.grow(1, None).unwrap(), None);
         assert_eq!(m.grow(0, None).unwrap(), Some(3));
+    }
+
+    #[test]
+    fn released_reservations_come_back_zeroed() {
+        // Other tests share the pool, so only what a reused reservation looks like is
+        // checked, not which one comes back.
+        for _ in 0..3 {
+            let mut m = LinearMemory::new(MemoryType::new(2, None), None).unwrap();
+            assert!(m.data().iter().all(|&b| b == 0), "zeroed");
+            m.data_mut().fill(0xa5);
+            assert_eq!(
+                m.data().len(),
+                2 * WASM_PAGE_SIZE,
+                "only the minimum is accessible"
+            );
+        }
     }
 
     #[test]
