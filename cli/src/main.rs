@@ -1,0 +1,61 @@
+//! `gcwasm`: the engine's command-line tool, shaped like Wasmtime's.
+//!
+//! - `gcwasm run [OPTIONS] FILE [ARGS]...` instantiates a module and calls `_start` or the
+//!   export `--invoke` names, with `ARGS` as its parameters (`run.rs`).
+//! - `gcwasm wast [OPTIONS] FILE...` runs `.wast` scripts with the spec runner (`wast.rs`).
+//! - Engine options shared by both (`-W`, `--collector`, `--gc-stress`): `options.rs`.
+//!
+//! Exit status: 0 on success, 1 on an error or a trap (with its message and Wasm
+//! backtrace on stderr), 2 on bad arguments.
+
+mod options;
+mod run;
+mod wast;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "gcwasm",
+    version,
+    about = "Runs WebAssembly modules and .wast scripts."
+)]
+enum Command {
+    /// Instantiate a module and call its `_start` or an export.
+    Run(run::RunCommand),
+    /// Run .wast scripts (the spec runner's output and exit status).
+    Wast(wast::WastCommand),
+}
+
+fn main() -> ExitCode {
+    env_logger::init();
+    match Command::parse() {
+        Command::Run(cmd) => match cmd.execute() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                report(&err);
+                ExitCode::FAILURE
+            }
+        },
+        Command::Wast(cmd) => cmd.execute(),
+    }
+}
+
+/// Prints `err` on stderr: the message first (for a trap, what trapped), then the Wasm
+/// backtrace if there is one.
+fn report(err: &anyhow::Error) {
+    let Some(backtrace) = err.downcast_ref::<engine::WasmBacktrace>() else {
+        eprintln!("error: {err:#}");
+        return;
+    };
+    // The backtrace is a context around the trap: print the rest of the chain first.
+    let trace = backtrace.to_string();
+    let message: Vec<String> = err
+        .chain()
+        .map(|e| e.to_string())
+        .filter(|m| *m != trace)
+        .collect();
+    eprintln!("error: {}\n{trace}", message.join(": "));
+}
