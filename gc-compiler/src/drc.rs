@@ -1,8 +1,8 @@
 //! The deferred-reference-counting collector's barriers.
 
 use crate::access::object_flags;
-use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler};
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types::*};
+use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler, GcRefKind};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
 use gc_core::{GcLayouts, VMGcRef};
 
@@ -30,29 +30,69 @@ impl DrcCompiler {
         }
     }
 
-    /// Branches to `yes` if `r` refers to a heap object (non-null and not an `i31`), to
-    /// `no` otherwise: two well-predicted branches, no flag arithmetic.
-    fn branch_if_heap_object(b: &mut FunctionBuilder<'_>, r: Value, yes: ir::Block, no: ir::Block) {
-        let non_null = b.create_block();
-        b.ins().brif(r, non_null, &[], no, &[]);
-        b.seal_block(non_null);
-        b.switch_to_block(non_null);
-        let tag = b.ins().band_imm_u(r, i64::from(VMGcRef::I31_TAG));
-        b.ins().brif(tag, no, &[], yes, &[]);
+    /// Branches to `yes` if `r`, of static kind `kind`, refers to a heap object, to `no`
+    /// otherwise: a null test unless `kind` rules out null, an `i31` tag test unless it
+    /// rules out `i31`s; two well-predicted branches at most, no flag arithmetic.
+    fn branch_if_heap_object(
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        kind: GcRefKind,
+        yes: ir::Block,
+        no: ir::Block,
+    ) {
+        let tag_test = |b: &mut FunctionBuilder<'_>| {
+            let tag = b.ins().band_imm_u(r, i64::from(VMGcRef::I31_TAG));
+            b.ins().brif(tag, no, &[], yes, &[]);
+        };
+        match (kind.nullable, kind.may_be_i31) {
+            (false, false) => {
+                b.ins().jump(yes, &[]);
+            }
+            (true, false) => {
+                b.ins().brif(r, yes, &[], no, &[]);
+            }
+            (false, true) => tag_test(b),
+            (true, true) => {
+                let non_null = b.create_block();
+                b.ins().brif(r, non_null, &[], no, &[]);
+                b.seal_block(non_null);
+                b.switch_to_block(non_null);
+                tag_test(b);
+            }
+        }
     }
 
-    /// Emits: if `r` is a heap object, add `delta` to its count; for a decrement, call the
-    /// runtime (in a cold block) when the count reaches zero.
+    /// Whether `v` is the constant null (`ref.null` translates to `iconst 0`).
+    fn is_null_constant(b: &FunctionBuilder<'_>, v: Value) -> bool {
+        let dfg = &b.func.dfg;
+        let ir::ValueDef::Result(inst, _) = dfg.value_def(v) else {
+            return false;
+        };
+        matches!(
+            dfg.insts[inst],
+            ir::InstructionData::UnaryImm {
+                opcode: ir::Opcode::Iconst,
+                imm,
+            } if imm.bits() == 0
+        )
+    }
+
+    /// Emits: if `r` (of static kind `kind`) is a heap object, add `delta` to its count;
+    /// for a decrement, call the runtime (in a cold block) when the count reaches zero.
     fn emit_adjust(
         &self,
         env: &mut dyn GcCompileEnv,
         b: &mut FunctionBuilder<'_>,
         r: Value,
+        kind: GcRefKind,
         delta: i64,
     ) {
+        if Self::is_null_constant(b, r) {
+            return;
+        }
         let adjust = b.create_block();
         let done = b.create_block();
-        Self::branch_if_heap_object(b, r, adjust, done);
+        Self::branch_if_heap_object(b, r, kind, adjust, done);
         b.seal_block(adjust);
         b.switch_to_block(adjust);
         let offset = self.ref_count_offset;
@@ -93,12 +133,22 @@ impl GcCompiler for DrcCompiler {
         addr: Value,
         offset: i32,
         value: Value,
+        slot: GcRefKind,
     ) {
-        // Increment first: storing a reference over itself must not free it.
-        self.emit_adjust(env, b, value, 1);
+        // Storing the reference a slot already holds changes no count: skip both.
         let old = b.ins().load(GC_REF_TYPE, flags, addr, offset);
+        let store = b.create_block();
+        let done = b.create_block();
+        let same = b.ins().icmp(IntCC::Equal, old, value);
+        b.ins().brif(same, done, &[], store, &[]);
+        b.seal_block(store);
+        b.switch_to_block(store);
         b.ins().store(flags, value, addr, offset);
-        self.emit_adjust(env, b, old, -1);
+        self.emit_adjust(env, b, value, slot, 1);
+        self.emit_adjust(env, b, old, slot, -1);
+        b.ins().jump(done, &[]);
+        b.seal_block(done);
+        b.switch_to_block(done);
     }
 
     fn init_gc_ref(
@@ -109,8 +159,10 @@ impl GcCompiler for DrcCompiler {
         addr: Value,
         offset: i32,
         value: Value,
+        slot: GcRefKind,
     ) {
-        self.emit_adjust(env, b, value, 1);
+        // The slot held null: only the new reference is counted.
         b.ins().store(flags, value, addr, offset);
+        self.emit_adjust(env, b, value, slot, 1);
     }
 }

@@ -61,6 +61,24 @@ pub trait GcCompileEnv {
     fn gc_heap_out_of_bounds(&self) -> TrapCode;
 }
 
+/// What a slot's static type says about the references it holds, so that barriers can skip
+/// the tests it rules out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcRefKind {
+    /// Whether the slot may hold null.
+    pub nullable: bool,
+    /// Whether the slot may hold an `i31` (no heap object).
+    pub may_be_i31: bool,
+}
+
+impl GcRefKind {
+    /// Nothing known: null and `i31` both possible.
+    pub const ANY: GcRefKind = GcRefKind {
+        nullable: true,
+        may_be_i31: true,
+    };
+}
+
 /// The size of an object to allocate.
 #[derive(Clone, Copy, Debug)]
 pub enum GcSize {
@@ -95,7 +113,9 @@ pub trait GcCompiler: Send + Sync {
         b.ins().load(GC_REF_TYPE, flags, addr, offset)
     }
 
-    /// Stores GC reference `value` to `addr + offset`, with the write barrier.
+    /// Stores GC reference `value` to `addr + offset`, a slot of static kind `slot` (which
+    /// `value`, a subtype, fits too), with the write barrier.
+    #[allow(clippy::too_many_arguments)]
     fn store_gc_ref(
         &self,
         env: &mut dyn GcCompileEnv,
@@ -104,11 +124,13 @@ pub trait GcCompiler: Send + Sync {
         addr: Value,
         offset: i32,
         value: Value,
+        slot: GcRefKind,
     );
 
     /// Stores GC reference `value` into a field of an object just allocated (which holds
-    /// null). By default the full write barrier; a collector may drop what a null old
-    /// value makes unnecessary.
+    /// null), of static kind `slot`. By default the full write barrier; a collector may
+    /// drop what a null old value makes unnecessary.
+    #[allow(clippy::too_many_arguments)]
     fn init_gc_ref(
         &self,
         env: &mut dyn GcCompileEnv,
@@ -117,8 +139,9 @@ pub trait GcCompiler: Send + Sync {
         addr: Value,
         offset: i32,
         value: Value,
+        slot: GcRefKind,
     ) {
-        self.store_gc_ref(env, b, flags, addr, offset, value);
+        self.store_gc_ref(env, b, flags, addr, offset, value, slot);
     }
 
     /// Allocates a zeroed object of `kind`, canonical type `ty` (an `i32`) and `size`

@@ -1,6 +1,6 @@
 //! The null collector's code: it never frees, so references are plain loads and stores.
 
-use crate::{GcCompileEnv, GcCompiler};
+use crate::{GcCompileEnv, GcCompiler, GcRefKind};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use gc_core::GcLayouts;
@@ -40,6 +40,7 @@ impl GcCompiler for NullCompiler {
         addr: Value,
         offset: i32,
         value: Value,
+        _slot: GcRefKind,
     ) {
         b.ins().store(flags, value, addr, offset);
     }

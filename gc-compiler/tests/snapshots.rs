@@ -9,7 +9,9 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use gc_compiler::{DrcCompiler, GcCompileEnv, GcCompiler, GcLayouts, GcSize, NullCompiler};
+use gc_compiler::{
+    DrcCompiler, GcCompileEnv, GcCompiler, GcLayouts, GcRefKind, GcSize, NullCompiler,
+};
 use gc_core::VMGcKind;
 
 const LAYOUTS: GcLayouts = gc_core::DRC_LAYOUTS;
@@ -138,10 +140,82 @@ fn check(name: &str, func: &Function) {
 fn drc_store_barrier() {
     let drc = DrcCompiler::new(&LAYOUTS, true);
     let func = build(|env, b, addr, value| {
-        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value);
+        drc.store_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            value,
+            GcRefKind::ANY,
+        );
         None
     });
     check("drc_store_barrier", &func);
+}
+
+/// Counts the instructions of `func` whose printed form contains `what`.
+fn count(func: &Function, what: &str) -> usize {
+    func.display()
+        .to_string()
+        .lines()
+        .filter(|l| l.contains(what))
+        .count()
+}
+
+#[test]
+fn drc_barriers_use_the_static_type() {
+    let drc = DrcCompiler::new(&LAYOUTS, false);
+    // A `(ref $struct)` slot: neither null nor i31, so no tests before the counts.
+    let exact = GcRefKind {
+        nullable: false,
+        may_be_i31: false,
+    };
+    let func = build(|env, b, addr, value| {
+        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value, exact);
+        None
+    });
+    check("drc_store_barrier_non_null_object", &func);
+    assert_eq!(count(&func, "band"), 0, "no i31 tag test");
+    // A nullable slot of objects: the null tests stay, the tag tests go.
+    let nullable = GcRefKind {
+        nullable: true,
+        may_be_i31: false,
+    };
+    let func = build(|env, b, addr, value| {
+        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value, nullable);
+        None
+    });
+    assert_eq!(count(&func, "band"), 0, "no i31 tag test");
+    // Storing the constant null increments nothing: one count update (the old value's).
+    let func = build(|env, b, addr, _| {
+        let null = b.ins().iconst(I32, 0);
+        drc.store_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            null,
+            GcRefKind::ANY,
+        );
+        None
+    });
+    let increments = func
+        .display()
+        .to_string()
+        .lines()
+        .filter(|l| l.contains(" = iadd ") && l.trim_end().ends_with("= 1"))
+        .count();
+    assert_eq!(increments, 0, "no increment:\n{}", func.display());
+    assert_eq!(
+        count(&func, "= -1"),
+        1,
+        "only the decrement:\n{}",
+        func.display()
+    );
+    // Every store first compares old and new: equal, nothing else happens.
+    assert_eq!(count(&func, "icmp eq"), 1);
 }
 
 #[test]
@@ -163,7 +237,15 @@ fn drc_store_barrier_without_bounds_checks() {
     // For heaps that reserve the whole index space: no compare against the bound.
     let drc = DrcCompiler::new(&LAYOUTS, false);
     let func = build(|env, b, addr, value| {
-        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value);
+        drc.store_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            value,
+            GcRefKind::ANY,
+        );
         None
     });
     check("drc_store_barrier_unchecked", &func);
@@ -196,7 +278,15 @@ fn drc_bump_allocation() {
 fn null_collector_has_no_barriers() {
     let null = NullCompiler::new(&gc_core::NULL_LAYOUTS, false);
     let func = build(|env, b, addr, value| {
-        null.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value);
+        null.store_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            value,
+            GcRefKind::ANY,
+        );
         Some(null.load_gc_ref(env, b, MemFlagsData::trusted(), addr, 8))
     });
     check("null_store_load", &func);

@@ -10,7 +10,7 @@ use cranelift_codegen::ir::{
     condcodes::IntCC, types::*,
 };
 use cranelift_frontend::FunctionBuilder;
-use gc_compiler::{GcCompileEnv, GcCompiler};
+use gc_compiler::{GcCompileEnv, GcCompiler, GcRefKind};
 use std::collections::HashMap;
 
 /// Flags for loads of `VMContext` fields that never change after instantiation.
@@ -21,6 +21,23 @@ pub(crate) fn readonly() -> MemFlagsData {
 /// Flags for loads and stores of runtime state that may change.
 pub(crate) fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
+}
+
+/// What the static type `ty` (a GC reference type) says about the references it holds:
+/// whether null is possible, and whether an `i31` is (in `any`, `eq` and `i31`, and in
+/// `extern`, which `extern.convert_any` can give one).
+pub(crate) fn gc_ref_kind(ty: &crate::types::ValType) -> GcRefKind {
+    use crate::types::{HeapType, ValType};
+    match ty {
+        ValType::Ref(r) => GcRefKind {
+            nullable: r.is_nullable(),
+            may_be_i31: matches!(
+                r.heap_type(),
+                HeapType::Any | HeapType::Eq | HeapType::I31 | HeapType::Extern
+            ),
+        },
+        _ => GcRefKind::ANY,
+    }
 }
 
 /// Per-function translation environment.
@@ -105,9 +122,10 @@ impl<'m> FuncEnv<'m> {
 
     pub(crate) fn global_set(&mut self, b: &mut FunctionBuilder<'_>, index: u32, value: Value) {
         let ptr = self.global_ptr(b, index);
-        if self.info.globals[index as usize].0.content().is_gc_ref() {
+        let ty = *self.info.globals[index as usize].0.content();
+        if ty.is_gc_ref() {
             let gc = self.gc;
-            gc.store_gc_ref(self, b, trusted(), ptr, 0, value);
+            gc.store_gc_ref(self, b, trusted(), ptr, 0, value, gc_ref_kind(&ty));
         } else {
             b.ins().store(trusted(), value, ptr, 0);
         }
@@ -217,7 +235,8 @@ impl<'m> FuncEnv<'m> {
         let addr = self.table_elem_addr(b, table, index, Trap::TableOutOfBounds);
         if self.table_is_gc(table) {
             let gc = self.gc;
-            gc.store_gc_ref(self, b, trusted(), addr, 0, value);
+            let ty = crate::types::ValType::Ref(*self.info.tables[table as usize].0.element());
+            gc.store_gc_ref(self, b, trusted(), addr, 0, value, gc_ref_kind(&ty));
         } else {
             b.ins().store(trusted(), value, addr, 0);
         }

@@ -7,12 +7,13 @@
 //! index-space reservation covers; array elements can lie further out, so their addresses
 //! are always checked against the heap bound (after the spec's check against the length).
 
-use super::env::{FuncEnv, trusted};
+use super::env::{FuncEnv, gc_ref_kind, trusted};
 use crate::trap::Trap;
+use crate::types::{CompositeType, FieldType, StorageType};
 use crate::vm::{Builtin, GcStatus, field};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
-use gc_compiler::GcSize;
+use gc_compiler::{GcRefKind, GcSize};
 use gc_core::{GcArrayLayout, GcFieldKind, GcStructLayout, VMGcKind};
 use std::sync::Arc;
 
@@ -33,6 +34,30 @@ pub(crate) enum Extend {
 /// The canonical index of module type `type_index`.
 fn canonical(env: &FuncEnv<'_>, type_index: u32) -> u32 {
     env.info.type_ids[type_index as usize]
+}
+
+/// What the static type of field `field` says about the references it holds.
+fn refs_of(field: &FieldType) -> GcRefKind {
+    match field.storage {
+        StorageType::Val(ty) => gc_ref_kind(&ty),
+        _ => GcRefKind::ANY,
+    }
+}
+
+/// The field types of struct type `type_index` of the module.
+fn struct_fields<'a>(env: &'a FuncEnv<'_>, type_index: u32) -> &'a [FieldType] {
+    match &env.info.types[type_index as usize].composite {
+        CompositeType::Struct(fields) => fields,
+        other => panic!("validated: struct type expected, got {other:?}"),
+    }
+}
+
+/// What the element type of array type `type_index` says about its references.
+fn array_refs(env: &FuncEnv<'_>, type_index: u32) -> GcRefKind {
+    match &env.info.types[type_index as usize].composite {
+        CompositeType::Array(elem) => refs_of(elem),
+        other => panic!("validated: array type expected, got {other:?}"),
+    }
 }
 
 fn struct_layout(env: &FuncEnv<'_>, type_index: u32) -> Arc<GcStructLayout> {
@@ -134,13 +159,16 @@ fn read(
     }
 }
 
-/// Writes `value` to a field or element of `kind` at `addr + offset`. `fresh` marks the
+/// Writes `value` to a field or element of `kind` at `addr + offset`, whose static type
+/// says `refs` about the references it holds. `fresh` marks the
 /// first write into a new object: a reference field then holds null, so only the new value
 /// is counted.
+#[allow(clippy::too_many_arguments)]
 fn write(
     env: &mut FuncEnv<'_>,
     b: &mut FunctionBuilder<'_>,
     kind: GcFieldKind,
+    refs: GcRefKind,
     addr: Value,
     offset: i32,
     value: Value,
@@ -156,11 +184,11 @@ fn write(
         }
         GcFieldKind::GcRef if fresh => {
             let gc = env.gc_compiler();
-            gc.init_gc_ref(env, b, f, addr, offset, value);
+            gc.init_gc_ref(env, b, f, addr, offset, value, refs);
         }
         GcFieldKind::GcRef => {
             let gc = env.gc_compiler();
-            gc.store_gc_ref(env, b, f, addr, offset, value);
+            gc.store_gc_ref(env, b, f, addr, offset, value, refs);
         }
         GcFieldKind::FuncRef => {
             let index = env
@@ -186,8 +214,9 @@ pub(crate) fn struct_new(
     let r = alloc(env, b, type_index, VMGcKind::StructRef, size);
     if let Some(values) = values {
         let base = object_addr(env, b, r, layout.size);
-        for (&(offset, kind), &v) in layout.fields.iter().zip(values) {
-            write(env, b, kind, base, offset as i32, v, true);
+        let refs: Vec<GcRefKind> = struct_fields(env, type_index).iter().map(refs_of).collect();
+        for ((&(offset, kind), &v), &refs) in layout.fields.iter().zip(values).zip(&refs) {
+            write(env, b, kind, refs, base, offset as i32, v, true);
         }
     }
     r
@@ -221,9 +250,19 @@ pub(crate) fn exn_new(
     let base = object_addr(env, b, r, layout.size);
     let id = env.tag_id(b, tag);
     let (tag_offset, tag_kind) = layout.fields[0];
-    write(env, b, tag_kind, base, tag_offset as i32, id, true);
-    for (&(offset, kind), &v) in layout.fields[1..].iter().zip(values) {
-        write(env, b, kind, base, offset as i32, v, true);
+    write(
+        env,
+        b,
+        tag_kind,
+        GcRefKind::ANY,
+        base,
+        tag_offset as i32,
+        id,
+        true,
+    );
+    let payload = env.info.func_type_at(type_index).params().to_vec();
+    for ((&(offset, kind), &v), ty) in layout.fields[1..].iter().zip(values).zip(&payload) {
+        write(env, b, kind, gc_ref_kind(ty), base, offset as i32, v, true);
     }
     r
 }
@@ -276,8 +315,9 @@ pub(crate) fn struct_set(
 ) {
     b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
     let (offset, kind) = struct_layout(env, type_index).fields[field_index as usize];
+    let refs = refs_of(&struct_fields(env, type_index)[field_index as usize]);
     let base = object_addr(env, b, r, offset + kind.size());
-    write(env, b, kind, base, offset as i32, value, false);
+    write(env, b, kind, refs, base, offset as i32, value, false);
 }
 
 /// Allocates an array of `len` elements (all zero) and writes its length.
@@ -377,7 +417,8 @@ fn fill_loop(
     b.switch_to_block(body);
     b.seal_block(body);
     let addr = elem_addr_unchecked(env, b, r, i, &layout);
-    write(env, b, layout.elem, addr, 0, value, fresh);
+    let refs = array_refs(env, type_index);
+    write(env, b, layout.elem, refs, addr, 0, value, fresh);
     let next = b.ins().iadd_imm_u(i, 1);
     b.ins().jump(header, &[ir::BlockArg::Value(next)]);
     b.seal_block(header);
@@ -399,9 +440,10 @@ pub(crate) fn array_new_fixed(
         .size(values.len() as u32)
         .expect("validated: a fixed array fits");
     let base = object_addr(env, b, r, end);
+    let refs = array_refs(env, type_index);
     for (i, &v) in values.iter().enumerate() {
         let offset = layout.elems_offset + i as u32 * layout.elem.size();
-        write(env, b, layout.elem, base, offset as i32, v, true);
+        write(env, b, layout.elem, refs, base, offset as i32, v, true);
     }
     r
 }
@@ -468,7 +510,8 @@ pub(crate) fn array_set(
     value: Value,
 ) {
     let (addr, kind) = elem_addr(env, b, type_index, r, i);
-    write(env, b, kind, addr, 0, value, false);
+    let refs = array_refs(env, type_index);
+    write(env, b, kind, refs, addr, 0, value, false);
 }
 
 /// `array.fill`.
