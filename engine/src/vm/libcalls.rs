@@ -550,16 +550,6 @@ fn write_elem(
     store.write_gc_field(r, offset, layout.elem, bits);
 }
 
-/// The stored form of element `i` of array `r`.
-fn read_elem(
-    store: &crate::store::StoreOpaque,
-    r: gc_core::VMGcRef,
-    layout: &gc_core::GcArrayLayout,
-    i: u32,
-) -> u128 {
-    store.read_gc_field(r, layout.elems_offset + i * layout.elem.size(), layout.elem)
-}
-
 extern "C" fn array_fill(vmctx: *mut u8, array: u32, offset: u32, value: u64, len: u32) -> u32 {
     // SAFETY: as in `gc_alloc`; compiled code checked `array` for null.
     let store = unsafe { store(vmctx) };
@@ -594,17 +584,7 @@ extern "C" fn array_copy(
         return GcStatus::ArrayOutOfBounds as u32;
     }
     if dl.elem == gc_core::GcFieldKind::GcRef {
-        // One element at a time, with the barrier; backwards when a copy within one array
-        // moves elements up, so each is read before it is overwritten.
-        let step = |i: u32| {
-            let v = read_elem(store, s, &sl, src_off + i);
-            write_elem(store, d, &dl, dst_off + i, v);
-        };
-        if d == s && dst_off > src_off {
-            (0..len).rev().for_each(step);
-        } else {
-            (0..len).for_each(step);
-        }
+        copy_gc_refs(store, (d, &dl, dst_off), (s, &sl, src_off), len);
         return GcStatus::Ok as u32;
     }
     // Plain bytes: within one array in place, between two through a small buffer (never a
@@ -635,6 +615,50 @@ extern "C" fn array_copy(
     GcStatus::Ok as u32
 }
 
+/// `array.copy` of `len` references (bounds checked by the caller), counted in bulk: a
+/// chunk at a time, read the sources and the references they replace, write the chunk,
+/// then count each new reference and release each old one, skipping elements that do not
+/// change. Chunks go backwards when a copy within one array moves elements up, so each
+/// source is read before it is overwritten.
+fn copy_gc_refs(
+    store: &mut crate::store::StoreOpaque,
+    (d, dl, dst): (gc_core::VMGcRef, &gc_core::GcArrayLayout, u32),
+    (s, sl, src): (gc_core::VMGcRef, &gc_core::GcArrayLayout, u32),
+    len: u32,
+) {
+    const CHUNK: u32 = 1024;
+    let mut new = [0u32; CHUNK as usize];
+    let mut old = [0u32; CHUNK as usize];
+    let backward = d == s && dst > src;
+    let chunks = len.div_ceil(CHUNK);
+    let heap = &mut store.gc.heap;
+    let words = |bytes: &[u8], out: &mut [u32]| {
+        for (w, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        }
+    };
+    for c in 0..chunks {
+        let c = if backward { chunks - 1 - c } else { c };
+        let at = c * CHUNK;
+        let n = (len - at).min(CHUNK) as usize;
+        let (new, old) = (&mut new[..n], &mut old[..n]);
+        words(heap.object_bytes(s, sl.elems_offset + (src + at) * 4, n as u32 * 4), new);
+        let dest = heap.object_bytes_mut(d, dl.elems_offset + (dst + at) * 4, n as u32 * 4);
+        words(dest, old);
+        for (b, w) in dest.chunks_exact_mut(4).zip(new.iter()) {
+            b.copy_from_slice(&w.to_le_bytes());
+        }
+        for (&n, &o) in new.iter().zip(old.iter()).filter(|(n, o)| n != o) {
+            if let Some(n) = gc_core::VMGcRef::from_raw(n) {
+                heap.clone_gc_ref(&n);
+            }
+            if let Some(o) = gc_core::VMGcRef::from_raw(o) {
+                heap.drop_gc_ref(o);
+            }
+        }
+    }
+}
+
 /// The bytes of data segment `data` of the calling instance (empty once dropped).
 fn data_bytes(inst: &InstanceData, data: u32) -> &[u8] {
     if inst.dropped_data[data as usize] {
@@ -644,27 +668,16 @@ fn data_bytes(inst: &InstanceData, data: u32) -> &[u8] {
     }
 }
 
-/// Decodes `len` elements of `layout` from `bytes` starting at byte `offset`.
-fn decode_elems(
-    bytes: &[u8],
+/// The bytes of `len` elements of `layout` in `bytes` from byte `offset`, if in bounds:
+/// numeric elements are stored little-endian, as data segments encode them.
+fn elem_bytes<'a>(
+    bytes: &'a [u8],
     offset: u32,
     len: u32,
     layout: &gc_core::GcArrayLayout,
-) -> Option<Vec<u128>> {
-    let size = layout.elem.size();
-    let total = u64::from(len) * u64::from(size);
-    let r = range(u64::from(offset), total, bytes.len() as u64)?;
-    let bytes = &bytes[r];
-    Some(
-        bytes
-            .chunks(size as usize)
-            .map(|c| {
-                let mut buf = [0u8; 16];
-                buf[..c.len()].copy_from_slice(c);
-                u128::from_le_bytes(buf)
-            })
-            .collect(),
-    )
+) -> Option<&'a [u8]> {
+    let total = u64::from(len) * u64::from(layout.elem.size());
+    Some(&bytes[range(u64::from(offset), total, bytes.len() as u64)?])
 }
 
 /// Raw values of element segment `elem` of the calling instance, as array elements.
@@ -716,10 +729,22 @@ extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, le
     unsafe {
         with_store_parts(vmctx, |parts| {
             let (_, layout) = parts.opaque.array_type(ty);
-            let Some(values) = decode_elems(data_bytes(inst, data), offset, len, &layout) else {
+            let Some(bytes) = elem_bytes(data_bytes(inst, data), offset, len, &layout) else {
                 return packed(0, GcStatus::MemoryOutOfBounds);
             };
-            new_array_from(parts, ty, &values)
+            // One copy of the segment's bytes into the new array.
+            let crate::store::StoreParts { opaque, limiter } = parts;
+            collecting(opaque, |store| {
+                match store.new_array(
+                    limiter,
+                    ty,
+                    len,
+                    crate::runtime::gc::ArrayInit::Bytes(bytes),
+                ) {
+                    Ok(r) => packed(r.as_raw(), GcStatus::Ok),
+                    Err(err) => packed(0, GcStatus::of_error(store, err)),
+                }
+            })
         })
     }
 }
@@ -751,9 +776,22 @@ extern "C" fn array_init_data(
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `array_fill`.
     let store = unsafe { store(vmctx) };
-    init_array(store, array, dst, len, |_, layout| {
-        decode_elems(data_bytes(inst, data), src, len, layout).ok_or(GcStatus::MemoryOutOfBounds)
-    })
+    let r = gc_core::VMGcRef::from_raw(array).expect("non-null array");
+    let (layout, array_len) = array_info(store, r);
+    if range(u64::from(dst), u64::from(len), u64::from(array_len)).is_none() {
+        return GcStatus::ArrayOutOfBounds as u32;
+    }
+    let Some(bytes) = elem_bytes(data_bytes(inst, data), src, len, &layout) else {
+        return GcStatus::MemoryOutOfBounds as u32;
+    };
+    // Numeric elements: one copy of the bytes.
+    let at = layout.elems_offset + dst * layout.elem.size();
+    store
+        .gc
+        .heap
+        .object_bytes_mut(r, at, bytes.len() as u32)
+        .copy_from_slice(bytes);
+    GcStatus::Ok as u32
 }
 
 extern "C" fn array_init_elem(
