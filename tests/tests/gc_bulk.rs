@@ -66,17 +66,23 @@ fn bulk_reference_copies_keep_contents_and_counts() {
             .call(&mut store, n)
             .unwrap();
         // Up within the array, over three chunks: a[500..2800) = old a[0..2300).
-        f(&mut store, "copy_within").call(&mut store, (500, 0, 2300)).unwrap();
+        f(&mut store, "copy_within")
+            .call(&mut store, (500, 0, 2300))
+            .unwrap();
         for i in [0, 499, 500, 1523, 2799, 2800, 2999] {
             let expected = if (500..2800).contains(&i) { i - 500 } else { i };
             assert_eq!(id.call(&mut store, (0, i)).unwrap(), expected, "up, a[{i}]");
         }
         // Down: a[0..2000) = a[1000..3000).
-        f(&mut store, "copy_within").call(&mut store, (0, 1000, 2000)).unwrap();
+        f(&mut store, "copy_within")
+            .call(&mut store, (0, 1000, 2000))
+            .unwrap();
         assert_eq!(id.call(&mut store, (0, 0)).unwrap(), 500);
         assert_eq!(id.call(&mut store, (0, 1999)).unwrap(), 2999);
         // Across: b[100..2100) = a[0..2000).
-        f(&mut store, "copy_across").call(&mut store, (100, 0, 2000)).unwrap();
+        f(&mut store, "copy_across")
+            .call(&mut store, (100, 0, 2000))
+            .unwrap();
         assert_eq!(id.call(&mut store, (1, 99)).unwrap(), -1);
         assert_eq!(id.call(&mut store, (1, 100)).unwrap(), 500);
         assert_eq!(id.call(&mut store, (1, 2099)).unwrap(), 2999);
@@ -90,8 +96,17 @@ fn bulk_reference_copies_keep_contents_and_counts() {
             .call(&mut store, ())
             .unwrap();
         store.gc();
-        assert_eq!(store.gc_live_objects(), 0, "stress {stress}: counts balanced");
-        let bytes = instance.get_typed_func::<(), i32>(&mut store, "bytes").unwrap();
-        assert_eq!(bytes.call(&mut store, ()).unwrap(), 7 + 8 + 3 + 4 + 5 + 6 + 7 + 8);
+        assert_eq!(
+            store.gc_live_objects(),
+            0,
+            "stress {stress}: counts balanced"
+        );
+        let bytes = instance
+            .get_typed_func::<(), i32>(&mut store, "bytes")
+            .unwrap();
+        assert_eq!(
+            bytes.call(&mut store, ()).unwrap(),
+            7 + 8 + 3 + 4 + 5 + 6 + 7 + 8
+        );
     }
 }

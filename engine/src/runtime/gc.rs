@@ -7,8 +7,8 @@ use crate::store::StoreOpaque;
 use crate::trap::Trap;
 use anyhow::{Result, bail};
 use gc_core::{
-    ExternRefHostDataTable, GcFieldKind, GcHeap, GcHeapConfig, GcRootsList, GcStructLayout,
-    VMGcKind, VMGcRef,
+    ExternRefHostDataTable, GcArrayLayout, GcFieldKind, GcHeap, GcHeapConfig, GcRootsList,
+    GcStructLayout, VMGcKind, VMGcRef,
 };
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -80,6 +80,9 @@ pub(crate) struct StoreGc {
     engine: crate::Engine,
     /// Why the store has no real heap (`UnavailableHeap`), if it has none.
     pub unavailable: Option<String>,
+    /// Array layouts by canonical type, copied from the registry on first use: builtins
+    /// look one up per call, without the registry's lock.
+    array_layouts: Vec<Option<GcArrayLayout>>,
 }
 
 impl Drop for StoreGc {
@@ -139,6 +142,7 @@ impl StoreGc {
             collections: 0,
             engine: engine.clone(),
             unavailable,
+            array_layouts: Vec::new(),
         }
     }
 
@@ -243,6 +247,20 @@ impl StoreOpaque {
             let trace = self.engine.registry().gc_trace(ty);
             self.gc.heap.register_type(ty, trace);
         }
+    }
+
+    /// The layout of array type `ty` (from a store-local copy of the registry's).
+    pub(crate) fn array_layout(&mut self, ty: u32) -> GcArrayLayout {
+        let i = ty as usize;
+        if let Some(Some(layout)) = self.gc.array_layouts.get(i) {
+            return *layout;
+        }
+        let layout = self.engine.registry().array_layout(ty);
+        if self.gc.array_layouts.len() <= i {
+            self.gc.array_layouts.resize(i + 1, None);
+        }
+        self.gc.array_layouts[i] = Some(layout);
+        layout
     }
 
     /// Allocates a zeroed object of registered type `ty`, `size` bytes, making room as
@@ -534,7 +552,7 @@ impl StoreOpaque {
         len: u32,
         init: ArrayInit<'_>,
     ) -> Result<VMGcRef> {
-        let layout = self.engine.registry().array_layout(ty);
+        let layout = self.array_layout(ty);
         let size = layout.size(len).ok_or(Trap::AllocationTooLarge)?;
         self.register_gc_type(ty);
         self.maybe_gc();

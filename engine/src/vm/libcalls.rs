@@ -530,10 +530,11 @@ extern "C" fn intern_funcref(vmctx: *mut u8, funcref: u64) -> u32 {
 
 /// An array's layout and length.
 fn array_info(
-    store: &crate::store::StoreOpaque,
+    store: &mut crate::store::StoreOpaque,
     r: gc_core::VMGcRef,
 ) -> (gc_core::GcArrayLayout, u32) {
-    let (_, layout) = store.array_type(store.gc.heap.header(r).ty());
+    let ty = store.gc.heap.header(r).ty();
+    let layout = store.array_layout(ty);
     let len = store.array_len(r, &layout);
     (layout, len)
 }
@@ -642,7 +643,10 @@ fn copy_gc_refs(
         let at = c * CHUNK;
         let n = (len - at).min(CHUNK) as usize;
         let (new, old) = (&mut new[..n], &mut old[..n]);
-        words(heap.object_bytes(s, sl.elems_offset + (src + at) * 4, n as u32 * 4), new);
+        words(
+            heap.object_bytes(s, sl.elems_offset + (src + at) * 4, n as u32 * 4),
+            new,
+        );
         let dest = heap.object_bytes_mut(d, dl.elems_offset + (dst + at) * 4, n as u32 * 4);
         words(dest, old);
         for (b, w) in dest.chunks_exact_mut(4).zip(new.iter()) {
@@ -728,7 +732,7 @@ extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, le
     // SAFETY: as in `gc_alloc`.
     unsafe {
         with_store_parts(vmctx, |parts| {
-            let (_, layout) = parts.opaque.array_type(ty);
+            let layout = parts.opaque.array_layout(ty);
             let Some(bytes) = elem_bytes(data_bytes(inst, data), offset, len, &layout) else {
                 return packed(0, GcStatus::MemoryOutOfBounds);
             };
@@ -755,7 +759,7 @@ extern "C" fn array_new_elem(vmctx: *mut u8, ty: u32, elem: u32, offset: u32, le
     // SAFETY: as in `gc_alloc`.
     unsafe {
         with_store_parts(vmctx, |parts| {
-            let (_, layout) = parts.opaque.array_type(ty);
+            let layout = parts.opaque.array_layout(ty);
             let Some(values) = elem_values(parts.opaque, inst, elem, offset, len, &layout) else {
                 return packed(0, GcStatus::TableOutOfBounds);
             };
