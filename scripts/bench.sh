@@ -27,11 +27,16 @@ measure() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# Builds older than the null collector have no --collector (checked once, without a pipe:
+# under pipefail, grep -q closing early would fail the check at random).
+help=$("$ours" --help 2>/dev/null || true)
+has_null=0; case "$help" in *--collector*) has_null=1 ;; esac
+
 printf "%-22s %9s %9s %9s %9s %9s %9s %8s %8s\n" file ours_s null_s drc_s copy_s vs_drc vs_copy \
   rss_MB drc_MB
 for file in "$@"; do
   : > /tmp/bench-ours.$$; : > /tmp/bench-null.$$; : > /tmp/bench-drc.$$; : > /tmp/bench-copy.$$
-  null_ok=1; "$ours" --help 2>/dev/null | grep -q -- --collector || null_ok=0
+  null_ok=$has_null
   for _ in $(seq "$runs"); do
     measure "$ours" "${ours_flags[@]}" "$file" >> /tmp/bench-ours.$$
     if [ $null_ok = 1 ]; then
