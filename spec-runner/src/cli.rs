@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::report::{Counts, Location, ScriptReport};
@@ -32,6 +32,8 @@ Options:
                   that uses them up traps with \"all fuel consumed by WebAssembly\".
   --legacy-exceptions
                   Accept legacy exception handling (try, catch, delegate, rethrow).
+  --export-js DIR Write each script as DIR/NAME.mjs (and its modules) for node, instead
+                  of running it; prints the .mjs paths.
   --verbose       Print skipped directives with their reasons, and the expected and actual
                   messages of assert_invalid, assert_malformed and assert_unlinkable.
   PATHS           .wast files, or directories searched recursively. A positional argument
@@ -71,6 +73,7 @@ struct Cli {
     timeout: Option<Duration>,
     fuel: Option<u64>,
     legacy_exceptions: bool,
+    export_js: Option<PathBuf>,
     help: bool,
     /// The program name followed by everything we did not consume.
     libtest: Vec<String>,
@@ -90,6 +93,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
         timeout: Some(DEFAULT_TIMEOUT),
         fuel: None,
         legacy_exceptions: false,
+        export_js: None,
         help: false,
         libtest: args.next().into_iter().collect(),
     };
@@ -122,6 +126,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
             cli.fuel = Some(value("--fuel", &mut args)?);
         } else if arg == "--legacy-exceptions" {
             cli.legacy_exceptions = true;
+        } else if arg == "--export-js" {
+            let Some(dir) = args.next() else {
+                bail!("--export-js needs a directory");
+            };
+            cli.export_js = Some(PathBuf::from(dir));
         } else if arg == "--verbose" {
             cli.verbose = true;
         } else if arg == "-h" || arg == "--help" {
@@ -160,6 +169,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
         // Prints libtest's own help and exits the process.
         let _ = Arguments::from_iter(&cli.libtest);
         return ExitCode::SUCCESS;
+    }
+    if let Some(dir) = &cli.export_js {
+        return export(&cli.paths, dir);
     }
     let known = match KnownFailures::checked_in() {
         Ok(known) => known,
@@ -347,6 +359,28 @@ fn run_on_big_stack(name: String, source: Source, options: RunOptions) -> Script
             "script",
             format!("expected a thread to run on, got error: {err}"),
         ),
+    }
+}
+
+/// `--export-js DIR`: writes every script under `paths` as a node program.
+fn export(paths: &[PathBuf], dir: &Path) -> ExitCode {
+    let run = || -> anyhow::Result<()> {
+        for path in paths {
+            for file in wast_files(path)? {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let js = crate::export_js(&file.display().to_string(), &text, dir)?;
+                println!("{}", js.display());
+            }
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

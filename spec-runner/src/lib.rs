@@ -15,6 +15,9 @@
 //! [`main_with_args`]. Trials listed in `known-failures.txt` are still run: failing is
 //! expected of them, and passing fails the run.
 //!
+//! [`export_js`] writes a benchmark script as a node program instead, so that V8 runs the
+//! same modules and checks the same answers (`spec-runner --export-js DIR FILES`).
+//!
 //! ```
 //! use spec_runner::{RunOptions, run_script};
 //!
@@ -35,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod export;
 mod report;
 mod script;
 mod spectest;
@@ -42,6 +46,7 @@ mod suite;
 mod values;
 
 pub use cli::main_with_args;
+pub use export::export_js;
 pub use report::{Counts, DirectiveReport, Location, Outcome, ScriptReport};
 pub use script::{RunOptions, run_script};
 pub use suite::{KnownFailures, SPEC_SUITES, embedded_suite, suite_features, wast_files};
