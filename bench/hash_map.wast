@@ -1,0 +1,90 @@
+;; A hash map of structs: chained buckets in an array of references, entries allocated on
+;; insert and unlinked on delete, the table doubling (rehashing every entry) as it fills.
+;; Rounds of insert / lookup / delete churn keep about 100,000 entries live.
+(module
+  (type $entry (struct (field $key i32) (field $val (mut i64)) (field $next (mut (ref null $entry)))))
+  (type $buckets (array (mut (ref null $entry))))
+  (global $table (mut (ref $buckets)) (array.new_default $buckets (i32.const 16)))
+  (global $count (mut i32) (i32.const 0))
+  (func $hash (param $k i32) (result i32)
+    (i32.mul (i32.xor (local.get $k) (i32.shr_u (local.get $k) (i32.const 16))) (i32.const 0x45d9f3b)))
+  (func $slot (param $k i32) (result i32)
+    (i32.and (call $hash (local.get $k)) (i32.sub (array.len (global.get $table)) (i32.const 1))))
+  (func $grow (local $old (ref $buckets)) (local $i i32) (local $e (ref null $entry))
+    (local $next (ref null $entry)) (local $s i32)
+    (local.set $old (global.get $table))
+    (global.set $table (array.new_default $buckets (i32.shl (array.len (local.get $old)) (i32.const 1))))
+    (loop $each
+      (local.set $e (array.get $buckets (local.get $old) (local.get $i)))
+      (block $done
+        (loop $chain
+          (br_if $done (ref.is_null (local.get $e)))
+          (local.set $next (struct.get $entry $next (local.get $e)))
+          (local.set $s (call $slot (struct.get $entry $key (local.get $e))))
+          (struct.set $entry $next (local.get $e) (array.get $buckets (global.get $table) (local.get $s)))
+          (array.set $buckets (global.get $table) (local.get $s) (local.get $e))
+          (local.set $e (local.get $next))
+          (br $chain)))
+      (br_if $each (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                             (array.len (local.get $old))))))
+  (func $find (param $k i32) (result (ref null $entry)) (local $e (ref null $entry))
+    (local.set $e (array.get $buckets (global.get $table) (call $slot (local.get $k))))
+    (block $done (result (ref null $entry))
+      (loop $chain
+        (br_if $done (local.get $e) (ref.is_null (local.get $e)))
+        (br_if $done (local.get $e)
+          (i32.eq (struct.get $entry $key (local.get $e)) (local.get $k)))
+        (local.set $e (struct.get $entry $next (local.get $e)))
+        (br $chain))
+      (unreachable)))
+  (func $put (param $k i32) (param $v i64) (local $e (ref null $entry)) (local $s i32)
+    (local.set $e (call $find (local.get $k)))
+    (if (i32.eqz (ref.is_null (local.get $e)))
+      (then (struct.set $entry $val (local.get $e) (local.get $v)) (return)))
+    (if (i32.gt_u (global.get $count) (array.len (global.get $table))) (then (call $grow)))
+    (local.set $s (call $slot (local.get $k)))
+    (array.set $buckets (global.get $table) (local.get $s)
+      (struct.new $entry (local.get $k) (local.get $v)
+        (array.get $buckets (global.get $table) (local.get $s))))
+    (global.set $count (i32.add (global.get $count) (i32.const 1))))
+  (func $remove (param $k i32) (local $s i32) (local $e (ref null $entry)) (local $prev (ref null $entry))
+    (local.set $s (call $slot (local.get $k)))
+    (local.set $e (array.get $buckets (global.get $table) (local.get $s)))
+    (block $done
+      (loop $chain
+        (br_if $done (ref.is_null (local.get $e)))
+        (if (i32.eq (struct.get $entry $key (local.get $e)) (local.get $k))
+          (then
+            (if (ref.is_null (local.get $prev))
+              (then (array.set $buckets (global.get $table) (local.get $s)
+                      (struct.get $entry $next (local.get $e))))
+              (else (struct.set $entry $next (local.get $prev)
+                      (struct.get $entry $next (local.get $e)))))
+            (global.set $count (i32.sub (global.get $count) (i32.const 1)))
+            (br $done)))
+        (local.set $prev (local.get $e))
+        (local.set $e (struct.get $entry $next (local.get $e)))
+        (br $chain))))
+  ;; `rounds` rounds over keys k = round*50000 + i (i < 100000): insert, read back, delete
+  ;; the older half. Returns the sum of the values found, modulo 2^32.
+  (func (export "run") (param $rounds i32) (result i32)
+    (local $r i32) (local $i i32) (local $k i32) (local $sum i64) (local $e (ref null $entry))
+    (loop $round
+      (local.set $i (i32.const 0))
+      (loop $ins
+        (local.set $k (i32.add (i32.mul (local.get $r) (i32.const 50000)) (local.get $i)))
+        (call $put (local.get $k) (i64.extend_i32_u (local.get $k)))
+        (br_if $ins (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 100000))))
+      (local.set $i (i32.const 0))
+      (loop $get
+        (local.set $e (call $find (i32.add (i32.mul (local.get $r) (i32.const 50000)) (local.get $i))))
+        (local.set $sum (i64.add (local.get $sum) (struct.get $entry $val (local.get $e))))
+        (br_if $get (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 100000))))
+      (local.set $i (i32.const 0))
+      (loop $del
+        (call $remove (i32.add (i32.mul (local.get $r) (i32.const 50000)) (local.get $i)))
+        (br_if $del (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 50000))))
+      (br_if $round (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rounds))))
+    (i32.wrap_i64 (local.get $sum)))
+)
+(assert_return (invoke "run" (i32.const 100)) (i32.const -117733184))
