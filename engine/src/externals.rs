@@ -314,6 +314,50 @@ impl Memory {
         cx.0.opaque.memories[self.index].data_mut()
     }
 
+    /// Copies `buffer.len()` bytes at `offset` into `buffer`; an error, and no copy, if
+    /// they are not all inside the memory (a bad guest pointer cannot panic the host).
+    ///
+    /// ```
+    /// # use engine::{Engine, Memory, MemoryType, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+    /// memory.write(&mut store, 100, b"hello")?;
+    /// let mut buf = [0; 5];
+    /// memory.read(&store, 100, &mut buf)?;
+    /// assert_eq!(&buf, b"hello");
+    /// assert!(memory.read(&store, 65534, &mut buf).is_err());
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buffer: &mut [u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
+        let cx = store.as_context();
+        cx.0.opaque.check(self.store);
+        let data = cx.0.opaque.memories[self.index].data();
+        let range = MemoryAccessError::check(offset, buffer.len(), data.len())?;
+        buffer.copy_from_slice(&data[range]);
+        Ok(())
+    }
+
+    /// Copies `buffer` into the memory at `offset`; an error, and no write, if the bytes
+    /// would not all lie inside the memory.
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        buffer: &[u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
+        let cx = store.as_context_mut();
+        cx.0.opaque.check(self.store);
+        let data = cx.0.opaque.memories[self.index].data_mut();
+        let range = MemoryAccessError::check(offset, buffer.len(), data.len())?;
+        data[range].copy_from_slice(buffer);
+        Ok(())
+    }
+
     /// Grows by `delta` pages, returning the old size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let cx = store.as_context_mut();
@@ -325,3 +369,40 @@ impl Memory {
         }
     }
 }
+
+/// A host access outside a memory's bounds ([`Memory::read`], [`Memory::write`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryAccessError {
+    /// Where the access started.
+    pub offset: usize,
+    /// How many bytes it covered.
+    pub len: usize,
+    /// The memory's size in bytes.
+    pub size: usize,
+}
+
+impl MemoryAccessError {
+    /// The range `[offset, offset + len)` if it lies within `size` bytes.
+    fn check(
+        offset: usize,
+        len: usize,
+        size: usize,
+    ) -> std::result::Result<std::ops::Range<usize>, MemoryAccessError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= size => Ok(offset..end),
+            _ => Err(MemoryAccessError { offset, len, size }),
+        }
+    }
+}
+
+impl std::fmt::Display for MemoryAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "out of bounds memory access: {} bytes at offset {} of a {}-byte memory",
+            self.len, self.offset, self.size
+        )
+    }
+}
+
+impl std::error::Error for MemoryAccessError {}

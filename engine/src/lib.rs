@@ -62,7 +62,7 @@ pub use arrayref::{ArrayRef, ArrayType};
 pub use config::{Collector, Config, OptLevel};
 pub use engine::Engine;
 pub use exnref::{ExnRef, ThrownException};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use instance::Instance;

@@ -637,3 +637,53 @@ fn a_function_of_a_dropped_store_is_rejected_before_it_is_read() {
         .unwrap_or_default();
     assert!(message.contains("wrong store"), "{message}");
 }
+
+/// `Memory::read` / `write` check their range: a host function handed a bad guest pointer
+/// returns an error (a trap for its Wasm caller) instead of panicking the host.
+#[test]
+fn memory_read_and_write_reject_bad_ranges() {
+    let engine = engine::Engine::default();
+    let mut store = engine::Store::new(&engine, Vec::<u8>::new());
+    let mut linker = engine::Linker::new(&engine);
+    let log = engine::Func::new(
+        &mut store,
+        engine::FuncType::new([engine::ValType::I32, engine::ValType::I32], []),
+        |mut caller, args, _| {
+            let Some(engine::Extern::Memory(memory)) = caller.get_export("memory") else {
+                anyhow::bail!("no memory export");
+            };
+            let (ptr, len) = (args[0].i32().unwrap() as u32, args[1].i32().unwrap() as u32);
+            let mut buf = vec![0; len as usize];
+            memory.read(&caller, ptr as usize, &mut buf)?;
+            caller.data_mut().extend_from_slice(&buf);
+            Ok(())
+        },
+    );
+    linker.define(&store, "host", "log", log).unwrap();
+    let module = engine::Module::new(
+        &engine,
+        r#"(module (import "host" "log" (func $log (param i32 i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 8) "hi there")
+             (func (export "log") (param i32 i32) (call $log (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance
+        .get_typed_func::<(i32, i32), ()>(&store, "log")
+        .unwrap();
+    f.call(&mut store, (8, 8)).unwrap();
+    assert_eq!(store.data(), b"hi there");
+    for (ptr, len) in [(65530, 8), (-1, 2), (0, 65537)] {
+        let err = f.call(&mut store, (ptr, len)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("out of bounds memory access"),
+            "({ptr}, {len}): {err:#}"
+        );
+    }
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    let err = memory.write(&mut store, usize::MAX, b"x").unwrap_err();
+    assert_eq!((err.offset, err.len, err.size), (usize::MAX, 1, 65536));
+    memory.write(&mut store, 65535, b"!").unwrap();
+    assert_eq!(memory.data(&store)[65535], b'!');
+}
