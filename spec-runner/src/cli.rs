@@ -32,6 +32,9 @@ Options:
                   that uses them up traps with \"all fuel consumed by WebAssembly\".
   --legacy-exceptions
                   Accept legacy exception handling (try, catch, delegate, rethrow).
+  --strict-messages
+                  assert_trap accepts only the engine's own trap messages, not the
+                  wordings other engines' suites use for the same trap.
   --export-js DIR Write each script as DIR/NAME.mjs (and its modules) for node, instead
                   of running it; prints the .mjs paths.
   --verbose       Print skipped directives with their reasons, and the expected and actual
@@ -74,6 +77,7 @@ struct Cli {
     fuel: Option<u64>,
     legacy_exceptions: bool,
     export_js: Option<PathBuf>,
+    strict_messages: bool,
     help: bool,
     /// The program name followed by everything we did not consume.
     libtest: Vec<String>,
@@ -94,6 +98,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
         fuel: None,
         legacy_exceptions: false,
         export_js: None,
+        strict_messages: false,
         help: false,
         libtest: args.next().into_iter().collect(),
     };
@@ -126,6 +131,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
             cli.fuel = Some(value("--fuel", &mut args)?);
         } else if arg == "--legacy-exceptions" {
             cli.legacy_exceptions = true;
+        } else if arg == "--strict-messages" {
+            cli.strict_messages = true;
         } else if arg == "--export-js" {
             let Some(dir) = args.next() else {
                 bail!("--export-js needs a directory");
@@ -188,6 +195,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
         timeout: cli.timeout,
         fuel: cli.fuel,
         legacy_exceptions: cli.legacy_exceptions,
+        strict_messages: cli.strict_messages,
     };
     let totals = Arc::new(Mutex::new(Totals::default()));
     let trials = match trials(&cli, &options, &known, &totals) {

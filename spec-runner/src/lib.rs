@@ -43,6 +43,7 @@ mod report;
 mod script;
 mod spectest;
 mod suite;
+mod trap_aliases;
 mod values;
 
 pub use cli::main_with_args;
