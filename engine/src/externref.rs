@@ -102,6 +102,11 @@ impl ExternRef {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
         let raw = a.to_raw(opaque);
+        if let Some(r) = gc_core::VMGcRef::from_raw(raw)
+            && !r.is_i31()
+        {
+            opaque.gc.heap.externalize(r);
+        }
         ExternRef::from_raw(opaque, raw).expect("an any reference is non-null")
     }
 

@@ -1,10 +1,22 @@
 //! The deferred-reference-counting collector's barriers.
+//!
+//! A store into a young object (see `gc_core::DrcHeader::YOUNG`) is a plain store. A
+//! store into an old object, a table or a global counts the new reference and releases
+//! the old one, unless they are equal; a young new value not yet in the young log is then
+//! logged by the runtime (a cold call, once per object). Initialising stores into a new
+//! object, which is young, are plain stores.
 
 use crate::access::object_flags;
 use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler, GcRefKind};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
-use gc_core::{GcLayouts, VMGcRef};
+use gc_core::{DrcHeader, GcLayouts, VMGcHeader, VMGcRef};
+
+/// Offset of the kind word, whose collector bits say whether an object is young.
+const KIND_OFFSET: i32 = VMGcHeader::KIND_OFFSET as i32;
+/// The young object bit, and the bit saying a young object is in the young log.
+const YOUNG: u32 = DrcHeader::YOUNG;
+const LOGGED: u32 = DrcHeader::LOGGED;
 
 /// Code emission for the DRC collector.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +90,8 @@ impl DrcCompiler {
     }
 
     /// Emits: if `r` (of static kind `kind`) is a heap object, add `delta` to its count;
-    /// for a decrement, call the runtime (in a cold block) when the count reaches zero.
+    /// returns the object's address and its new count, in the block where `r` is one (the
+    /// caller ends it). A non-object continues in `skip`.
     fn emit_adjust(
         &self,
         env: &mut dyn GcCompileEnv,
@@ -86,13 +99,10 @@ impl DrcCompiler {
         r: Value,
         kind: GcRefKind,
         delta: i64,
-    ) {
-        if Self::is_null_constant(b, r) {
-            return;
-        }
+        skip: ir::Block,
+    ) -> (Value, Value) {
         let adjust = b.create_block();
-        let done = b.create_block();
-        Self::branch_if_heap_object(b, r, kind, adjust, done);
+        Self::branch_if_heap_object(b, r, kind, adjust, skip);
         b.seal_block(adjust);
         b.switch_to_block(adjust);
         let offset = self.ref_count_offset;
@@ -101,17 +111,64 @@ impl DrcCompiler {
         let count = b.ins().load(I32, flags, addr, offset as i32);
         let count = b.ins().iadd_imm_s(count, delta);
         b.ins().store(flags, count, addr, offset as i32);
-        if delta < 0 {
-            let zero = b.create_block();
-            b.ins().brif(count, done, &[], zero, &[]);
-            b.seal_block(zero);
-            b.switch_to_block(zero);
-            b.set_cold_block(zero);
-            env.gc_note_zero_count(b, r);
-        }
+        (addr, count)
+    }
+
+    /// Emits: if `r` (of static kind `kind`) is a heap object, add one to its count; if `r`
+    /// is then young and not logged (which only a first count can make it), branch to
+    /// `log`, else continue in the block this returns into.
+    fn emit_increment(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        kind: GcRefKind,
+        log: ir::Block,
+    ) {
+        let done = b.create_block();
+        let (addr, count) = self.emit_adjust(env, b, r, kind, 1, done);
+        // A young object with a count is logged already: only a first count can need the
+        // log, so the header is read only then.
+        let first = b.ins().icmp_imm_u(IntCC::Equal, count, 1);
+        let check = b.create_block();
+        b.ins().brif(first, check, &[], done, &[]);
+        b.seal_block(check);
+        b.switch_to_block(check);
+        let header = b.ins().load(I32, object_flags(), addr, KIND_OFFSET);
+        let bits = b.ins().band_imm_u(header, i64::from(YOUNG | LOGGED));
+        let young_unlogged = b.ins().icmp_imm_u(IntCC::Equal, bits, i64::from(YOUNG));
+        b.ins().brif(young_unlogged, log, &[], done, &[]);
+        b.seal_block(done);
+        b.switch_to_block(done);
+    }
+
+    /// Emits: if `r` (of static kind `kind`) is a heap object, add one to its count.
+    fn emit_plain_increment(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        kind: GcRefKind,
+    ) {
+        let done = b.create_block();
+        self.emit_adjust(env, b, r, kind, 1, done);
         b.ins().jump(done, &[]);
         b.seal_block(done);
         b.switch_to_block(done);
+    }
+
+    /// Emits: if `r` (of static kind `kind`) is a heap object, subtract one from its count
+    /// and return the new count, in the block where `r` is one (the caller ends it). A
+    /// non-object continues in `done`.
+    fn emit_decrement(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+        kind: GcRefKind,
+        done: ir::Block,
+    ) -> Value {
+        self.emit_adjust(env, b, r, kind, -1, done).1
     }
 }
 
@@ -134,35 +191,124 @@ impl GcCompiler for DrcCompiler {
         offset: i32,
         value: Value,
         slot: GcRefKind,
+        object: Option<Value>,
     ) {
+        let done = b.create_block();
+        if let Some(object) = object {
+            // A young object's fields are not counted: a plain store.
+            let header = self.load_header_word(env, b, object, KIND_OFFSET as u32);
+            let young = b.ins().band_imm_u(header, i64::from(YOUNG));
+            let plain = b.create_block();
+            let counted = b.create_block();
+            b.ins().brif(young, plain, &[], counted, &[]);
+            b.seal_block(plain);
+            b.switch_to_block(plain);
+            b.ins().store(flags, value, addr, offset);
+            b.ins().jump(done, &[]);
+            b.seal_block(counted);
+            b.switch_to_block(counted);
+        }
         // Storing the reference a slot already holds changes no count: skip both.
         let old = b.ins().load(GC_REF_TYPE, flags, addr, offset);
         let store = b.create_block();
-        let done = b.create_block();
         let same = b.ins().icmp(IntCC::Equal, old, value);
         b.ins().brif(same, done, &[], store, &[]);
         b.seal_block(store);
         b.switch_to_block(store);
         b.ins().store(flags, value, addr, offset);
-        self.emit_adjust(env, b, value, slot, 1);
-        self.emit_adjust(env, b, old, slot, -1);
+        // The runtime is called once, when both counts are right: for the old value if its
+        // count reached zero, and for a young new value not yet logged. Neither value is
+        // used after the call, so neither needs a stack slot for it.
+        let null = b.ins().iconst(GC_REF_TYPE, 0);
+        let release = b.create_block();
+        if slot.may_be_young && !Self::is_null_constant(b, value) {
+            let log = b.create_block();
+            self.emit_increment(env, b, value, slot, log);
+            b.ins().jump(release, &[]);
+            // Cold: the new value needs logging; release the old one first, then call the
+            // runtime for both.
+            b.switch_to_block(log);
+            let first_cold = b.func.dfg.num_blocks();
+            let call = b.create_block();
+            let released = b.append_block_param(call, GC_REF_TYPE);
+            let skip = b.create_block();
+            let count = self.emit_decrement(env, b, old, slot, skip);
+            let reached_zero = b.ins().icmp_imm_u(IntCC::Equal, count, 0);
+            let released_value = b.ins().select(reached_zero, old, null);
+            b.ins().jump(call, &[ir::BlockArg::Value(released_value)]);
+            b.seal_block(log);
+            b.seal_block(skip);
+            b.switch_to_block(skip);
+            b.ins().jump(call, &[ir::BlockArg::Value(null)]);
+            b.seal_block(call);
+            b.switch_to_block(call);
+            env.gc_barrier_slow_path(b, [value, released]);
+            b.ins().jump(done, &[]);
+            // All of this path is out of the way.
+            b.set_cold_block(log);
+            for i in first_cold..b.func.dfg.num_blocks() {
+                b.set_cold_block(ir::Block::from_u32(i as u32));
+            }
+        } else {
+            if !Self::is_null_constant(b, value) {
+                // No young object to log: a plain increment.
+                self.emit_plain_increment(env, b, value, slot);
+            }
+            b.ins().jump(release, &[]);
+        }
+        b.seal_block(release);
+        b.switch_to_block(release);
+        let count = self.emit_decrement(env, b, old, slot, done);
+        let zero = b.create_block();
+        b.ins().brif(count, done, &[], zero, &[]);
+        b.seal_block(zero);
+        b.switch_to_block(zero);
+        b.set_cold_block(zero);
+        env.gc_barrier_slow_path(b, [old, null]);
         b.ins().jump(done, &[]);
         b.seal_block(done);
         b.switch_to_block(done);
     }
 
-    fn init_gc_ref(
+    fn extern_convert_any(
         &self,
         env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+    ) -> Value {
+        // An `externref` is never young (its slots' barriers skip the young test): a young
+        // object is promoted as it crosses.
+        let object = b.create_block();
+        let young = b.create_block();
+        let done = b.create_block();
+        Self::branch_if_heap_object(b, r, GcRefKind::ANY, object, done);
+        b.seal_block(object);
+        b.switch_to_block(object);
+        let header = self.load_header_word(env, b, r, KIND_OFFSET as u32);
+        let bit = b.ins().band_imm_u(header, i64::from(YOUNG));
+        b.ins().brif(bit, young, &[], done, &[]);
+        b.seal_block(young);
+        b.switch_to_block(young);
+        b.set_cold_block(young);
+        env.gc_externalize(b, r);
+        b.ins().jump(done, &[]);
+        b.seal_block(done);
+        b.switch_to_block(done);
+        r
+    }
+
+    fn init_gc_ref(
+        &self,
+        _env: &mut dyn GcCompileEnv,
         b: &mut FunctionBuilder<'_>,
         flags: MemFlagsData,
         addr: Value,
         offset: i32,
         value: Value,
-        slot: GcRefKind,
+        _slot: GcRefKind,
+        _object: Value,
     ) {
-        // The slot held null: only the new reference is counted.
+        // A new object is young: its fields are not counted.
         b.ins().store(flags, value, addr, offset);
-        self.emit_adjust(env, b, value, slot, 1);
     }
 }

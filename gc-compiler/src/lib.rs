@@ -45,8 +45,14 @@ pub trait GcCompileEnv {
     fn gc_heap_base(&mut self, b: &mut FunctionBuilder<'_>) -> Value;
     /// The number of bytes accessible from the base (pointer-sized).
     fn gc_heap_bound(&mut self, b: &mut FunctionBuilder<'_>) -> Value;
-    /// Emits the runtime call for a reference whose count compiled code just set to zero.
-    fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value);
+    /// Emits the runtime call of the write barrier's slow path
+    /// (`gc_core::GcHeap::barrier_slow_path`) for each of `refs` that is not null (`i32`
+    /// zero): compiled code just set its count to zero, or counted a young object that is
+    /// not logged. The call may collect.
+    fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]);
+    /// Emits the runtime call that makes heap object `r` (not null, not an `i31`) an
+    /// `externref` (`gc_core::GcHeap::externalize`).
+    fn gc_externalize(&mut self, b: &mut FunctionBuilder<'_>, r: Value);
     /// Emits the runtime's allocation of a zeroed `size`-byte object (an `i64`) of `kind`
     /// and canonical type `ty` (an `i32`), which may collect and traps if the heap cannot
     /// hold the object; returns the new reference.
@@ -69,13 +75,18 @@ pub struct GcRefKind {
     pub nullable: bool,
     /// Whether the slot may hold an `i31` (no heap object).
     pub may_be_i31: bool,
+    /// Whether the slot may hold a young object of a generational collector: not an
+    /// `externref` slot, since converting to `externref` promotes
+    /// ([`GcCompiler::extern_convert_any`]).
+    pub may_be_young: bool,
 }
 
 impl GcRefKind {
-    /// Nothing known: null and `i31` both possible.
+    /// Nothing known: null, `i31` and young objects all possible.
     pub const ANY: GcRefKind = GcRefKind {
         nullable: true,
         may_be_i31: true,
+        may_be_young: true,
     };
 }
 
@@ -114,7 +125,9 @@ pub trait GcCompiler: Send + Sync {
     }
 
     /// Stores GC reference `value` to `addr + offset`, a slot of static kind `slot` (which
-    /// `value`, a subtype, fits too), with the write barrier.
+    /// `value`, a subtype, fits too), with the write barrier. `object` is the GC object the
+    /// slot belongs to (a field or an array element; non-null), `None` for a table element
+    /// or a global.
     #[allow(clippy::too_many_arguments)]
     fn store_gc_ref(
         &self,
@@ -125,11 +138,13 @@ pub trait GcCompiler: Send + Sync {
         offset: i32,
         value: Value,
         slot: GcRefKind,
+        object: Option<Value>,
     );
 
-    /// Stores GC reference `value` into a field of an object just allocated (which holds
-    /// null), of static kind `slot`. By default the full write barrier; a collector may
-    /// drop what a null old value makes unnecessary.
+    /// Stores GC reference `value` into a field of object `object`, just allocated (the
+    /// field holds null, and nothing has run since the allocation), of static kind `slot`.
+    /// By default the full write barrier; a collector may drop what a null old value and a
+    /// new object make unnecessary.
     #[allow(clippy::too_many_arguments)]
     fn init_gc_ref(
         &self,
@@ -140,8 +155,22 @@ pub trait GcCompiler: Send + Sync {
         offset: i32,
         value: Value,
         slot: GcRefKind,
+        object: Value,
     ) {
-        self.store_gc_ref(env, b, flags, addr, offset, value, slot);
+        self.store_gc_ref(env, b, flags, addr, offset, value, slot, Some(object));
+    }
+
+    /// `extern.convert_any` of `r`: the same reference, seen as an `externref`. By default
+    /// nothing; a collector whose `externref` slots must not hold some objects (the DRC's
+    /// young ones) calls [`GcCompileEnv::gc_externalize`] for them.
+    fn extern_convert_any(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        r: Value,
+    ) -> Value {
+        let _ = (env, b);
+        r
     }
 
     /// Allocates a zeroed object of `kind`, canonical type `ty` (an `i32`) and `size`

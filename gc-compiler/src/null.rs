@@ -41,6 +41,7 @@ impl GcCompiler for NullCompiler {
         offset: i32,
         value: Value,
         _slot: GcRefKind,
+        _object: Option<Value>,
     ) {
         b.ins().store(flags, value, addr, offset);
     }

@@ -21,7 +21,7 @@ const LAYOUTS: GcLayouts = gc_core::DRC_LAYOUTS;
 struct TestEnv {
     base: Value,
     bound: Value,
-    note_zero: Option<ir::FuncRef>,
+    slow_path: Option<ir::FuncRef>,
     alloc: Option<ir::FuncRef>,
 }
 
@@ -56,11 +56,18 @@ impl GcCompileEnv for TestEnv {
     fn gc_heap_bound(&mut self, _b: &mut FunctionBuilder<'_>) -> Value {
         self.bound
     }
-    fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
+    fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]) {
         let f = *self
-            .note_zero
-            .get_or_insert_with(|| import(b, 0, &[I32], &[]));
-        b.ins().call(f, &[gc_ref]);
+            .slow_path
+            .get_or_insert_with(|| import(b, 0, &[I32, I32], &[]));
+        b.ins().call(f, &refs);
+    }
+    fn gc_externalize(&mut self, b: &mut FunctionBuilder<'_>, r: Value) {
+        let f = *self
+            .slow_path
+            .get_or_insert_with(|| import(b, 0, &[I32, I32], &[]));
+        let null = b.ins().iconst(I32, 0);
+        b.ins().call(f, &[r, null]);
     }
     fn gc_alloc_slow(
         &mut self,
@@ -104,7 +111,7 @@ fn build(
     let mut env = TestEnv {
         base: p[0],
         bound: p[1],
-        note_zero: None,
+        slow_path: None,
         alloc: None,
     };
     let result = body(&mut env, &mut b, p[2], p[3]);
@@ -148,6 +155,7 @@ fn drc_store_barrier() {
             8,
             value,
             GcRefKind::ANY,
+            None,
         );
         None
     });
@@ -170,23 +178,42 @@ fn drc_barriers_use_the_static_type() {
     let exact = GcRefKind {
         nullable: false,
         may_be_i31: false,
+        may_be_young: true,
     };
     let func = build(|env, b, addr, value| {
-        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value, exact);
+        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value, exact, None);
         None
     });
     check("drc_store_barrier_non_null_object", &func);
-    assert_eq!(count(&func, "band"), 0, "no i31 tag test");
+    assert_eq!(
+        count(&func, "band"),
+        1,
+        "no i31 tag test, only the young test"
+    );
     // A nullable slot of objects: the null tests stay, the tag tests go.
     let nullable = GcRefKind {
         nullable: true,
         may_be_i31: false,
+        may_be_young: true,
     };
     let func = build(|env, b, addr, value| {
-        drc.store_gc_ref(env, b, MemFlagsData::trusted(), addr, 8, value, nullable);
+        drc.store_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            value,
+            nullable,
+            None,
+        );
         None
     });
-    assert_eq!(count(&func, "band"), 0, "no i31 tag test");
+    assert_eq!(
+        count(&func, "band"),
+        1,
+        "no i31 tag test, only the young test"
+    );
     // Storing the constant null increments nothing: one count update (the old value's).
     let func = build(|env, b, addr, _| {
         let null = b.ins().iconst(I32, 0);
@@ -198,6 +225,7 @@ fn drc_barriers_use_the_static_type() {
             8,
             null,
             GcRefKind::ANY,
+            None,
         );
         None
     });
@@ -216,6 +244,56 @@ fn drc_barriers_use_the_static_type() {
     );
     // Every store first compares old and new: equal, nothing else happens.
     assert_eq!(count(&func, "icmp eq"), 1);
+    assert_eq!(count(&func, "call"), 1, "one cold runtime call");
+}
+
+#[test]
+fn drc_stores_into_young_objects_are_plain() {
+    let drc = DrcCompiler::new(&LAYOUTS, false);
+    // A field of `value`'s own object: a young object takes a plain store, an old one the
+    // barrier.
+    let func = build(|env, b, addr, value| {
+        drc.store_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            value,
+            GcRefKind::ANY,
+            Some(value),
+        );
+        None
+    });
+    check("drc_store_barrier_into_object", &func);
+    let text = func.display().to_string();
+    let young = format!("= {}", gc_core::DrcHeader::YOUNG);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" band ") && l.trim_end().ends_with(&young)),
+        "the object's young bit is tested:\n{text}"
+    );
+    assert_eq!(
+        count(&func, "store"),
+        5,
+        "plain store; barrier store and both counts; the old count in the cold log path"
+    );
+    // Initialising a new (young) object's field: one plain store, nothing else.
+    let func = build(|env, b, addr, value| {
+        drc.init_gc_ref(
+            env,
+            b,
+            MemFlagsData::trusted(),
+            addr,
+            8,
+            value,
+            GcRefKind::ANY,
+            value,
+        );
+        None
+    });
+    assert_eq!(func.layout.blocks().count(), 1, "no branches");
+    assert_eq!(count(&func, "store"), 1);
 }
 
 #[test]
@@ -245,6 +323,7 @@ fn drc_store_barrier_without_bounds_checks() {
             8,
             value,
             GcRefKind::ANY,
+            None,
         );
         None
     });
@@ -286,6 +365,7 @@ fn null_collector_has_no_barriers() {
             8,
             value,
             GcRefKind::ANY,
+            None,
         );
         Some(null.load_gc_ref(env, b, MemFlagsData::trusted(), addr, 8))
     });

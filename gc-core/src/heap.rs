@@ -136,9 +136,48 @@ pub unsafe trait GcHeap: Send {
     /// Releases a counted reference.
     fn drop_gc_ref(&mut self, r: VMGcRef);
 
-    /// Called when compiled code's decrement barrier has set `r`'s count to zero (for
-    /// reference-counting collectors; others never emit that call).
-    fn dec_ref_slow_path(&mut self, r: VMGcRef);
+    /// Whether the references held in object `r`'s fields are counted: true unless the
+    /// collector leaves some objects' fields uncounted (the DRC heap's young objects).
+    /// Writers that bypass [`write_field_gc_ref`](GcHeap::write_field_gc_ref) (bulk
+    /// copies) must ask.
+    fn fields_are_counted(&self, r: VMGcRef) -> bool {
+        let _ = r;
+        true
+    }
+
+    /// Write barrier for a reference field: stores `new` at `offset` of object `obj`
+    /// (bounds-checked like `object_bytes_mut`), counting it and releasing the reference
+    /// it replaces if `obj`'s fields are counted, else as a plain store.
+    fn write_field_gc_ref(&mut self, obj: VMGcRef, offset: u32, new: Option<VMGcRef>) {
+        let raw = new.map_or(0, |r| r.as_raw());
+        if !self.fields_are_counted(obj) {
+            self.object_bytes_mut(obj, offset, 4)
+                .copy_from_slice(&raw.to_le_bytes());
+            return;
+        }
+        if let Some(new) = new {
+            self.clone_gc_ref(&new);
+        }
+        let slot = self.object_bytes_mut(obj, offset, 4);
+        let old = u32::from_le_bytes((&*slot).try_into().expect("4 bytes"));
+        slot.copy_from_slice(&raw.to_le_bytes());
+        if let Some(old) = VMGcRef::from_raw(old) {
+            self.drop_gc_ref(old);
+        }
+    }
+
+    /// Called when `r` becomes an `externref` (`extern.convert_any`, in compiled code or a
+    /// constant expression, or the host's conversion). The DRC heap promotes a young
+    /// object then, so that no `externref` is ever young and barriers on `externref`
+    /// slots need no young test. By default nothing.
+    fn externalize(&mut self, r: VMGcRef) {
+        let _ = r;
+    }
+
+    /// The slow path of compiled code's write barrier (for reference-counting collectors;
+    /// others never emit that call): compiled code has just set `r`'s count to zero, or
+    /// counted a reference to a young object it has not logged.
+    fn barrier_slow_path(&mut self, r: VMGcRef);
 
     /// Notes that `r` is being handed to Wasm code, where it will be held by frames the
     /// heap does not count.

@@ -178,6 +178,16 @@ impl FreeList {
         self.by_start.range(pos..).next().map(|(&s, &l)| (s, l))
     }
 
+    /// Every free block below the frontier, `(start, length)`, in no particular order.
+    pub(crate) fn blocks(&self) -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = self.by_start.iter().map(|(&s, &l)| (s, l)).collect();
+        for (c, blocks) in self.small.iter().enumerate() {
+            let size = (c as u32 + 1) * ALIGN;
+            out.extend(blocks.iter().map(|&start| (start, size)));
+        }
+        out
+    }
+
     /// Bytes below the frontier that are free.
     pub(crate) fn free_bytes(&self) -> u64 {
         self.by_start.values().map(|&l| u64::from(l)).sum::<u64>() + self.small_cached_bytes()

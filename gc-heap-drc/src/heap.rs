@@ -1,22 +1,24 @@
-//! `DrcHeap`: objects in one reserved region, counted references, and a zero-count table.
+//! `DrcHeap`: objects in one reserved region, counted references, a zero-count table, and
+//! a young generation whose objects are born uncounted.
 //!
 //! Objects are laid out as `gc_core::DrcHeader` says (kind, type, count, size; an
 //! `externref` then holds its host-data id, `gc_core::DrcExternRef`); index 0 is null.
 //!
 //! Small objects are bump-allocated from a zeroed chunk of free space (by compiled code
 //! inline, or by `alloc_raw`), see `gc_core::GcBumpLayout`; the cursor lives at
-//! `CURSOR` in the heap's first object slot, where no object is. A bump-allocated object
-//! starts with the in-ZCT bit set but is not in `zct` yet: the objects between
-//! `nursery_start` and the cursor are listed implicitly, and `scan_nursery` moves them
-//! into `zct` (and into the statistics) before anything looks at the table.
+//! `CURSOR` in the heap's first object slot, where no object is. New structs, arrays and
+//! exceptions are young (`heap/young.rs`): listed nowhere, their fields uncounted, freed in
+//! bulk by the young collection that starts every collection unless it promotes them.
+//! `externref` objects are counted from birth, so that host values are dropped promptly.
 //!
-//! References held by Wasm frames are not counted (deferred reference counting). An object
-//! whose count drops to zero is not freed at once: it goes to the zero-count table (ZCT),
-//! and a collection frees the ZCT entries that no Wasm frame holds, as found by walking the
-//! frames with stack maps. So reads of references (`table.get`, `global.get`, field loads)
-//! need no barrier at all.
+//! References held by Wasm frames are not counted (deferred reference counting). An old
+//! object whose count drops to zero is not freed at once: it goes to the zero-count table
+//! (ZCT), and a collection frees the ZCT entries that no Wasm frame holds, as found by
+//! walking the frames with stack maps. So reads of references (`table.get`, `global.get`,
+//! field loads) need no barrier at all.
 
 mod trace;
+mod young;
 
 use crate::free_list::FreeList;
 use crate::region::Region;
@@ -26,6 +28,7 @@ use gc_core::{
     GcHeapConfig, GcProgress, GcRootsIter, GcTypeTrace, VMGcHeader, VMGcKind, VMGcRef,
 };
 use trace::Trace;
+use young::{LOGGED, YOUNG, YOUNG_MARK, YoungCollection, YoungSpace};
 
 // Header offsets, from the one definition of the layout.
 const KIND: usize = VMGcHeader::KIND_OFFSET as usize;
@@ -59,8 +62,10 @@ const INCREMENT_BUDGET: usize = 4096;
 const CHILD_CHUNK: u32 = 1024;
 /// The zero-count table size that triggers a collection, at least.
 const MIN_ZCT_LIMIT: usize = 4096;
-/// Bytes allocated between collections, at least.
+/// Bytes of old objects allocated (`externref`s) between collections, at least.
 const MIN_ALLOC_LIMIT: u64 = 1 << 20;
+/// Young bytes allocated that trigger a collection.
+const YOUNG_LIMIT: u64 = 1 << 20;
 
 /// A deferred-reference-counting heap.
 pub struct DrcHeap {
@@ -70,6 +75,7 @@ pub struct DrcHeap {
     /// The heap's memory; its size is the heap's most bytes. The capacity, what may be
     /// allocated now, is the free list's limit.
     free: FreeList,
+    /// The zero-count table: old objects with `IN_ZCT` set.
     zct: Vec<u32>,
     /// An empty buffer with capacity, swapped with `zct` when a collection takes it, so
     /// steady-state collections do not reallocate the table.
@@ -78,8 +84,13 @@ pub struct DrcHeap {
     children_scratch: Vec<u32>,
     /// Scratch space for a collection's list of stack roots.
     stack_roots_scratch: Vec<u32>,
-    /// The first bump-allocated object not yet moved into `zct` (the cursor when all are).
-    nursery_start: u32,
+    /// The young objects and their log.
+    young: YoungSpace,
+    /// The start of the current bump chunk.
+    chunk_start: u32,
+    /// The hole the current chunk was cut from (the hole then starts at `chunk_end`), if
+    /// it was.
+    chunk_hole: Option<usize>,
     /// The end of the current bump chunk (0: none).
     chunk_end: u32,
     /// Host values of objects freed by an abandoned trace, dropped by the next collection.
@@ -89,16 +100,20 @@ pub struct DrcHeap {
     /// Array references visited per unit of work (`CHILD_CHUNK`; tests lower it).
     child_chunk: u32,
     zct_limit: usize,
+    /// Bytes of old objects allocated since the last collection.
     allocated_since_gc: u64,
     alloc_limit: u64,
     /// Live bytes after a collection above which the backup trace runs.
     trace_limit: u64,
     /// Backup traces run so far.
     traces: u64,
+    /// Old objects and their bytes (young ones are counted by walking their ranges).
     live_objects: usize,
     bytes_in_use: u64,
     no_gc_depth: u32,
     stress: bool,
+    /// Debug builds: objects the invariant check may walk before it runs again.
+    check_credit: usize,
     /// The capacity when created, restored by `reset`.
     initial_capacity: u32,
 }
@@ -128,7 +143,9 @@ impl DrcHeap {
             zct_spare: Vec::new(),
             children_scratch: Vec::new(),
             stack_roots_scratch: Vec::new(),
-            nursery_start: 0,
+            young: YoungSpace::default(),
+            chunk_start: 0,
+            chunk_hole: None,
             chunk_end: 0,
             deferred_host_drops: Vec::new(),
             increment_budget: INCREMENT_BUDGET,
@@ -142,6 +159,7 @@ impl DrcHeap {
             bytes_in_use: 0,
             no_gc_depth: 0,
             stress: config.stress,
+            check_credit: 0,
             initial_capacity: capacity as u32,
         })
     }
@@ -159,15 +177,26 @@ impl DrcHeap {
         self.read_u32(r, REF_COUNT)
     }
 
+    /// Whether `r` is young (its fields uncounted).
+    pub fn is_young(&self, r: VMGcRef) -> bool {
+        self.read_u32(r, KIND) & YOUNG != 0
+    }
+
+    /// Sets the units of work a collection increment does (4096 by default): smaller
+    /// budgets make collections take more increments, for tests of abandoned collections.
+    pub fn set_increment_budget(&mut self, units: usize) {
+        self.increment_budget = units.max(1);
+    }
+
     /// The bump cursor's `next`, checked against the chunk (compiled code moves it).
     fn cursor_next(&self) -> u32 {
         let (next, _) = self.region.cursor(CURSOR);
         assert!(
-            self.nursery_start <= next
+            self.chunk_start <= next
                 && next <= self.chunk_end
                 && next.is_multiple_of(DRC_LAYOUTS.object_align),
             "corrupt bump cursor {next:#x} (chunk {:#x}..{:#x})",
-            self.nursery_start,
+            self.chunk_start,
             self.chunk_end
         );
         next
@@ -177,10 +206,20 @@ impl DrcHeap {
         self.region.set_cursor(CURSOR, next, limit);
     }
 
-    /// Calls `f(start, size)` for each bump-allocated object not yet scanned.
-    fn for_each_nursery_object(&self, mut f: impl FnMut(u32, u32)) {
-        let end = self.cursor_next();
-        let mut pos = self.nursery_start;
+    /// Young bytes allocated since the last young collection.
+    fn young_bytes(&self) -> u64 {
+        let current = if self.chunk_end == 0 {
+            0
+        } else {
+            self.cursor_next() - self.chunk_start
+        };
+        self.young.bytes + u64::from(current)
+    }
+
+    /// Calls `f(start, size)` for each object in `[start, end)`, a run of objects laid out
+    /// back to back (a young range, or the current chunk's used part).
+    fn for_each_object_in(&self, (start, end): (u32, u32), mut f: impl FnMut(u32, u32)) {
+        let mut pos = start;
         while pos < end {
             let size = self.read_u32(VMGcRef::from_raw(pos).expect("above 0"), SIZE);
             assert!(
@@ -194,40 +233,140 @@ impl DrcHeap {
         }
     }
 
-    /// Moves the bump-allocated objects since the last scan into the ZCT and the
-    /// statistics.
-    fn scan_nursery(&mut self) {
-        if self.chunk_end == 0 {
-            return;
+    /// Calls `f(start, size)` for each young object.
+    fn for_each_young_object(&self, mut f: impl FnMut(u32, u32)) {
+        let current = (self.chunk_end != 0).then(|| (self.chunk_start, self.cursor_next()));
+        for &range in self.young.ranges.iter().chain(current.iter()) {
+            self.for_each_object_in(range, |pos, size| {
+                if self.read_u32(VMGcRef::from_raw(pos).expect("above 0"), KIND) & YOUNG != 0 {
+                    f(pos, size);
+                }
+            });
         }
-        let mut objects = std::mem::take(&mut self.children_scratch);
-        objects.clear();
-        let mut bytes = 0u64;
-        self.for_each_nursery_object(|pos, size| {
-            objects.push(pos);
-            bytes += u64::from(size);
-        });
-        // Their in-ZCT bits are already set: listing them is all that is left.
-        self.zct.extend_from_slice(&objects);
-        self.live_objects += objects.len();
-        self.bytes_in_use += bytes;
-        self.allocated_since_gc += bytes;
-        self.nursery_start = self.cursor_next();
-        self.children_scratch = objects;
+        for &l in &self.young.large {
+            let r = VMGcRef::from_raw(l).expect("above 0");
+            if self.read_u32(r, KIND) & YOUNG != 0 {
+                f(l, self.read_u32(r, SIZE));
+            }
+        }
     }
 
-    /// Ends the current bump chunk: its objects are scanned and its unused tail freed.
+    /// Every object in the heap, young or old, in address order: a walk over the heap
+    /// (for tests and checks). Young garbage counts until a young collection frees it.
+    pub fn objects(&self) -> Vec<VMGcRef> {
+        let mut out = Vec::new();
+        self.walk_objects(|pos, _| out.push(VMGcRef::from_raw(pos).expect("above 0")));
+        out
+    }
+
+    /// Calls `f(start, size)` for every object in address order, skipping free space.
+    fn walk_objects(&self, mut f: impl FnMut(u32, u32)) {
+        let mut free = self.free.blocks();
+        free.extend(self.young.holes.iter().filter(|h| h.1 > 0));
+        if self.chunk_end != 0 {
+            let next = self.cursor_next();
+            if next < self.chunk_end {
+                free.push((next, self.chunk_end - next));
+            }
+        }
+        free.sort_unstable();
+        let mut free = free.into_iter().peekable();
+        let mut pos = DRC_LAYOUTS.object_align;
+        let end = self.free.frontier();
+        while pos < end {
+            if let Some(&(start, len)) = free.peek()
+                && start == pos
+            {
+                free.next();
+                pos += len;
+                continue;
+            }
+            let size = self.read_u32(VMGcRef::from_raw(pos).expect("above 0"), SIZE);
+            assert!(
+                size >= DRC_LAYOUTS.header_size && size <= end - pos,
+                "corrupt object size {size} at {pos:#x}"
+            );
+            f(pos, size);
+            pos += size;
+        }
+    }
+
+    /// Checks the heap's invariants after a completed collection (debug builds; see
+    /// `heap/young.rs`): no object is young or carries a trace's marks; every count
+    /// covers the references other objects hold (the rest come from tables, globals,
+    /// segments and host handles, which the heap cannot see); an object at count zero is
+    /// in the ZCT; and the statistics match the objects.
+    fn check_invariants(&self) {
+        let mut objects = std::collections::HashMap::new();
+        let mut bytes = 0u64;
+        self.walk_objects(|pos, size| {
+            objects.insert(pos, 0u32);
+            bytes += u64::from(size);
+        });
+        assert_eq!(self.chunk_end, 0, "no bump chunk after a collection");
+        let starts: Vec<u32> = objects.keys().copied().collect();
+        for &o in &starts {
+            let r = VMGcRef::from_raw(o).expect("above 0");
+            let kind = self.read_u32(r, KIND);
+            assert_eq!(
+                kind & (YOUNG | LOGGED | YOUNG_MARK | MARK),
+                0,
+                "object {o:#x} keeps collection bits {kind:#x}"
+            );
+            self.for_each_child(r, |c| {
+                if c != 0 && c & VMGcRef::I31_TAG == 0 {
+                    *objects
+                        .get_mut(&c)
+                        .unwrap_or_else(|| panic!("{o:#x} refers to {c:#x}, no object")) += 1;
+                }
+            });
+        }
+        for (&o, &held) in &objects {
+            let r = VMGcRef::from_raw(o).expect("above 0");
+            let count = self.ref_count(r);
+            assert!(
+                count >= held,
+                "object {o:#x}: count {count}, but {held} objects refer to it"
+            );
+            assert!(
+                count > 0 || self.read_u32(r, KIND) & IN_ZCT != 0,
+                "object {o:#x} at count zero is not in the ZCT"
+            );
+        }
+        assert!(self.young.ranges.is_empty() && self.young.log.is_empty());
+        assert_eq!(
+            (self.live_objects, self.bytes_in_use),
+            (objects.len(), bytes),
+            "statistics"
+        );
+    }
+
+    /// Ends the current bump chunk: its used part becomes a young range (or nothing) and
+    /// its unused tail is freed.
     fn retire_chunk(&mut self) {
         if self.chunk_end == 0 {
             return;
         }
-        self.scan_nursery();
         let next = self.cursor_next();
-        if next < self.chunk_end {
-            self.free.free(next, self.chunk_end - next);
+        if next > self.chunk_start {
+            self.young.ranges.push((self.chunk_start, next));
+            self.young.bytes += u64::from(next - self.chunk_start);
         }
+        if next < self.chunk_end {
+            let tail = self.chunk_end - next;
+            match self.chunk_hole.take() {
+                // Back into its hole, which starts where the chunk ended.
+                Some(i) => {
+                    let hole = &mut self.young.holes[i];
+                    debug_assert!(hole.1 == 0 || hole.0 == self.chunk_end);
+                    *hole = (next, hole.1 + tail);
+                }
+                None => self.free.free(next, tail),
+            }
+        }
+        self.chunk_hole = None;
+        self.chunk_start = 0;
         self.chunk_end = 0;
-        self.nursery_start = 0;
         self.set_cursor(0, 0);
     }
 
@@ -240,15 +379,47 @@ impl DrcHeap {
         } else {
             CHUNK
         };
-        let Some((start, len)) = self.free.alloc_chunk(min, max) else {
+        let Some((start, len)) = self.chunk_from_holes(min, max).or_else(|| {
+            self.chunk_hole = None;
+            self.free.alloc_chunk(min, max)
+        }) else {
             return false;
         };
         let end = start + len;
         self.region[start as usize..end as usize].fill(0);
-        self.nursery_start = start;
+        self.chunk_start = start;
         self.chunk_end = end;
         self.set_cursor(start, end);
         true
+    }
+
+    /// Cuts a chunk of at least `min` and at most `max` bytes from the first hole (in
+    /// address order) large enough; holes passed over stay for the next young collection.
+    fn chunk_from_holes(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
+        let young = &mut self.young;
+        while let Some(hole) = young.holes.get_mut(young.hole_next) {
+            if hole.1 >= min {
+                let take = hole.1.min(max);
+                let start = hole.0;
+                *hole = (start + take, hole.1 - take);
+                self.chunk_hole = Some(young.hole_next);
+                return Some((start, take));
+            }
+            young.hole_next += 1;
+        }
+        None
+    }
+
+    /// Returns the holes to the free list (before a backup trace, which walks the heap
+    /// knowing only the free list).
+    fn release_holes(&mut self) {
+        debug_assert_eq!(self.chunk_end, 0, "the bump chunk is retired");
+        for (start, len) in std::mem::take(&mut self.young.holes) {
+            if len > 0 {
+                self.free.free(start, len);
+            }
+        }
+        self.young.hole_next = 0;
     }
 
     /// Bump-allocates `size` bytes (aligned, at most `BUMP_MAX`), refilling the chunk once.
@@ -277,16 +448,17 @@ impl DrcHeap {
         }
     }
 
-    /// Records that compiled code decremented `r`'s count to zero.
-    pub fn note_zero_count(&mut self, r: VMGcRef) {
-        if self.ref_count(r) == 0 {
-            self.zct_push(r);
+    /// Lists young object `r` (of kind word `kind`) in the young log, once.
+    fn log_young(&mut self, r: VMGcRef, kind: u32) {
+        if kind & (YOUNG | LOGGED) == YOUNG {
+            self.write_u32(r, KIND, kind | LOGGED);
+            self.young.log.push(r.as_raw());
         }
     }
 
     /// Bytes of freed space below the frontier, available for reuse.
     pub fn free_bytes(&self) -> u64 {
-        self.free.free_bytes()
+        self.free.free_bytes() + self.young.hole_bytes()
     }
 
     /// The end of the space ever allocated, in bytes from the base.
@@ -297,6 +469,11 @@ impl DrcHeap {
     /// The number of backup traces run so far.
     pub fn traces(&self) -> u64 {
         self.traces
+    }
+
+    /// The number of young collections completed so far.
+    pub fn young_collections(&self) -> u64 {
+        self.young.collections
     }
 
     /// Replaces `out` with the heap objects (not i31 values, not null) among object `o`'s
@@ -340,42 +517,51 @@ impl DrcHeap {
     }
 
     /// The number of entries in the zero-count table.
-    /// Bump-allocated objects not yet scanned count as entries.
     pub fn zct_len(&self) -> usize {
-        let mut unscanned = 0;
-        if self.chunk_end != 0 {
-            self.for_each_nursery_object(|_, _| unscanned += 1);
-        }
-        self.zct.len() + unscanned
+        self.zct.len()
     }
 
     fn alloc_raw(&mut self, kind: VMGcKind, ty: u32, size: u32) -> Option<VMGcRef> {
         let size = size.next_multiple_of(DRC_LAYOUTS.object_align);
-        if size <= BUMP_MAX
-            && let Some(start) = self.bump_alloc(size)
-        {
-            // Zeroed by the chunk; listed and counted by the next nursery scan.
-            let r = VMGcRef::from_raw(start).expect("allocations start above 0");
-            self.write_u32(r, KIND, VMGcHeader::new(kind, ty).to_words()[0] | IN_ZCT);
-            self.write_u32(r, TYPE, ty);
-            self.write_u32(r, SIZE, size);
-            return Some(r);
-        }
-        let start = self.free.alloc(size)?;
+        // Host data is dropped promptly: `externref` objects are counted from birth.
+        let young = kind != VMGcKind::ExternRef;
+        let bits = if young { YOUNG } else { 0 };
+        let (start, bumped) = match (size <= BUMP_MAX).then(|| self.bump_alloc(size)).flatten() {
+            // Zeroed by the chunk.
+            Some(start) => (start, true),
+            None => {
+                let start = self.free.alloc(size)?;
+                let r = VMGcRef::from_raw(start).expect("allocations start above 0");
+                let range = self.region.range(r, 0, size as usize);
+                self.region[range].fill(0);
+                (start, false)
+            }
+        };
         let r = VMGcRef::from_raw(start).expect("allocations start above 0");
-        let range = self.region.range(r, 0, size as usize);
-        self.region[range].fill(0);
-        self.write_u32(r, KIND, VMGcHeader::new(kind, ty).to_words()[0]);
+        self.write_u32(r, KIND, VMGcHeader::new(kind, ty).to_words()[0] | bits);
         self.write_u32(r, TYPE, ty);
         self.write_u32(r, SIZE, size);
-        self.live_objects += 1;
-        self.bytes_in_use += u64::from(size);
-        self.allocated_since_gc += u64::from(size);
-        // A new object has no counted references yet: it starts in the ZCT.
-        self.zct_push(r);
+        match (young, bumped) {
+            (true, true) => {}
+            (true, false) => {
+                self.young.large.push(start);
+                self.young.bytes += u64::from(size);
+            }
+            (false, _) => {
+                if bumped {
+                    // An old object inside a young range: the sweep must keep it.
+                    self.young.kept.push(start);
+                    self.young.kept_bytes += u64::from(size);
+                }
+                self.live_objects += 1;
+                self.bytes_in_use += u64::from(size);
+                self.allocated_since_gc += u64::from(size);
+                // A new object has no counted references yet: it starts in the ZCT.
+                self.zct_push(r);
+            }
+        }
         Some(r)
     }
-
     /// Calls `f` with each GC reference object `r` holds, per its registered type.
     fn for_each_child(&self, r: VMGcRef, mut f: impl FnMut(u32)) {
         match self
@@ -564,6 +750,8 @@ unsafe impl GcHeap for DrcHeap {
                 REF_COUNT,
                 count.checked_add(1).expect("reference count overflow"),
             );
+            let kind = self.read_u32(*r, KIND);
+            self.log_young(*r, kind);
         }
         *r
     }
@@ -579,13 +767,31 @@ unsafe impl GcHeap for DrcHeap {
             r.as_raw()
         );
         self.write_u32(r, REF_COUNT, count - 1);
-        if count == 1 {
+        if count == 1 && !self.is_young(r) {
             self.zct_push(r);
         }
     }
 
-    fn dec_ref_slow_path(&mut self, r: VMGcRef) {
-        self.note_zero_count(r);
+    fn externalize(&mut self, r: VMGcRef) {
+        if self.is_young(r) {
+            self.promote_now(r);
+        }
+    }
+
+    fn fields_are_counted(&self, r: VMGcRef) -> bool {
+        !self.is_young(r)
+    }
+
+    fn barrier_slow_path(&mut self, r: VMGcRef) {
+        let kind = self.read_u32(r, KIND);
+        let count = self.ref_count(r);
+        if kind & YOUNG != 0 {
+            if count > 0 {
+                self.log_young(r, kind);
+            }
+        } else if count == 0 {
+            self.zct_push(r);
+        }
     }
 
     fn request_full_collection(&mut self) {
@@ -614,14 +820,10 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn needs_gc(&self) -> bool {
-        let unscanned = if self.chunk_end == 0 {
-            0
-        } else {
-            u64::from(self.cursor_next() - self.nursery_start)
-        };
         self.stress
+            || self.young_bytes() >= YOUNG_LIMIT
             || self.zct.len() >= self.zct_limit
-            || self.allocated_since_gc + unscanned >= self.alloc_limit
+            || self.allocated_since_gc >= self.alloc_limit
     }
 
     fn gc<'a>(
@@ -633,7 +835,8 @@ unsafe impl GcHeap for DrcHeap {
             self.no_gc_depth, 0,
             "garbage collection inside a no-GC scope"
         );
-        self.scan_nursery();
+        // Every young object now lies in a range the young collection sweeps.
+        self.retire_chunk();
         // Flag each object a frame holds; the collection clears the flags when dropped.
         let mut stack_roots = std::mem::take(&mut self.stack_roots_scratch);
         stack_roots.clear();
@@ -648,13 +851,13 @@ unsafe impl GcHeap for DrcHeap {
                 stack_roots.push(r.as_raw());
             }
         }
-        let spare = std::mem::take(&mut self.zct_spare);
-        let pending = std::mem::replace(&mut self.zct, spare);
+        let young = YoungCollection::start(self, &stack_roots);
         Box::new(DrcCollection {
             heap: self,
             host_data: host_data_table,
             stack_roots,
-            pending,
+            young: Some(young),
+            pending: Vec::new(),
             trace: None,
             traced: false,
         })
@@ -689,7 +892,9 @@ unsafe impl GcHeap for DrcHeap {
         self.free = FreeList::new(DRC_LAYOUTS.object_align, self.initial_capacity);
         self.zct.clear();
         self.zct_spare.clear();
-        self.nursery_start = 0;
+        self.young.clear();
+        self.chunk_start = 0;
+        self.chunk_hole = None;
         self.chunk_end = 0;
         self.set_cursor(0, 0);
         self.deferred_host_drops.clear();
@@ -703,19 +908,15 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn live_objects(&self) -> usize {
-        let mut unscanned = 0;
-        if self.chunk_end != 0 {
-            self.for_each_nursery_object(|_, _| unscanned += 1);
-        }
-        self.live_objects + unscanned
+        let mut young = 0;
+        self.for_each_young_object(|_, _| young += 1);
+        self.live_objects + young
     }
 
     fn bytes_in_use(&self) -> usize {
-        let mut unscanned = 0;
-        if self.chunk_end != 0 {
-            self.for_each_nursery_object(|_, size| unscanned += size as usize);
-        }
-        self.bytes_in_use as usize + unscanned
+        let mut young = 0;
+        self.for_each_young_object(|_, size| young += size as usize);
+        self.bytes_in_use as usize + young
     }
 }
 
@@ -727,13 +928,17 @@ fn next_trace_limit(live: u64, max: u64) -> u64 {
     MIN_TRACE_LIMIT.max(live.saturating_mul(2).min(halfway))
 }
 
-/// One collection: walks the zero-count table, freeing entries no frame holds, then runs
-/// the backup trace if live bytes call for one.
+/// One collection: the young collection, then a walk of the zero-count table freeing
+/// entries no frame holds, then the backup trace if live bytes call for one.
 struct DrcCollection<'a> {
     heap: &'a mut DrcHeap,
     host_data: &'a mut ExternRefHostDataTable,
     /// The objects flagged `STACK_ROOT` for this collection.
     stack_roots: Vec<u32>,
+    /// The young collection, until it completes.
+    young: Option<YoungCollection>,
+    /// The ZCT entries left to examine, taken when the young collection completes (its
+    /// promotions count the references young objects held, which the ZCT walk relies on).
     pending: Vec<u32>,
     /// The backup trace, once started.
     trace: Option<Trace>,
@@ -749,6 +954,16 @@ impl DrcCollection<'_> {
         heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
         heap.allocated_since_gc = 0;
         heap.zct_spare = std::mem::take(&mut self.pending);
+        // The check walks the heap: after every collection of a small heap, and at most
+        // once per `live / 1024` collections of a large one, so that it costs about 1024
+        // objects per collection (stress mode collects every few allocations).
+        if cfg!(debug_assertions) {
+            heap.check_credit += 1024;
+            if heap.check_credit >= heap.live_objects {
+                heap.check_credit = 0;
+                heap.check_invariants();
+            }
+        }
         GcProgress::Complete
     }
 }
@@ -764,6 +979,14 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
         {
             budget -= 1;
             self.host_data.dealloc(id);
+        }
+        if let Some(young) = &mut self.young {
+            if !young.run(heap, &mut budget) {
+                return GcProgress::Continue;
+            }
+            self.young = None;
+            let spare = std::mem::take(&mut heap.zct_spare);
+            self.pending = std::mem::replace(&mut heap.zct, spare);
         }
         if let Some(trace) = &mut self.trace {
             if !trace.run(heap, self.host_data, budget) {
@@ -806,6 +1029,9 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
 
 impl Drop for DrcCollection<'_> {
     fn drop(&mut self) {
+        if let Some(young) = self.young.take() {
+            young.abandon(self.heap);
+        }
         if let Some(trace) = self.trace.take() {
             trace.abandon(self.heap);
         }
@@ -827,7 +1053,6 @@ impl Drop for DrcCollection<'_> {
         self.heap.stack_roots_scratch = std::mem::take(&mut self.stack_roots);
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -944,10 +1169,17 @@ mod tests {
             .unwrap()
     }
 
-    /// Stores `child` at `offset` of `parent` (initially null), counting it.
+    /// Stores `child` at `offset` of `parent` through the write barrier: counted if
+    /// `parent` is old, a plain store if it is young.
     fn link(heap: &mut DrcHeap, parent: VMGcRef, offset: usize, child: VMGcRef) {
-        heap.clone_gc_ref(&child);
-        heap.write_u32(parent, offset, child.as_raw());
+        heap.write_field_gc_ref(parent, offset as u32, Some(child));
+    }
+
+    /// Makes `objects` old: a collection in which a frame holds them promotes them.
+    fn promote(heap: &mut DrcHeap, t: &mut ExternRefHostDataTable, objects: &[VMGcRef]) {
+        let mut stack: Vec<u32> = objects.iter().map(|r| r.as_raw()).collect();
+        collect(heap, t, &mut stack);
+        assert!(objects.iter().all(|&r| !heap.is_young(r)));
     }
 
     #[test]
@@ -1010,7 +1242,7 @@ mod tests {
     }
 
     #[test]
-    fn objects_bumped_by_compiled_code_are_listed_counted_and_freed() {
+    fn objects_bumped_by_compiled_code_are_young_and_freed_unvisited() {
         let (mut heap, mut t, drops) = setup();
         externref(&mut heap, &mut t, &drops);
         // What compiled code does (see `GcBumpLayout`): check, advance, write the header.
@@ -1024,20 +1256,200 @@ mod tests {
         );
         heap.region[CURSOR..CURSOR + 4].copy_from_slice(&(next + 64).to_le_bytes());
         let r = VMGcRef::from_raw(next).unwrap();
-        heap.write_u32(r, KIND, VMGcKind::StructRef as u32 | IN_ZCT);
+        let kind = VMGcKind::StructRef as u32 | DRC_LAYOUTS.bump.unwrap().new_object_kind_bits;
+        heap.write_u32(r, KIND, kind);
         heap.write_u32(r, TYPE, 3);
         heap.write_u32(r, SIZE, 64);
+        assert!(heap.is_young(r));
         assert_eq!(heap.live_objects(), 2);
         assert_eq!(heap.bytes_in_use(), 32 + 64);
-        assert_eq!(heap.zct_len(), 2);
-        // A decrement to zero before the scan must not list it twice.
+        assert_eq!(heap.zct_len(), 1, "only the externref is listed");
+        // Counted, then released: logged once, never in the ZCT.
         heap.clone_gc_ref(&r);
         heap.drop_gc_ref(r);
+        assert_eq!((heap.zct_len(), heap.young.log.len()), (1, 1));
         collect(&mut heap, &mut t, &mut []);
         assert_eq!(heap.live_objects(), 0);
         assert_eq!(heap.bytes_in_use(), 0);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         assert_eq!(heap.zct_len(), 0);
+        assert_eq!(
+            heap.read_u32(r, KIND),
+            kind | LOGGED,
+            "the dead young object was never visited"
+        );
+        assert_eq!(heap.young_collections(), 1);
+    }
+
+    #[test]
+    fn a_young_cycle_is_freed_without_a_backup_trace() {
+        let (mut heap, mut t, _) = setup();
+        let (node, _) = register_node_and_pair(&mut heap);
+        let (a, b) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        link(&mut heap, a, 16, b);
+        link(&mut heap, b, 16, a);
+        assert_eq!((heap.ref_count(a), heap.ref_count(b)), (0, 0), "uncounted");
+        heap.trace_limit = u64::MAX;
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 0);
+        assert_eq!(heap.traces(), 0);
+        // The space is free again: the whole chunk went back to the free list.
+        assert_eq!(
+            heap.free_bytes() + u64::from(DRC_LAYOUTS.object_align),
+            u64::from(heap.frontier())
+        );
+    }
+
+    #[test]
+    fn a_young_value_in_a_counted_slot_survives_with_what_it_holds() {
+        let (mut heap, mut t, _) = setup();
+        let (node, _) = register_node_and_pair(&mut heap);
+        let (held, child, garbage) = (
+            alloc(&mut heap, node),
+            alloc(&mut heap, node),
+            alloc(&mut heap, node),
+        );
+        link(&mut heap, held, 16, child);
+        link(&mut heap, garbage, 16, held);
+        // As a table or global store counts it: the young object is logged.
+        heap.clone_gc_ref(&held);
+        assert_eq!(heap.young.log, [held.as_raw()]);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(
+            heap.live_objects(),
+            2,
+            "held and its child; the garbage went"
+        );
+        assert!(!heap.is_young(held) && !heap.is_young(child));
+        assert_eq!((heap.ref_count(held), heap.ref_count(child)), (1, 1));
+        // Promoted, its fields are counted: a store into it pays the barrier.
+        link(&mut heap, held, 16, held);
+        assert_eq!((heap.ref_count(held), heap.ref_count(child)), (2, 0));
+        assert_eq!(heap.zct, [child.as_raw()]);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 1);
+    }
+
+    #[test]
+    fn a_young_to_old_edge_keeps_the_old_object_alive() {
+        let (mut heap, mut t, _) = setup();
+        let (node, _) = register_node_and_pair(&mut heap);
+        let old = alloc(&mut heap, node);
+        promote(&mut heap, &mut t, &[old]);
+        assert_eq!((heap.ref_count(old), heap.zct_len()), (0, 1));
+        // A young object refers to it (uncounted); only the young one is on the stack.
+        let young = alloc(&mut heap, node);
+        link(&mut heap, young, 16, old);
+        assert_eq!(heap.ref_count(old), 0);
+        let mut stack = [young.as_raw()];
+        collect(&mut heap, &mut t, &mut stack);
+        assert_eq!(
+            heap.live_objects(),
+            2,
+            "the promotion counted the edge first"
+        );
+        assert_eq!(heap.ref_count(old), 1);
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(heap.live_objects(), 0);
+    }
+
+    #[test]
+    fn young_bytes_trigger_collections() {
+        let (mut heap, mut t, _) = setup_with(4 << 20);
+        heap.grow_capacity(4 << 20);
+        let (node, _) = register_node_and_pair(&mut heap);
+        let mut n = 0;
+        while !heap.needs_gc() {
+            alloc(&mut heap, node);
+            n += 1;
+        }
+        assert_eq!(
+            n * 32,
+            YOUNG_LIMIT,
+            "after the young limit, not a table length"
+        );
+        collect(&mut heap, &mut t, &mut []);
+        assert!(!heap.needs_gc());
+    }
+
+    /// A young generation for abandonment tests: a frame-held chain `[root, x1, .., x5]`
+    /// (`root` also referring to an old object), a logged object with a young child, young
+    /// garbage referring to the survivors, a large young array, and an old externref the
+    /// garbage holds. Returns the heap, table, stack and the survivors with their final
+    /// counts.
+    fn young_fixture() -> Fixture {
+        let (mut heap, mut t, drops) = setup_with(1 << 20);
+        let (node, pair) = register_node_and_pair(&mut heap);
+        let old = alloc(&mut heap, node);
+        promote(&mut heap, &mut t, &[old]);
+        let chain: Vec<VMGcRef> = (0..6).map(|_| alloc(&mut heap, pair)).collect();
+        for w in chain.windows(2) {
+            link(&mut heap, w[0], 16, w[1]);
+        }
+        link(&mut heap, chain[0], 20, old);
+        let (logged, child) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        link(&mut heap, logged, 16, child);
+        heap.clone_gc_ref(&logged);
+        let e = externref(&mut heap, &mut t, &drops);
+        let big = heap
+            .alloc_object(VMGcKind::StructRef, pair, 4096)
+            .unwrap()
+            .unwrap();
+        assert!(heap.young.large.contains(&big.as_raw()));
+        for _ in 0..10 {
+            let g = alloc(&mut heap, pair);
+            link(&mut heap, g, 16, chain[3]);
+            link(&mut heap, g, 20, e);
+        }
+        link(&mut heap, big, 16, logged);
+        let stack = vec![chain[0].as_raw()];
+        let mut survivors = vec![(old, 1), (chain[0], 0), (logged, 1), (child, 1)];
+        survivors.extend(chain[1..].iter().map(|&x| (x, 1)));
+        (heap, t, drops, stack, survivors)
+    }
+
+    #[test]
+    fn a_young_collection_abandoned_at_any_increment_loses_nothing() {
+        let mut abandoned_at = 0;
+        loop {
+            let (mut heap, mut t, drops, mut stack, survivors) = young_fixture();
+            heap.increment_budget = 1;
+            let mut roots = GcRootsList::new();
+            for slot in stack.iter_mut() {
+                // SAFETY: the slots outlive the collections below and are not otherwise used.
+                unsafe { roots.add_wasm_stack_root(NonNull::from(slot)) };
+            }
+            let mut c = heap.gc(roots.iter(), &mut t);
+            let completed =
+                (0..abandoned_at).any(|_| c.collect_increment() == GcProgress::Complete);
+            drop(c);
+            // Between collections only what was promoted is counted: no count is beyond
+            // its final value, and a young object with a count is logged.
+            for &(r, count) in &survivors {
+                assert!(heap.ref_count(r) <= count, "at {abandoned_at}");
+                if heap.is_young(r) && heap.ref_count(r) > 0 {
+                    assert!(heap.young.log.contains(&r.as_raw()), "at {abandoned_at}");
+                }
+            }
+            assert!(drops.load(Ordering::SeqCst) <= 1, "at {abandoned_at}");
+            // Whatever the point of abandonment, a complete collection ends in the same state.
+            heap.increment_budget = INCREMENT_BUDGET;
+            heap.gc(roots.iter(), &mut t).collect();
+            assert_eq!(heap.live_objects(), survivors.len(), "at {abandoned_at}");
+            for &(r, count) in &survivors {
+                assert_eq!(heap.ref_count(r), count, "at {abandoned_at}");
+            }
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "the garbage's externref");
+            assert!(heap.young.log.is_empty() && heap.young.ranges.is_empty());
+            if completed {
+                assert!(
+                    abandoned_at > 12,
+                    "the young collection took many increments"
+                );
+                break;
+            }
+            abandoned_at += 1;
+        }
     }
 
     #[test]
@@ -1188,8 +1600,7 @@ mod tests {
                 .unwrap()
         };
         let link = |heap: &mut DrcHeap, parent: VMGcRef, child: VMGcRef| {
-            heap.clone_gc_ref(&child);
-            heap.write_u32(parent, 16, child.as_raw());
+            heap.write_field_gc_ref(parent, 16, Some(child));
         };
         let (a, b, c, d) = (
             alloc(&mut heap),
@@ -1197,6 +1608,7 @@ mod tests {
             alloc(&mut heap),
             alloc(&mut heap),
         );
+        promote(&mut heap, &mut t, &[a, b, c, d]);
         link(&mut heap, a, b);
         link(&mut heap, b, c);
         link(&mut heap, c, d);
@@ -1230,6 +1642,7 @@ mod tests {
             alloc(&mut heap, node),
         );
         let (c, d) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        promote(&mut heap, &mut t, &[a, b, e, s, c, d]);
         link(&mut heap, a, 16, b);
         link(&mut heap, a, 20, e);
         link(&mut heap, b, 16, a);
@@ -1264,6 +1677,7 @@ mod tests {
             alloc(&mut heap, node),
             alloc(&mut heap, node),
         );
+        promote(&mut heap, &mut t, &[g, h, f]);
         link(&mut heap, g, 16, h);
         link(&mut heap, h, 16, g);
         link(&mut heap, g, 20, f);
@@ -1277,27 +1691,38 @@ mod tests {
         assert_eq!(heap.live_objects(), 0);
     }
 
-    /// A heap for trace tests: garbage cycles holding host values and references to
-    /// survivors, a survivor only garbage and a frame hold, and a frame-held cycle. Returns
-    /// the heap, the host-data table, the drop counter, the stack, and the survivors
-    /// `[s, t, f, c, d]` with their expected final counts.
-    #[allow(clippy::type_complexity)]
-    fn trace_fixture() -> (
+    /// A test heap, its host-data table and drop counter, the Wasm stack, and the objects
+    /// that must survive with their final counts.
+    type Fixture = (
         DrcHeap,
         ExternRefHostDataTable,
         Arc<AtomicUsize>,
         Vec<u32>,
         Vec<(VMGcRef, u32)>,
-    ) {
+    );
+
+    /// A heap for trace tests: garbage cycles holding host values and references to
+    /// survivors, a survivor only garbage and a frame hold, and a frame-held cycle. Returns
+    /// the heap, the host-data table, the drop counter, the stack, and the survivors
+    /// `[s, t, f, c, d]` with their expected final counts.
+    fn trace_fixture() -> Fixture {
         let (mut heap, mut t, drops) = setup_with(1 << 20);
         let (node, pair) = register_node_and_pair(&mut heap);
-        // s is held from outside (one count) and refers to t.
+        // Old objects: the garbage needs the backup trace.
         let (s, t_) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        let cycles: Vec<_> = (0..20)
+            .map(|_| (alloc(&mut heap, pair), alloc(&mut heap, node)))
+            .collect();
+        let (f, g) = (alloc(&mut heap, node), alloc(&mut heap, pair));
+        let (c, d) = (alloc(&mut heap, node), alloc(&mut heap, node));
+        let mut all = vec![s, t_, f, g, c, d];
+        all.extend(cycles.iter().flat_map(|&(a, b)| [a, b]));
+        promote(&mut heap, &mut t, &all);
+        // s is held from outside (one count) and refers to t.
         heap.clone_gc_ref(&s);
         link(&mut heap, s, 16, t_);
         // 20 garbage cycles a <-> b; a also refers to a host value or to s.
-        for i in 0..20 {
-            let (a, b) = (alloc(&mut heap, pair), alloc(&mut heap, node));
+        for (i, &(a, b)) in cycles.iter().enumerate() {
             link(&mut heap, a, 16, b);
             link(&mut heap, b, 16, a);
             let other = if i % 2 == 0 {
@@ -1308,11 +1733,9 @@ mod tests {
             link(&mut heap, a, 20, other);
         }
         // f: held by a frame and by a self-referencing garbage object.
-        let (f, g) = (alloc(&mut heap, node), alloc(&mut heap, pair));
         link(&mut heap, g, 16, f);
         link(&mut heap, g, 20, g);
         // c <-> d, held by a frame.
-        let (c, d) = (alloc(&mut heap, node), alloc(&mut heap, node));
         link(&mut heap, c, 16, d);
         link(&mut heap, d, 16, c);
         let stack = vec![f.as_raw(), c.as_raw()];
@@ -1472,12 +1895,16 @@ mod tests {
             let kept = new_array(&mut heap);
             heap.clone_gc_ref(&kept);
             let mut nodes = Vec::new();
-            for i in 0..n {
-                let x = alloc(&mut heap, node);
-                link(&mut heap, kept, (20 + 4 * i) as usize, x);
-                nodes.push(x);
+            for _ in 0..n {
+                nodes.push(alloc(&mut heap, node));
             }
             let garbage = new_array(&mut heap);
+            let mut all = nodes.clone();
+            all.extend([kept, garbage]);
+            promote(&mut heap, &mut t, &all);
+            for (i, &x) in nodes.iter().enumerate() {
+                link(&mut heap, kept, 20 + 4 * i, x);
+            }
             link(&mut heap, garbage, 20, garbage);
             for i in 1..n {
                 let e = externref(&mut heap, &mut t, &drops);

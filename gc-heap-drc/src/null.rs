@@ -166,7 +166,7 @@ unsafe impl GcHeap for NullHeap {
 
     fn drop_gc_ref(&mut self, _r: VMGcRef) {}
 
-    fn dec_ref_slow_path(&mut self, _r: VMGcRef) {
+    fn barrier_slow_path(&mut self, _r: VMGcRef) {
         // The null collector's compiled code has no counts, so never calls this.
     }
 

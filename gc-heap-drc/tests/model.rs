@@ -1,17 +1,20 @@
 //! The DRC heap against a reachability model. Seeded random programs allocate structs with
 //! two reference fields and `externref` objects owning host values, write fields through
-//! the barrier the engine uses (count the new reference, release the old), hold objects in
-//! counted host roots and in uncounted Wasm-stack slots, and collect, sometimes fully.
-//! After each collection:
+//! the barrier the engine uses (`GcHeap::write_field_gc_ref`: a plain store into a young
+//! object, else count the new reference and release the old), hold objects in counted host
+//! roots and in uncounted Wasm-stack slots, and collect: sometimes fully, sometimes
+//! dropping the collection after a few increments of a small budget. After each
+//! collection:
 //! - every object the model reaches is alive, and its count equals the counted references
-//!   to it (fields of objects still in the heap, and host roots);
+//!   to it (fields of old objects still in the heap, and host roots); after a complete
+//!   collection no object is young;
 //! - nothing the model reaches is freed, and after a full collection nothing it cannot
 //!   reach survives (cycles included);
 //! - every host value is dropped exactly once, when its object is freed, and never before.
 
 use gc_core::{
-    DRC_LAYOUTS, ExternRefHostDataTable, GcFieldKind, GcHeap, GcHeapConfig, GcRootsList,
-    GcTypeTrace, VMGcKind, VMGcRef,
+    DRC_LAYOUTS, ExternRefHostDataTable, GcFieldKind, GcHeap, GcHeapConfig, GcProgress,
+    GcRootsList, GcTypeTrace, VMGcKind, VMGcRef,
 };
 use gc_heap_drc::DrcHeap;
 use std::collections::{HashMap, HashSet};
@@ -68,6 +71,8 @@ struct Program {
     /// collection, after the last non-full one left them).
     freed: usize,
     freed_in_cycles: usize,
+    /// Collections dropped before they completed.
+    abandoned: usize,
 }
 
 impl Program {
@@ -97,6 +102,7 @@ impl Program {
             dropped: Vec::new(),
             freed: 0,
             freed_in_cycles: 0,
+            abandoned: 0,
         }
     }
 
@@ -177,15 +183,10 @@ impl Program {
             self.pick().unwrap_or(0)
         };
         let r = VMGcRef::from_raw(parent).unwrap();
-        if let Some(v) = VMGcRef::from_raw(value) {
-            self.heap.clone_gc_ref(&v);
-        }
-        let bytes = self.heap.object_bytes_mut(r, self.offsets[field], 4);
-        let old = u32::from_le_bytes((&*bytes).try_into().unwrap());
-        bytes.copy_from_slice(&value.to_le_bytes());
-        if let Some(o) = VMGcRef::from_raw(old) {
-            self.heap.drop_gc_ref(o);
-        }
+        let offset = self.offsets[field];
+        let old = u32::from_le_bytes(self.heap.object_bytes(r, offset, 4).try_into().unwrap());
+        self.heap
+            .write_field_gc_ref(r, offset, VMGcRef::from_raw(value));
         let fields = &mut self.objs.get_mut(&parent).unwrap().fields;
         assert_eq!(fields[field], old, "the heap holds what the model wrote");
         fields[field] = value;
@@ -206,19 +207,48 @@ impl Program {
         self.check(full);
     }
 
+    /// Runs a collection for at most `increments` increments of a small budget, then drops
+    /// it: the heap must be as consistent as after a complete one, minus what it did not
+    /// get to.
+    fn collect_abandoned(&mut self) {
+        let budget = 1 + self.rng.below(8);
+        let increments = self.rng.below(12);
+        self.heap.set_increment_budget(budget);
+        let mut roots = GcRootsList::new();
+        for slot in &mut self.stack {
+            // SAFETY: as in `collect`.
+            unsafe { roots.add_wasm_stack_root(NonNull::from(slot)) };
+        }
+        let mut c = self.heap.gc(roots.iter(), &mut self.host_data);
+        let mut complete = false;
+        for _ in 0..increments {
+            if c.collect_increment() == GcProgress::Complete {
+                complete = true;
+                break;
+            }
+        }
+        drop(c);
+        drop(roots);
+        self.heap.set_increment_budget(4096);
+        self.abandoned += usize::from(!complete);
+        self.check_after(false, complete);
+    }
+
     fn check(&mut self, full: bool) {
+        self.check_after(full, true);
+    }
+
+    /// Checks the heap against the model after a collection, `complete` or not.
+    fn check_after(&mut self, full: bool, complete: bool) {
         let reachable = self.reachable();
-        // Which objects the heap freed: their kind word is cleared.
+        // Which objects the heap freed: no longer among its objects (young garbage is not
+        // even visited: its space just becomes free).
+        let in_heap: HashSet<u32> = self.heap.objects().iter().map(|r| r.as_raw()).collect();
         let freed: Vec<u32> = self
             .objs
             .keys()
             .copied()
-            .filter(|&r| {
-                self.heap
-                    .header(VMGcRef::from_raw(r).unwrap())
-                    .kind()
-                    .is_none()
-            })
+            .filter(|r| !in_heap.contains(r))
             .collect();
         self.freed += freed.len();
         if full {
@@ -243,12 +273,23 @@ impl Program {
                 "a full collection leaves only what is reachable"
             );
         }
-        // Counts: fields of every object still in the heap, and host roots.
+        if complete {
+            for &r in self.objs.keys() {
+                assert!(
+                    !self.heap.is_young(VMGcRef::from_raw(r).unwrap()),
+                    "{r:#x} young after a collection"
+                );
+            }
+        }
+        // Counts: fields of every old object still in the heap (a young object's are not
+        // counted), and host roots.
         let mut counts: HashMap<u32, u32> = HashMap::new();
+        let heap = &self.heap;
         for r in self
             .objs
-            .values()
-            .flat_map(|o| &o.fields)
+            .iter()
+            .filter(|(r, _)| !heap.is_young(VMGcRef::from_raw(**r).unwrap()))
+            .flat_map(|(_, o)| &o.fields)
             .chain(&self.host_roots)
         {
             if *r != 0 {
@@ -277,7 +318,9 @@ impl Program {
                 "host value dropped exactly once"
             );
         }
-        assert_eq!(self.heap.live_objects(), self.objs.len(), "live objects");
+        if complete {
+            assert_eq!(self.heap.live_objects(), self.objs.len(), "live objects");
+        }
     }
 
     fn step(&mut self) {
@@ -304,7 +347,13 @@ impl Program {
                     self.stack.remove(i);
                 }
             }
-            18 => self.collect(false),
+            18 => {
+                if self.rng.below(2) == 0 {
+                    self.collect(false)
+                } else {
+                    self.collect_abandoned()
+                }
+            }
             _ => {
                 let full = self.rng.below(4) == 0;
                 self.collect(full);
@@ -316,6 +365,7 @@ impl Program {
 #[test]
 fn random_programs_agree_with_the_reachability_model() {
     let (mut freed, mut in_cycles, mut host_drops, mut traces) = (0, 0, 0, 0);
+    let (mut abandoned, mut young_collections) = (0, 0);
     for seed in 0..40 {
         let mut p = Program::new(seed);
         for _ in 0..2000 {
@@ -333,10 +383,17 @@ fn random_programs_agree_with_the_reachability_model() {
         in_cycles += p.freed_in_cycles;
         host_drops += p.dropped.len();
         traces += p.heap.traces();
+        abandoned += p.abandoned;
+        young_collections += p.heap.young_collections();
     }
     // The programs exercise what the checks are about.
     assert!(freed > 10_000, "{freed} objects freed");
     assert!(in_cycles > 100, "{in_cycles} freed by full collections");
     assert!(host_drops > 1_000, "{host_drops} host values dropped");
     assert!(traces > 40, "{traces} backup traces");
+    assert!(abandoned > 500, "{abandoned} collections abandoned");
+    assert!(
+        young_collections > 2_000,
+        "{young_collections} young collections"
+    );
 }

@@ -200,7 +200,17 @@ fn run(
                     crate::anyref::I31::wrapping_u32(x).to_raw(),
                 ))
             }
-            ConstOp::ConvertRef => continue,
+            ConstOp::ConvertRef => {
+                // Either direction: what becomes an `externref` may matter to the collector
+                // (an `externref` already is one, so this is harmless the other way).
+                if let Some(v) = stack.last()
+                    && let Some(r) = VMGcRef::from_raw(v.raw.get_u32())
+                    && !r.is_i31()
+                {
+                    opaque.gc.heap.externalize(r);
+                }
+                continue;
+            }
         };
         stack.push(v);
     }

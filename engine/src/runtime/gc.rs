@@ -351,8 +351,8 @@ impl StoreOpaque {
     }
 
     /// Writes `bits` (the field's stored form: a function reference as its table index)
-    /// as a field of `kind` at `offset` of object `r`. A reference is counted and the old
-    /// one released.
+    /// as a field of `kind` at `offset` of object `r`. A reference goes through the heap's
+    /// write barrier (`GcHeap::write_field_gc_ref`).
     pub(crate) fn write_gc_field(
         &mut self,
         r: VMGcRef,
@@ -362,15 +362,7 @@ impl StoreOpaque {
     ) {
         let heap = &mut self.gc.heap;
         if kind == gc_core::GcFieldKind::GcRef {
-            if let Some(new) = VMGcRef::from_raw(bits as u32) {
-                heap.clone_gc_ref(&new);
-            }
-            let slot = heap.object_bytes_mut(r, offset, 4);
-            let old = u32::from_le_bytes((&*slot).try_into().expect("4 bytes"));
-            slot.copy_from_slice(&(bits as u32).to_le_bytes());
-            if let Some(old) = VMGcRef::from_raw(old) {
-                heap.drop_gc_ref(old);
-            }
+            heap.write_field_gc_ref(r, offset, VMGcRef::from_raw(bits as u32));
             return;
         }
         let size = kind.size();
@@ -381,7 +373,7 @@ impl StoreOpaque {
 
     /// Writes `bits` (an element's stored form) into elements `[from, from + len)` of array
     /// `r`, laid out as `layout`; the heap panics if they lie outside the object. References
-    /// pay the barrier per element; other elements are filled as bytes.
+    /// pay the barrier per element in an old array; other elements are filled as bytes.
     pub(crate) fn fill_gc_array(
         &mut self,
         r: VMGcRef,
@@ -395,7 +387,8 @@ impl StoreOpaque {
             u32::try_from(u64::from(layout.elems_offset) + u64::from(i) * u64::from(size))
                 .expect("an array lies within the heap")
         };
-        if layout.elem == gc_core::GcFieldKind::GcRef {
+        // A young array's references are not counted: they fill like numbers.
+        if layout.elem == gc_core::GcFieldKind::GcRef && self.gc.heap.fields_are_counted(r) {
             for i in from..from + len {
                 self.write_gc_field(r, at(i), layout.elem, bits);
             }

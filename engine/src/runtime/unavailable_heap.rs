@@ -80,7 +80,7 @@ unsafe impl GcHeap for UnavailableHeap {
 
     fn drop_gc_ref(&mut self, _r: VMGcRef) {}
 
-    fn dec_ref_slow_path(&mut self, r: VMGcRef) {
+    fn barrier_slow_path(&mut self, r: VMGcRef) {
         no_objects(r)
     }
 

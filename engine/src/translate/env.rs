@@ -35,6 +35,8 @@ pub(crate) fn gc_ref_kind(ty: &crate::types::ValType) -> GcRefKind {
                 r.heap_type(),
                 HeapType::Any | HeapType::Eq | HeapType::I31 | HeapType::Extern
             ),
+            // `extern.convert_any` promotes what it converts.
+            may_be_young: !matches!(r.heap_type(), HeapType::Extern | HeapType::NoExtern),
         },
         _ => GcRefKind::ANY,
     }
@@ -125,7 +127,7 @@ impl<'m> FuncEnv<'m> {
         let ty = *self.info.globals[index as usize].0.content();
         if ty.is_gc_ref() {
             let gc = self.gc;
-            gc.store_gc_ref(self, b, trusted(), ptr, 0, value, gc_ref_kind(&ty));
+            gc.store_gc_ref(self, b, trusted(), ptr, 0, value, gc_ref_kind(&ty), None);
         } else {
             b.ins().store(trusted(), value, ptr, 0);
         }
@@ -236,7 +238,7 @@ impl<'m> FuncEnv<'m> {
         if self.table_is_gc(table) {
             let gc = self.gc;
             let ty = crate::types::ValType::Ref(*self.info.tables[table as usize].0.element());
-            gc.store_gc_ref(self, b, trusted(), addr, 0, value, gc_ref_kind(&ty));
+            gc.store_gc_ref(self, b, trusted(), addr, 0, value, gc_ref_kind(&ty), None);
         } else {
             b.ins().store(trusted(), value, addr, 0);
         }
@@ -605,9 +607,13 @@ impl GcCompileEnv for FuncEnv<'_> {
         self.store_constant(b, field::STORE_GC_HEAP_BOUND)
     }
 
-    fn gc_note_zero_count(&mut self, b: &mut FunctionBuilder<'_>, gc_ref: Value) {
+    fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]) {
         // Fails only if an embedder's `Drop` panicked during a collection.
-        self.checked_builtin(b, Builtin::GcRefCountZero, &[gc_ref], Trap::HostError);
+        self.checked_builtin(b, Builtin::GcBarrierSlowPath, &refs, Trap::HostError);
+    }
+
+    fn gc_externalize(&mut self, b: &mut FunctionBuilder<'_>, r: Value) {
+        self.builtin(b, Builtin::GcExternalize, &[r]);
     }
 
     fn gc_alloc_slow(

@@ -159,16 +159,16 @@ fn read(
     }
 }
 
-/// Writes `value` to a field or element of `kind` at `addr + offset`, whose static type
-/// says `refs` about the references it holds. `fresh` marks the
-/// first write into a new object: a reference field then holds null, so only the new value
-/// is counted.
+/// Writes `value` to a field or element of `kind` at `addr + offset` in object `object`,
+/// whose static type says `refs` about the references it holds. `fresh` marks the first
+/// write into a new object (see `GcCompiler::init_gc_ref`).
 #[allow(clippy::too_many_arguments)]
 fn write(
     env: &mut FuncEnv<'_>,
     b: &mut FunctionBuilder<'_>,
     kind: GcFieldKind,
     refs: GcRefKind,
+    object: Value,
     addr: Value,
     offset: i32,
     value: Value,
@@ -184,11 +184,11 @@ fn write(
         }
         GcFieldKind::GcRef if fresh => {
             let gc = env.gc_compiler();
-            gc.init_gc_ref(env, b, f, addr, offset, value, refs);
+            gc.init_gc_ref(env, b, f, addr, offset, value, refs, object);
         }
         GcFieldKind::GcRef => {
             let gc = env.gc_compiler();
-            gc.store_gc_ref(env, b, f, addr, offset, value, refs);
+            gc.store_gc_ref(env, b, f, addr, offset, value, refs, Some(object));
         }
         GcFieldKind::FuncRef => {
             let index = env
@@ -216,7 +216,7 @@ pub(crate) fn struct_new(
         let base = object_addr(env, b, r, layout.size);
         let refs: Vec<GcRefKind> = struct_fields(env, type_index).iter().map(refs_of).collect();
         for ((&(offset, kind), &v), &refs) in layout.fields.iter().zip(values).zip(&refs) {
-            write(env, b, kind, refs, base, offset as i32, v, true);
+            write(env, b, kind, refs, r, base, offset as i32, v, true);
         }
     }
     r
@@ -255,6 +255,7 @@ pub(crate) fn exn_new(
         b,
         tag_kind,
         GcRefKind::ANY,
+        r,
         base,
         tag_offset as i32,
         id,
@@ -262,7 +263,17 @@ pub(crate) fn exn_new(
     );
     let payload = env.info.func_type_at(type_index).params().to_vec();
     for ((&(offset, kind), &v), ty) in layout.fields[1..].iter().zip(values).zip(&payload) {
-        write(env, b, kind, gc_ref_kind(ty), base, offset as i32, v, true);
+        write(
+            env,
+            b,
+            kind,
+            gc_ref_kind(ty),
+            r,
+            base,
+            offset as i32,
+            v,
+            true,
+        );
     }
     r
 }
@@ -317,7 +328,7 @@ pub(crate) fn struct_set(
     let (offset, kind) = struct_layout(env, type_index).fields[field_index as usize];
     let refs = refs_of(&struct_fields(env, type_index)[field_index as usize]);
     let base = object_addr(env, b, r, offset + kind.size());
-    write(env, b, kind, refs, base, offset as i32, value, false);
+    write(env, b, kind, refs, r, base, offset as i32, value, false);
 }
 
 /// Allocates an array of `len` elements (all zero) and writes its length.
@@ -418,7 +429,7 @@ fn fill_loop(
     b.seal_block(body);
     let addr = elem_addr_unchecked(env, b, r, i, &layout);
     let refs = array_refs(env, type_index);
-    write(env, b, layout.elem, refs, addr, 0, value, fresh);
+    write(env, b, layout.elem, refs, r, addr, 0, value, fresh);
     let next = b.ins().iadd_imm_u(i, 1);
     b.ins().jump(header, &[ir::BlockArg::Value(next)]);
     b.seal_block(header);
@@ -443,7 +454,7 @@ pub(crate) fn array_new_fixed(
     let refs = array_refs(env, type_index);
     for (i, &v) in values.iter().enumerate() {
         let offset = layout.elems_offset + i as u32 * layout.elem.size();
-        write(env, b, layout.elem, refs, base, offset as i32, v, true);
+        write(env, b, layout.elem, refs, r, base, offset as i32, v, true);
     }
     r
 }
@@ -511,7 +522,7 @@ pub(crate) fn array_set(
 ) {
     let (addr, kind) = elem_addr(env, b, type_index, r, i);
     let refs = array_refs(env, type_index);
-    write(env, b, kind, refs, addr, 0, value, false);
+    write(env, b, kind, refs, r, addr, 0, value, false);
 }
 
 /// `array.fill`.

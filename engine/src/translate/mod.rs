@@ -602,8 +602,15 @@ fn translate_op(
             state.stack.push(v);
         }
         // Host and internal references share one representation (a heap index or an
-        // i31), so converting between the hierarchies changes only the static type.
-        Operator::AnyConvertExtern | Operator::ExternConvertAny => {}
+        // i31), so converting between the hierarchies changes only the static type; the
+        // collector may need to know what becomes an `externref`.
+        Operator::AnyConvertExtern => {}
+        Operator::ExternConvertAny => {
+            let r = state.pop();
+            let gc = env.gc_compiler();
+            let r = gc.extern_convert_any(env, b, r);
+            state.stack.push(r);
+        }
         Operator::RefTestNonNull { hty } | Operator::RefTestNullable { hty } => {
             let nullable = matches!(op, Operator::RefTestNullable { .. });
             let target = RefType::new(nullable, convert::heap_type(hty, &env.info.canon()));

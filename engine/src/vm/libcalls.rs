@@ -53,7 +53,8 @@ builtins! {
     TableCopy = table_copy(I32, I32, I32, I32, I32) -> I8;
     TableInit = table_init(I32, I32, I32, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
-    GcRefCountZero = gc_ref_count_zero(I32) -> I8;
+    GcExternalize = gc_externalize(I32);
+    GcBarrierSlowPath = gc_barrier_slow_path(I32, I32) -> I8;
     IsSubtype = is_subtype(I32, I32) -> I8;
     GcAlloc = gc_alloc(I32, I64, I32) -> I64;
     InternFuncRef = intern_funcref(I64) -> I32;
@@ -331,16 +332,28 @@ extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     inst.drop_elem(elem as usize, heap);
 }
 
+extern "C" fn gc_externalize(vmctx: *mut u8, gc_ref: u32) {
+    // SAFETY: as in `gc_alloc`.
+    let store = unsafe { store(vmctx) };
+    if let Some(r) = gc_core::VMGcRef::from_raw(gc_ref) {
+        store.gc.heap.externalize(r);
+    }
+}
+
 /// Returns 0 if a host value's `Drop` panicked during a collection: compiled code then
 /// raises `Trap::HostError`, and the call that entered Wasm resumes the panic.
-extern "C" fn gc_ref_count_zero(vmctx: *mut u8, gc_ref: u32) -> u8 {
+extern "C" fn gc_barrier_slow_path(vmctx: *mut u8, first: u32, second: u32) -> u8 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: the store outlives its instances. Compiled code reached this builtin through
     // an exit trampoline, so a collection here can walk the Wasm frames above.
     let store = unsafe { store(inst.vmctx()) };
-    if let Some(r) = gc_core::VMGcRef::from_raw(gc_ref) {
-        store.gc.heap.dec_ref_slow_path(r);
+    // Both first: the heap is consistent again before anything collects.
+    for r in [first, second]
+        .into_iter()
+        .filter_map(gc_core::VMGcRef::from_raw)
+    {
+        store.gc.heap.barrier_slow_path(r);
     }
     // A collection runs embedders' `Drop`s, which may panic; this frame cannot unwind.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.maybe_gc())) {
@@ -616,8 +629,8 @@ extern "C" fn array_copy(
     GcStatus::Ok as u32
 }
 
-/// `array.copy` of `len` references (bounds checked by the caller), counted in bulk: a
-/// chunk at a time, read the sources and the references they replace, write the chunk,
+/// `array.copy` of `len` references (bounds checked by the caller), counted in bulk unless
+/// the destination's elements are not counted (a young array): a chunk at a time, read the sources and the references they replace, write the chunk,
 /// then count each new reference and release each old one, skipping elements that do not
 /// change. Chunks go backwards when a copy within one array moves elements up, so each
 /// source is read before it is overwritten.
@@ -633,6 +646,8 @@ fn copy_gc_refs(
     let backward = d == s && dst > src;
     let chunks = len.div_ceil(CHUNK);
     let heap = &mut store.gc.heap;
+    // A young array's elements are not counted: then the copy is all there is.
+    let counted = heap.fields_are_counted(d);
     let words = |bytes: &[u8], out: &mut [u32]| {
         for (w, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
             *w = u32::from_le_bytes(b.try_into().expect("4 bytes"));
@@ -651,6 +666,9 @@ fn copy_gc_refs(
         words(dest, old);
         for (b, w) in dest.chunks_exact_mut(4).zip(new.iter()) {
             b.copy_from_slice(&w.to_le_bytes());
+        }
+        if !counted {
+            continue;
         }
         for (&n, &o) in new.iter().zip(old.iter()).filter(|(n, o)| n != o) {
             if let Some(n) = gc_core::VMGcRef::from_raw(n) {

@@ -9,9 +9,9 @@ use std::mem::{align_of, offset_of, size_of};
 /// The header of every DRC object. Its alignment is every object's alignment.
 ///
 /// ```text
-/// 0   kind word   VMGcKind bits | collector bits (`IN_ZCT` and the heap's own)
+/// 0   kind word   VMGcKind bits | collector bits (`IN_ZCT`, `YOUNG`, `LOGGED`, the heap's own)
 /// 4   type index
-/// 8   ref count   references from the heap, tables, globals and host handles
+/// 8   ref count   references from old objects, tables, globals, segments, host handles
 /// 12  size        the object's size in bytes, a multiple of the alignment
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,9 +44,19 @@ impl DrcHeader {
     pub const SIZE: u32 = size_of::<DrcHeader>() as u32;
     /// Alignment of every object.
     pub const ALIGN: u32 = align_of::<DrcHeader>() as u32;
-    /// Collector bit of the kind word: the object is in the zero-count table, or in the
-    /// part of the bump chunk not yet scanned into it (every new object has it).
+    /// Collector bit of the kind word: the object is in the zero-count table.
     pub const IN_ZCT: u32 = 1;
+    /// Collector bit of the kind word: the object is young. Every new struct, array and
+    /// exception is (compiled code sets it when it allocates); the references in a young
+    /// object's fields are not counted, so stores into it are plain stores. A young
+    /// collection promotes the young objects it reaches (clears the bit and counts their
+    /// fields) and frees the rest without visiting them.
+    pub const YOUNG: u32 = 8;
+    /// Collector bit of the kind word: a young object whose count is not zero (something
+    /// counted holds it: an old object, a table, a global, a segment or a host handle) and
+    /// which is in the heap's young log, the young collection's roots. The barrier that
+    /// counts a reference to a young object without it calls the runtime to log it.
+    pub const LOGGED: u32 = 16;
     /// Where the bump cursor (`next`, then `limit`) lies, from the heap base: inside the
     /// first object slot, which is never allocated (index 0 is null).
     pub const CURSOR_OFFSET: u32 = 4;
@@ -63,7 +73,7 @@ pub const DRC_LAYOUTS: GcLayouts = GcLayouts {
     externref_size: size_of::<DrcExternRef>() as u32,
     bump: Some(GcBumpLayout {
         cursor_offset: DrcHeader::CURSOR_OFFSET,
-        new_object_kind_bits: DrcHeader::IN_ZCT,
+        new_object_kind_bits: DrcHeader::YOUNG,
         size_offset: Some(DrcHeader::SIZE_OFFSET),
         max_object_size: DrcHeader::BUMP_MAX,
     }),

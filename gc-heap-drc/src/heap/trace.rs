@@ -68,6 +68,7 @@ impl Trace {
     pub(super) fn start(heap: &mut DrcHeap) -> Trace {
         heap.traces += 1;
         heap.retire_chunk();
+        heap.release_holes();
         heap.free.flush_small();
         Trace {
             step: Step::Walk,
