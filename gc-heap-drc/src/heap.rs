@@ -398,7 +398,8 @@ impl DrcHeap {
     fn chunk_from_holes(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
         let young = &mut self.young;
         while let Some(hole) = young.holes.get_mut(young.hole_next) {
-            if hole.1 >= min {
+            // A hole's remainder below `MIN_HOLE` waits for the next young collection.
+            if hole.1 >= min.max(young::MIN_HOLE.min(max)) {
                 let take = hole.1.min(max);
                 let start = hole.0;
                 *hole = (start + take, hole.1 - take);

@@ -45,6 +45,11 @@ pub(super) const LOGGED: u32 = DrcHeader::LOGGED;
 /// promoted (on its worklist).
 pub(super) const YOUNG_MARK: u32 = 32;
 
+/// The smallest hole bump chunks are cut from: smaller free space between survivors goes
+/// to the free list, since a chunk that holds an object or two would send compiled code to
+/// the runtime for nearly every allocation.
+pub(super) const MIN_HOLE: u32 = 2 << 10;
+
 /// The young objects since the last young collection, and what the collection needs to
 /// find and free them.
 #[derive(Debug, Default)]
@@ -403,10 +408,10 @@ impl YoungCollection {
     }
 
     /// Makes the gaps found so far holes: merged with the holes left (both are in address
-    /// order and disjoint), adjacent ones joined.
+    /// order and disjoint), adjacent ones joined; runs smaller than `MIN_HOLE` go to the
+    /// free list.
     fn release_gaps(&mut self, heap: &mut DrcHeap) {
-        let young = &mut heap.young;
-        let old = std::mem::take(&mut young.holes);
+        let old = std::mem::take(&mut heap.young.holes);
         let mut merged = Vec::with_capacity(old.len() + self.gaps.len());
         let (mut a, mut b) = (old.into_iter().peekable(), self.gaps.drain(..).peekable());
         loop {
@@ -429,8 +434,15 @@ impl YoungCollection {
                 None => merged.push((start, len)),
             }
         }
-        young.holes = merged;
-        young.hole_next = 0;
+        merged.retain(|&(start, len)| {
+            let keep = len >= MIN_HOLE;
+            if !keep {
+                heap.free.free(start, len);
+            }
+            keep
+        });
+        heap.young.holes = merged;
+        heap.young.hole_next = 0;
     }
 
     fn finish(&mut self, heap: &mut DrcHeap) {
