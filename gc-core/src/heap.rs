@@ -166,6 +166,14 @@ pub unsafe trait GcHeap: Send {
         }
     }
 
+    /// Debug builds' check after a collection, for heaps that count references:
+    /// `counted_slots` are the references held by globals, tables and element segments (raw;
+    /// 0 for null), and every count must cover those plus the references objects hold
+    /// (host handles may add more). Panics if not. By default nothing.
+    fn check_counts(&self, counted_slots: &[u32]) {
+        let _ = counted_slots;
+    }
+
     /// Called when `r` becomes an `externref` (`extern.convert_any`, in compiled code or a
     /// constant expression, or the host's conversion). The DRC heap promotes a young
     /// object then, so that no `externref` is ever young and barriers on `externref`

@@ -293,10 +293,10 @@ impl DrcHeap {
 
     /// Checks the heap's invariants after a completed collection (debug builds; see
     /// `heap/young.rs`): no object is young or carries a trace's marks; every count
-    /// covers the references other objects hold (the rest come from tables, globals,
-    /// segments and host handles, which the heap cannot see); an object at count zero is
-    /// in the ZCT; and the statistics match the objects.
-    fn check_invariants(&self) {
+    /// covers the references other objects and `counted_slots` hold (tables, globals and
+    /// segments, when the engine passes them; host handles may add more); an object at
+    /// count zero is in the ZCT; and the statistics match the objects.
+    fn check_invariants(&self, counted_slots: &[u32]) {
         let mut objects = std::collections::HashMap::new();
         let mut bytes = 0u64;
         self.walk_objects(|pos, size| {
@@ -321,12 +321,19 @@ impl DrcHeap {
                 }
             });
         }
+        for &c in counted_slots {
+            if c != 0 && c & VMGcRef::I31_TAG == 0 {
+                *objects.get_mut(&c).unwrap_or_else(|| {
+                    panic!("a table, global or segment holds {c:#x}, no object")
+                }) += 1;
+            }
+        }
         for (&o, &held) in &objects {
             let r = VMGcRef::from_raw(o).expect("above 0");
             let count = self.ref_count(r);
             assert!(
                 count >= held,
-                "object {o:#x}: count {count}, but {held} objects refer to it"
+                "object {o:#x}: count {count}, but {held} objects and slots refer to it"
             );
             assert!(
                 count > 0 || self.read_u32(r, KIND) & IN_ZCT != 0,
@@ -779,6 +786,10 @@ unsafe impl GcHeap for DrcHeap {
         }
     }
 
+    fn check_counts(&self, counted_slots: &[u32]) {
+        self.check_invariants(counted_slots);
+    }
+
     fn fields_are_counted(&self, r: VMGcRef) -> bool {
         !self.is_young(r)
     }
@@ -962,7 +973,7 @@ impl DrcCollection<'_> {
             heap.check_credit += 1024;
             if heap.check_credit >= heap.live_objects {
                 heap.check_credit = 0;
-                heap.check_invariants();
+                heap.check_invariants(&[]);
             }
         }
         GcProgress::Complete

@@ -76,6 +76,8 @@ pub(crate) struct StoreGc {
     pub exn_tag_offset: u32,
     /// Collections run so far.
     pub collections: u64,
+    /// Debug builds: objects `check_counts` may walk before it runs again.
+    check_credit: usize,
     /// The engine, whose pool takes the heap back.
     engine: crate::Engine,
     /// Why the store has no real heap (`UnavailableHeap`), if it has none.
@@ -140,6 +142,7 @@ impl StoreGc {
                 engine.gc_runtime().layouts(),
             ),
             collections: 0,
+            check_credit: 0,
             engine: engine.clone(),
             unavailable,
             array_layouts: Vec::new(),
@@ -199,7 +202,27 @@ impl StoreOpaque {
             heap, host_data, ..
         } = &mut self.gc;
         heap.gc(roots.iter(), host_data).collect();
+        drop(roots);
         self.gc.collections += 1;
+        if cfg!(debug_assertions) {
+            self.check_counts();
+        }
+    }
+
+    /// Debug builds: has the heap check its counts against what globals, tables and
+    /// segments hold (`GcHeap::check_counts`), amortised like the heap's own check: after
+    /// every collection while little is live, then about once per `live / 1024`.
+    fn check_counts(&mut self) {
+        self.gc.check_credit += 1024;
+        if self.gc.check_credit < self.gc.heap.live_objects() {
+            return;
+        }
+        self.gc.check_credit = 0;
+        let mut roots = GcRootsList::new();
+        self.add_non_stack_roots(&mut roots);
+        let slots: Vec<u32> = roots.iter().map(|r| r.get().as_raw()).collect();
+        drop(roots);
+        self.gc.heap.check_counts(&slots);
     }
 
     /// Adds the GC references held by globals, tables and passive element segments.
