@@ -264,7 +264,7 @@ impl GcCompiler for DrcCompiler {
         b.seal_block(zero);
         b.switch_to_block(zero);
         b.set_cold_block(zero);
-        env.gc_barrier_slow_path(b, [old, null]);
+        env.gc_barrier_slow_path(b, [null, old]);
         b.ins().jump(done, &[]);
         b.seal_block(done);
         b.switch_to_block(done);

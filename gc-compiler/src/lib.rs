@@ -46,9 +46,10 @@ pub trait GcCompileEnv {
     /// The number of bytes accessible from the base (pointer-sized).
     fn gc_heap_bound(&mut self, b: &mut FunctionBuilder<'_>) -> Value;
     /// Emits the runtime call of the write barrier's slow path
-    /// (`gc_core::GcHeap::barrier_slow_path`) for each of `refs` that is not null (`i32`
-    /// zero): compiled code just set its count to zero, or counted a young object that is
-    /// not logged. The call may collect.
+    /// (`gc_core::GcHeap::barrier_slow_path`) for each of `[logged, released]` that is not
+    /// null (`i32` zero): `logged` is a young object compiled code just counted and that is
+    /// not logged, `released` one whose count it just set to zero. The call may collect
+    /// when `released` is not null.
     fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]);
     /// Emits the runtime call that makes heap object `r` (not null, not an `i31`) an
     /// `externref` (`gc_core::GcHeap::externalize`).

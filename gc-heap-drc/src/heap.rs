@@ -172,6 +172,11 @@ impl DrcHeap {
         self.region.write_u32(r, offset, value);
     }
 
+    /// The four words of `r`'s header: kind, type, count, size (one bounds check).
+    fn header_words(&self, r: VMGcRef) -> [u32; 4] {
+        self.region.read_words(r)
+    }
+
     /// The reference count of `r`.
     pub fn ref_count(&self, r: VMGcRef) -> u32 {
         self.read_u32(r, REF_COUNT)

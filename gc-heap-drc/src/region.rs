@@ -12,8 +12,17 @@ const CLEAR_BY_WRITING: usize = 256 << 10;
 /// larger (`GcHeapConfig::reserve_index_space`). Dereferences to the whole mapping.
 pub(crate) struct Region {
     mmap: memmap2::MmapMut,
+    /// The mapping's base address, kept beside it so that the hot word accesses do not go
+    /// through the mapping's `Deref` (whose slice indexing checks the bound a second time).
+    base: *mut u8,
     size: usize,
 }
+
+// SAFETY: `base` points into `mmap`, which the region owns; the region is `Send` and `Sync`
+// exactly as the mapping is, and all access goes through `&self` / `&mut self`.
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`: shared access only reads.
+unsafe impl Sync for Region {}
 
 impl Region {
     /// The region of a heap with `config`, whose objects are laid out by `layouts`: at most
@@ -31,7 +40,9 @@ impl Region {
             .len(reservation)
             .no_reserve_swap()
             .map_anon()?;
-        Ok(Region { mmap, size })
+        let mut mmap = mmap;
+        let base = mmap.as_mut_ptr();
+        Ok(Region { mmap, base, size })
     }
 
     /// The most bytes objects may occupy: every runtime access is checked against it.
@@ -54,13 +65,35 @@ impl Region {
     /// The `u32` at `r + offset`.
     pub(crate) fn read_u32(&self, r: VMGcRef, offset: usize) -> u32 {
         let range = self.range(r, offset, 4);
-        u32::from_le_bytes(self.mmap[range].try_into().expect("4 bytes"))
+        // SAFETY: `range` lies within `size` bytes of the base, inside the mapping, which
+        // lives as long as `self`; any bit pattern is a valid `u32`.
+        let word = unsafe { self.base.add(range.start).cast::<u32>().read_unaligned() };
+        u32::from_le(word)
+    }
+
+    /// The `N` `u32`s at `r`.
+    pub(crate) fn read_words<const N: usize>(&self, r: VMGcRef) -> [u32; N] {
+        let range = self.range(r, 0, 4 * N);
+        // SAFETY: as in `read_u32`, for `4 * N` bytes.
+        let words = unsafe {
+            self.base
+                .add(range.start)
+                .cast::<[u32; N]>()
+                .read_unaligned()
+        };
+        words.map(u32::from_le)
     }
 
     /// Writes the `u32` at `r + offset`.
     pub(crate) fn write_u32(&mut self, r: VMGcRef, offset: usize, value: u32) {
         let range = self.range(r, offset, 4);
-        self.mmap[range].copy_from_slice(&value.to_le_bytes());
+        // SAFETY: as in `read_u32`; `&mut self` excludes every other access to the mapping.
+        unsafe {
+            self.base
+                .add(range.start)
+                .cast::<u32>()
+                .write_unaligned(value.to_le())
+        };
     }
 
     /// The byte range `[offset, offset + len)` of object `r`, whose size is the `u32` at

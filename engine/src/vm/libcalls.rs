@@ -342,18 +342,23 @@ extern "C" fn gc_externalize(vmctx: *mut u8, gc_ref: u32) {
 
 /// Returns 0 if a host value's `Drop` panicked during a collection: compiled code then
 /// raises `Trap::HostError`, and the call that entered Wasm resumes the panic.
-extern "C" fn gc_barrier_slow_path(vmctx: *mut u8, first: u32, second: u32) -> u8 {
+extern "C" fn gc_barrier_slow_path(vmctx: *mut u8, logged: u32, released: u32) -> u8 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: the store outlives its instances. Compiled code reached this builtin through
     // an exit trampoline, so a collection here can walk the Wasm frames above.
     let store = unsafe { store(inst.vmctx()) };
     // Both first: the heap is consistent again before anything collects.
-    for r in [first, second]
+    for r in [logged, released]
         .into_iter()
         .filter_map(gc_core::VMGcRef::from_raw)
     {
         store.gc.heap.barrier_slow_path(r);
+    }
+    // Only a release is a reason to collect (a log entry is not garbage): logging, once
+    // per young object stored into an old one, stays cheap.
+    if released == 0 {
+        return 1;
     }
     // A collection runs embedders' `Drop`s, which may panic; this frame cannot unwind.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.maybe_gc())) {

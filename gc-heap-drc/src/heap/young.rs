@@ -226,10 +226,15 @@ impl YoungCollection {
                         self.step = Step::Mark;
                         continue;
                     };
-                    *budget -= 1;
                     self.next += 1;
-                    if heap.ref_count(object(r)) > 0 {
-                        self.reach(heap, r);
+                    let [kind, _, count, _] = heap.header_words(object(r));
+                    if count > 0 && kind & (YOUNG | YOUNG_MARK) == YOUNG {
+                        // Promoted at once: no mark, no trip through the worklist.
+                        heap.write_u32(object(r), KIND, kind | YOUNG_MARK);
+                        let units = 1 + self.promote(heap, r);
+                        *budget = budget.saturating_sub(units);
+                    } else {
+                        *budget -= 1;
                     }
                 }
                 Step::Mark => {
@@ -298,16 +303,15 @@ impl YoungCollection {
         }
         self.children = children;
         let r = object(o);
-        let kind = heap.read_u32(r, KIND);
+        let [kind, _, count, size] = heap.header_words(r);
         heap.write_u32(r, KIND, kind & !(YOUNG | YOUNG_MARK | LOGGED));
-        let size = heap.read_u32(r, SIZE);
         heap.live_objects += 1;
         heap.bytes_in_use += u64::from(size);
         self.promoted_objects += 1;
         self.promoted_bytes += u64::from(size);
         heap.young.kept.push(o);
         heap.young.kept_bytes += u64::from(size);
-        if heap.ref_count(r) == 0 {
+        if count == 0 {
             // Held by a frame only: an old object at zero, so a zero-count candidate.
             heap.zct_push(r);
         }
