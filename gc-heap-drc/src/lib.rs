@@ -3,9 +3,11 @@
 //! [`DrcRuntime`] implements `gc-core`'s [`GcRuntime`] and creates [`DrcHeap`]s: one
 //! reserved region per store, 16-byte-aligned objects with a reference count in the
 //! header, bump chunks that compiled code allocates from inline (`GcLayouts::bump`), a
-//! coalescing free list, a zero-count table reconciled against the precise stack roots at
-//! each collection, and an incremental backup trace that frees cycles (see `heap.rs` and
-//! `heap/trace.rs` for the scheme and `ARCHITECTURE.md` for why it needs no read barrier).
+//! young generation whose objects are born uncounted and freed in bulk unless a young
+//! collection promotes them, a coalescing free list, a zero-count table reconciled against
+//! the precise stack roots at each collection, and an incremental backup trace that frees
+//! cycles (see `heap.rs`, `heap/young.rs` and `heap/trace.rs` for the scheme and
+//! `ARCHITECTURE.md` for why it needs no read barrier).
 //!
 //! ```
 //! use gc_core::{ExternRefHostDataTable, GcHeap, GcHeapConfig, GcRootsList, GcRuntime};
