@@ -279,43 +279,82 @@ impl YoungCollection {
     /// its young bits and lists it as kept. Returns the units of work it took beyond one
     /// (an array's references, per `child_chunk`).
     fn promote(&mut self, heap: &mut DrcHeap, o: u32) -> usize {
-        let mut units = 0;
-        let mut from = 0;
-        let mut children = std::mem::take(&mut self.children);
-        loop {
-            let more = heap.collect_children_chunk(o, from, &mut children);
-            for &c in &children {
-                let count = heap.ref_count(object(c));
-                heap.write_u32(
-                    object(c),
-                    REF_COUNT,
-                    count.checked_add(1).expect("reference count overflow"),
-                );
-                self.reach(heap, c);
-            }
-            match more {
-                Some(next) => {
-                    from = next;
-                    units += 1;
-                }
-                None => break,
-            }
-        }
-        self.children = children;
         let r = object(o);
-        let [kind, _, count, size] = heap.header_words(r);
+        let [kind, ty, _, size] = heap.header_words(r);
+        let mut units = 0;
+        // The type table is set aside while the fields are counted, so that a struct's
+        // reference offsets can be read without a copy (counting touches no type).
+        let types = std::mem::take(&mut heap.types);
+        match types.get(ty as usize).and_then(Option::as_ref) {
+            Some(gc_core::GcTypeTrace::Struct { gc_ref_offsets }) => {
+                for &offset in gc_ref_offsets.iter() {
+                    let c = heap.read_u32(r, offset as usize);
+                    if c != 0 && c & VMGcRef::I31_TAG == 0 {
+                        self.count_child(heap, c);
+                    }
+                }
+            }
+            Some(gc_core::GcTypeTrace::Array {
+                elems_are_gc_refs: true,
+                ..
+            }) => {
+                heap.types = types;
+                let mut from = 0;
+                let mut children = std::mem::take(&mut self.children);
+                loop {
+                    let more = heap.collect_children_chunk(o, from, &mut children);
+                    for &c in &children {
+                        self.count_child(heap, c);
+                    }
+                    match more {
+                        Some(next) => {
+                            from = next;
+                            units += 1;
+                        }
+                        None => break,
+                    }
+                }
+                self.children = children;
+                return units + self.finish_promotion(heap, r, kind, size);
+            }
+            _ => {}
+        }
+        heap.types = types;
+        units + self.finish_promotion(heap, r, kind, size)
+    }
+
+    /// Counts the reference a promoted object holds to heap object `c`, marking `c` if it
+    /// is young: one header read.
+    fn count_child(&mut self, heap: &mut DrcHeap, c: u32) {
+        let child = object(c);
+        let [kind, _, count, _] = heap.header_words(child);
+        heap.write_u32(
+            child,
+            REF_COUNT,
+            count.checked_add(1).expect("reference count overflow"),
+        );
+        if kind & (YOUNG | YOUNG_MARK) == YOUNG {
+            heap.write_u32(child, KIND, kind | YOUNG_MARK);
+            self.worklist.push(c);
+        }
+    }
+
+    /// Clears promoted object `r`'s young bits (its kind word is `kind`, its size `size`)
+    /// and lists it as kept; no further units of work.
+    fn finish_promotion(&mut self, heap: &mut DrcHeap, r: VMGcRef, kind: u32, size: u32) -> usize {
         heap.write_u32(r, KIND, kind & !(YOUNG | YOUNG_MARK | LOGGED));
         heap.live_objects += 1;
         heap.bytes_in_use += u64::from(size);
         self.promoted_objects += 1;
         self.promoted_bytes += u64::from(size);
-        heap.young.kept.push(o);
+        heap.young.kept.push(r.as_raw());
         heap.young.kept_bytes += u64::from(size);
-        if count == 0 {
+        // Read again: a reference to itself among its fields counted it.
+        if heap.ref_count(r) == 0 {
             // Held by a frame only: an old object at zero, so a zero-count candidate.
             heap.zct_push(r);
         }
-        units
+        0
     }
 
     /// Every reachable young object is promoted: the log has served, and the sweep needs
