@@ -204,11 +204,19 @@ impl YoungCollection {
         c
     }
 
-    /// Marks `r` if it is young and not marked yet.
+    /// Marks `r`, whose kind word is `kind`, if it is young and not marked yet; true if so.
+    fn mark(heap: &mut DrcHeap, r: u32, kind: u32) -> bool {
+        let unmarked = kind & (YOUNG | YOUNG_MARK) == YOUNG;
+        if unmarked {
+            heap.write_u32(object(r), KIND, kind | YOUNG_MARK);
+        }
+        unmarked
+    }
+
+    /// Marks `r` and puts it on the worklist if it is young and not marked yet.
     fn reach(&mut self, heap: &mut DrcHeap, r: u32) {
         let kind = heap.read_u32(object(r), KIND);
-        if kind & (YOUNG | YOUNG_MARK) == YOUNG {
-            heap.write_u32(object(r), KIND, kind | YOUNG_MARK);
+        if Self::mark(heap, r, kind) {
             self.worklist.push(r);
         }
     }
@@ -228,9 +236,8 @@ impl YoungCollection {
                     };
                     self.next += 1;
                     let [kind, _, count, _] = heap.header_words(object(r));
-                    if count > 0 && kind & (YOUNG | YOUNG_MARK) == YOUNG {
-                        // Promoted at once: no mark, no trip through the worklist.
-                        heap.write_u32(object(r), KIND, kind | YOUNG_MARK);
+                    // Promoted at once, without a trip through the worklist.
+                    if count > 0 && Self::mark(heap, r, kind) {
                         let units = 1 + self.promote(heap, r);
                         *budget = budget.saturating_sub(units);
                     } else {
@@ -333,8 +340,7 @@ impl YoungCollection {
             REF_COUNT,
             count.checked_add(1).expect("reference count overflow"),
         );
-        if kind & (YOUNG | YOUNG_MARK) == YOUNG {
-            heap.write_u32(child, KIND, kind | YOUNG_MARK);
+        if Self::mark(heap, c, kind) {
             self.worklist.push(c);
         }
     }
