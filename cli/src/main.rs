@@ -1,12 +1,13 @@
 //! `gcwasm`: the engine's command-line tool, shaped like Wasmtime's.
 //!
-//! - `gcwasm run [OPTIONS] FILE [ARGS]...` instantiates a module and calls `_start` or the
-//!   export `--invoke` names, with `ARGS` as its parameters (`run.rs`).
+//! - `gcwasm run [OPTIONS] FILE [ARGS]...` runs a WASI preview 1 command (`_start`, with
+//!   `--dir` directories, `--env` variables and `ARGS` as its arguments), or calls the
+//!   export `--invoke` names with `ARGS` as its parameters (`run.rs`).
 //! - `gcwasm wast [OPTIONS] FILE...` runs `.wast` scripts with the spec runner (`wast.rs`).
 //! - Engine options shared by both (`-W`, `--collector`, `--gc-stress`): `options.rs`.
 //!
-//! Exit status: 0 on success, 1 on an error or a trap (with its message and Wasm
-//! backtrace on stderr), 2 on bad arguments.
+//! Exit status: the program's (`proc_exit`'s, 0 when `_start` returns), 1 on an error or a
+//! trap (with its message and Wasm backtrace on stderr), 2 on bad arguments.
 
 mod options;
 mod run;
@@ -33,7 +34,8 @@ fn main() -> ExitCode {
     env_logger::init();
     match Command::parse() {
         Command::Run(cmd) => match cmd.execute() {
-            Ok(()) => ExitCode::SUCCESS,
+            // Statuses beyond 255 wrap, as they do for a native process.
+            Ok(status) => ExitCode::from(status as u8),
             Err(err) => {
                 report(&err);
                 ExitCode::FAILURE

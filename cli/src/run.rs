@@ -1,15 +1,27 @@
-//! `gcwasm run`: instantiate a module and call its `_start` or an export.
+//! `gcwasm run`: instantiate a module with WASI preview 1 and call its `_start` or an
+//! export.
 
 use crate::options::EngineOptions;
 use anyhow::{Context, Result, bail};
-use engine::{Engine, Extern, Func, Linker, Module, Store, Val, ValType};
+use engine::{Engine, Extern, Linker, Module, Store, Val, ValType};
 use std::path::PathBuf;
+use wasi::{WasiCtx, WasiCtxBuilder};
 
 /// `run [OPTIONS] FILE [ARGS]...`
 #[derive(clap::Args, Debug)]
 pub struct RunCommand {
     #[command(flatten)]
     engine: EngineOptions,
+    /// Give the program the host directory HOST as guest path GUEST (default: HOST as
+    /// written). The program can reach nothing outside its directories.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the program; `NAME` alone passes on the host's value.
+    #[arg(long = "env", value_name = "NAME[=VAL]")]
+    envs: Vec<String>,
+    /// Pass on the host's whole environment.
+    #[arg(long)]
+    inherit_env: bool,
     /// Call this export instead of `_start`, with ARGS as its parameters (numbers).
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
@@ -19,62 +31,44 @@ pub struct RunCommand {
     default_values_unknown_imports: bool,
     /// The module: binary `.wasm` or text `.wat`.
     file: PathBuf,
-    /// The export's parameters.
+    /// The program's arguments (after its name), or the export's parameters.
     #[arg(allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
 impl RunCommand {
-    /// Runs the command; prints the export's results, one per line.
-    pub fn execute(&self) -> Result<()> {
+    /// Runs the command: the program's exit status (`proc_exit`'s, or 0 when `_start`
+    /// returns). With `--invoke`, prints the export's results, one per line.
+    pub fn execute(&self) -> Result<i32> {
         let config = self.engine.config()?;
         let fuel = self.engine.wasm_options()?.fuel;
         let engine = Engine::new(&config)?;
-        let bytes = std::fs::read(&self.file)
-            .with_context(|| format!("failed to read `{}`", self.file.display()))?;
-        let module = Module::new(&engine, &bytes)
-            .with_context(|| format!("failed to compile `{}`", self.file.display()))?;
-        let mut store = Store::new(&engine, ());
+        let module = Module::from_file(&engine, &self.file)?;
+        let mut store = Store::new(&engine, self.wasi_ctx()?);
         if let Some(fuel) = fuel {
             store.set_fuel(fuel)?;
         }
-        let mut linker = Linker::new(&engine);
-        for import in module.imports() {
-            if import.module == "wasi_snapshot_preview1" || import.module == "wasi_unstable" {
-                bail!(
-                    "`{}` imports `{}::{}`: WASI is not supported yet",
-                    self.file.display(),
-                    import.module,
-                    import.name
-                );
-            }
-            match (&import.ty, self.default_values_unknown_imports) {
-                (engine::ExternType::Func(ty), true) => {
-                    let results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
-                    let f = Func::new(&mut store, ty.clone(), move |_, _, out| {
-                        out.clone_from_slice(&results);
-                        Ok(())
-                    });
-                    linker.define(&store, &import.module, &import.name, f)?;
-                }
-                _ => bail!(
-                    "unknown import `{}::{}` (only function imports can be defined with \
-                     --default-values-unknown-imports)",
-                    import.module,
-                    import.name
-                ),
-            }
-        }
+        let mut linker = Linker::<WasiCtx>::new(&engine);
+        wasi::add_to_linker(&mut linker, |cx| cx)?;
+        self.define_unknown_imports(&mut linker, &module)?;
         let instance = linker.instantiate(&mut store, &module)?;
         let name = self.invoke.as_deref().unwrap_or("_start");
         let func = match instance.get_export(&mut store, name) {
             Some(Extern::Func(f)) => f,
             Some(_) => bail!("export `{name}` is not a function"),
-            None if self.invoke.is_none() => {
-                bail!("the module exports no `_start`; name a function with --invoke")
-            }
+            None if self.invoke.is_none() => bail!(
+                "`{}` exports no `_start`, so it is not a WASI command; name a function \
+                 with --invoke",
+                self.file.display()
+            ),
             None => bail!("the module exports no function `{name}`"),
         };
+        if self.invoke.is_none() {
+            let start = func
+                .typed::<(), ()>(&store)
+                .context("`_start` must take and return nothing")?;
+            return wasi::exit_status(start.call(&mut store, ()));
+        }
         let ty = func.ty(&store);
         if self.args.len() != ty.params().len() {
             bail!(
@@ -90,9 +84,76 @@ impl RunCommand {
             .map(|(t, a)| parse_arg(t, a))
             .collect::<Result<Vec<_>>>()?;
         let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
-        func.call(&mut store, &params, &mut results)?;
-        for r in &results {
-            println!("{}", display(r));
+        let status = wasi::exit_status(func.call(&mut store, &params, &mut results))?;
+        if status == 0 {
+            for r in &results {
+                println!("{}", display(r));
+            }
+        }
+        Ok(status)
+    }
+
+    /// What the program sees: its name and arguments, the environment asked for, this
+    /// process's stdio, and the `--dir` directories.
+    fn wasi_ctx(&self) -> Result<WasiCtx> {
+        let mut b = WasiCtxBuilder::new();
+        b.arg(&self.file.display().to_string())?;
+        if self.invoke.is_none() {
+            b.args(&self.args)?;
+        }
+        if self.inherit_env {
+            b.inherit_env()?;
+        }
+        for env in &self.envs {
+            match env.split_once('=') {
+                Some((k, v)) => b.env(k, v)?,
+                None => match std::env::var(env) {
+                    Ok(v) => b.env(env, &v)?,
+                    Err(_) => bail!("--env {env}: no such variable in this environment"),
+                },
+            };
+        }
+        for dir in &self.dirs {
+            let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+            b.preopened_dir(host, guest)?;
+        }
+        b.inherit_stdio();
+        Ok(b.build())
+    }
+
+    /// Every import neither WASI nor anything else defines: with
+    /// `--default-values-unknown-imports` a function returning zeros, otherwise an error.
+    fn define_unknown_imports(&self, linker: &mut Linker<WasiCtx>, module: &Module) -> Result<()> {
+        for import in module.imports() {
+            if linker.contains(&import.module, &import.name) {
+                continue;
+            }
+            match (&import.ty, self.default_values_unknown_imports) {
+                (engine::ExternType::Func(ty), true) => {
+                    let results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
+                    linker.func_new(
+                        &import.module,
+                        &import.name,
+                        ty.clone(),
+                        move |_, _, out| {
+                            out.clone_from_slice(&results);
+                            Ok(())
+                        },
+                    )?;
+                }
+                _ if import.module == wasi::MODULE => bail!(
+                    "`{}` imports `{}::{}`, which WASI preview 1 does not define",
+                    self.file.display(),
+                    import.module,
+                    import.name
+                ),
+                _ => bail!(
+                    "unknown import `{}::{}` (only function imports can be defined with \
+                     --default-values-unknown-imports)",
+                    import.module,
+                    import.name
+                ),
+            }
         }
         Ok(())
     }

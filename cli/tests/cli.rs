@@ -143,10 +143,102 @@ fn run_explains_what_is_wrong() {
     );
     let o = gcwasm(&["run", &wasi]);
     assert!(
-        stderr(&o).contains("WASI is not supported yet"),
+        stderr(&o).contains("exports no `_start`, so it is not a WASI command"),
         "{}",
         stderr(&o)
     );
+    let unknown = file(
+        "unknown.wat",
+        r#"(module (import "wasi_snapshot_preview1" "fd_frobnicate" (func))
+             (func (export "_start")))"#,
+    );
+    let o = gcwasm(&["run", &unknown]);
+    assert!(
+        stderr(&o).contains(
+            "`wasi_snapshot_preview1::fd_frobnicate`, which WASI preview 1 does not define"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = gcwasm(&["run", "--dir", "/nonexistent-dir", &unknown]);
+    assert!(
+        stderr(&o).contains("failed to open directory `/nonexistent-dir`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A C program of the wasi crate's tests.
+fn program(name: &str) -> String {
+    format!(
+        "{}/../wasi/tests/programs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A fresh directory for one test, with `outside` beside the preopen `root`.
+fn sandbox_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gcwasm-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("root/inside")).unwrap();
+    std::fs::write(dir.join("outside"), "secret").unwrap();
+    dir
+}
+
+#[test]
+fn run_gives_a_wasi_program_its_directory_arguments_and_status() {
+    let dir = sandbox_dir("files");
+    let root = dir.join("root");
+    // As the README shows it: the current directory preopened as `/`.
+    let o = Command::new(env!("CARGO_BIN_EXE_gcwasm"))
+        .current_dir(&root)
+        .args(["run", "--dir", ".::/", &program("files.wasm"), "a", "b"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).ends_with("unlink, rmdir: ok\n"),
+        "{}",
+        stdout(&o)
+    );
+    // Escapes fail with WASI errors and touch nothing.
+    std::os::unix::fs::symlink("..", root.join("escape")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gcwasm"))
+        .current_dir(&root)
+        .args(["run", "--dir", ".::/", &program("sandbox.wasm")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("open ../outside: blocked"), "{out}");
+    assert!(out.contains("open /etc/passwd: blocked"), "{out}");
+    assert!(out.ends_with("escapes: 0\n"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("outside")).unwrap(),
+        "secret"
+    );
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["outside", "root"]);
+    // Arguments, environment and exit status.
+    let o = gcwasm(&[
+        "run",
+        "--env",
+        "GREETING=hi",
+        &program("args_env.wasm"),
+        "x",
+        "-y",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected = "argc=3\narg 1: x\narg 2: -y\nenv: GREETING=hi\nGREETING=hi\n";
+    assert_eq!(stdout(&o), expected);
+    let o = gcwasm(&["run", &program("exit.wasm"), "42"]);
+    assert_eq!(o.status.code(), Some(42));
+    assert_eq!(stdout(&o), "exiting with 42\n");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -314,6 +314,21 @@ impl Memory {
         cx.0.opaque.memories[self.index].data_mut()
     }
 
+    /// The memory's bytes and the store's host data at once, for host functions that
+    /// read guest memory while updating their own state (as WASI's do).
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let cx = store.into();
+        let inner = cx.0;
+        inner.opaque.check(self.store);
+        (
+            inner.opaque.memories[self.index].data_mut(),
+            &mut inner.data,
+        )
+    }
+
     /// Copies `buffer.len()` bytes at `offset` into `buffer`; an error, and no copy, if
     /// they are not all inside the memory (a bad guest pointer cannot panic the host).
     ///

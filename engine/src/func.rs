@@ -19,8 +19,20 @@ pub struct Func {
     funcref: usize,
 }
 
-/// The type of a host function's implementation.
+/// A host function over `Val`s ([`Func::new`]).
 type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+
+/// A host function over the raw values array compiled code passes: it reads its arguments
+/// from the front and writes its results there. Typed closures ([`Func::wrap`]) become one.
+pub type RawHostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync;
+
+/// A host function's implementation, as `host_call` runs it.
+pub(crate) enum HostImpl<T> {
+    /// Arguments converted to `Val`s (counting references), results converted back.
+    Vals(Box<HostFn<T>>),
+    /// The raw values, unconverted: numbers only, so nothing to count or allocate.
+    Raw(Arc<RawHostFn<T>>),
+}
 
 /// The context of a host function: what its `VMFuncRef` points at. `entry` must stay the
 /// first field: the host trampoline loads it from offset 0.
@@ -79,12 +91,11 @@ impl<T> Caller<'_, T> {
         self.as_context_mut().set_epoch_deadline(ticks);
     }
 
-    /// An export of the calling instance, if the caller is a Wasm instance.
+    /// An export of the calling instance, if the caller is a Wasm instance. A hash lookup:
+    /// host functions may call this on every call.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
-        let instance = self.instance?;
-        let index = self.store.opaque.instances.iter().position(|i| {
-            std::ptr::eq(&**i as *const InstanceData, instance as *const InstanceData)
-        })?;
+        // SAFETY: the calling instance is live in this store while its call runs.
+        let index = unsafe { (*self.instance?).store_index };
         crate::Instance::from_index(self.store.opaque.id, index).get_export(&*self, name)
     }
 }
@@ -148,7 +159,9 @@ unsafe fn host_call<T: 'static>(
 ) -> HostOutcome {
     // SAFETY: `ctx` is this host function's live context (the trampoline passes the
     // callee context it was given); read what we need before borrowing the store.
-    let (vm, ty, func) = unsafe { ((*ctx).vm_store, (*ctx).ty.clone(), (*ctx).func.clone()) };
+    // Only the implementation is cloned (one reference count); the type only when the
+    // values need converting.
+    let (vm, func) = unsafe { ((*ctx).vm_store, (*ctx).func.clone()) };
     // SAFETY: Wasm is running, so the entry into it published the whole owning
     // `StoreInner<T>` (repr(C), opaque part first) in the store's context.
     let store = unsafe {
@@ -166,29 +179,42 @@ unsafe fn host_call<T: 'static>(
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
         let func = func
-            .downcast_ref::<Box<HostFn<T>>>()
+            .downcast_ref::<HostImpl<T>>()
             .expect("host function of this store type");
-        let params: Vec<Val> = ty
-            .params()
-            .iter()
-            .zip(values.iter())
-            .map(|(t, raw)| Val::from_raw(&mut store.opaque, *raw, t))
-            .collect();
-        // The arguments are counted now; compiled code recorded its exit frame.
-        store.opaque.maybe_gc();
-        let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
-        func(
-            Caller {
-                store: &mut *store,
-                instance,
-            },
-            &params,
-            &mut results,
-        )?;
-        for ((r, t), slot) in results.iter().zip(ty.results()).zip(values.iter_mut()) {
-            *slot = r.to_raw(&mut store.opaque, t)?;
+        match func {
+            HostImpl::Raw(f) => f(
+                Caller {
+                    store: &mut *store,
+                    instance,
+                },
+                values,
+            ),
+            HostImpl::Vals(f) => {
+                // SAFETY: as above.
+                let ty = unsafe { (*ctx).ty.clone() };
+                let params: Vec<Val> = ty
+                    .params()
+                    .iter()
+                    .zip(values.iter())
+                    .map(|(t, raw)| Val::from_raw(&mut store.opaque, *raw, t))
+                    .collect();
+                // The arguments are counted now; compiled code recorded its exit frame.
+                store.opaque.maybe_gc();
+                let mut results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
+                f(
+                    Caller {
+                        store: &mut *store,
+                        instance,
+                    },
+                    &params,
+                    &mut results,
+                )?;
+                for ((r, t), slot) in results.iter().zip(ty.results()).zip(values.iter_mut()) {
+                    *slot = r.to_raw(&mut store.opaque, t)?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }));
     match result {
         Ok(Ok(())) => HostOutcome::Returned,
@@ -224,9 +250,31 @@ unsafe fn host_call<T: 'static>(
 impl Func {
     /// A host function of type `ty` implemented by `f`.
     pub fn new<T: 'static>(
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         ty: FuncType,
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        Func::from_impl(store, ty, HostImpl::Vals(Box::new(f)))
+    }
+
+    /// A host function of type `ty` running `f` on the raw values array. `ty` must have
+    /// only number types: `f` reads and writes the values unconverted.
+    pub(crate) fn new_raw<T: 'static>(
+        store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: Arc<RawHostFn<T>>,
+    ) -> Func {
+        debug_assert!(
+            ty.params().iter().chain(ty.results()).all(|t| !t.is_ref()),
+            "raw host functions take and return numbers only"
+        );
+        Func::from_impl(store, ty, HostImpl::Raw(f))
+    }
+
+    fn from_impl<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: HostImpl<T>,
     ) -> Func {
         let cx = store.as_context_mut();
         let opaque = &mut cx.0.opaque;
@@ -235,13 +283,12 @@ impl Func {
             .engine
             .trampolines(index)
             .expect("trampolines compile for every function type");
-        let boxed: Box<HostFn<T>> = Box::new(f);
         let mut ctx = Box::new(HostFuncContext {
             entry: host_entry::<T>,
             funcref: VMFuncRef::new(trampolines.host(), std::ptr::null_mut(), index),
             vm_store: &*opaque.vm,
             ty: Arc::new(ty),
-            func: Arc::new(boxed),
+            func: Arc::new(func),
             _trampolines: trampolines,
         });
         ctx.funcref.vmctx = (&mut *ctx as *mut HostFuncContext).cast();
@@ -260,9 +307,7 @@ impl Func {
         f: impl crate::typed::IntoFunc<T, P, R>,
     ) -> Func {
         let (ty, f) = f.into_func();
-        Func::new(store, ty, move |caller, params, results| {
-            f(caller, params, results)
-        })
+        Func::new_raw(store, ty, Arc::from(f))
     }
 
     /// The canonical index of the function's type.

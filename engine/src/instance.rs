@@ -86,7 +86,7 @@ impl Instance {
         let cx = store.as_context();
         let opaque = &cx.0.opaque;
         let data = self.data(opaque);
-        let &(_, e) = data.module.info().exports.iter().find(|(n, _)| n == name)?;
+        let e = data.module.info().export(name)?;
         Some(self.entity(opaque, e))
     }
 

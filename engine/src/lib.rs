@@ -78,10 +78,13 @@ pub use structref::{StructRef, StructType};
 pub use tag::{Tag, TagType};
 pub use translate::TranslateError;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
-pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller};
+pub use typed::{
+    IntoFunc, MAX_TYPED_ARITY, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller,
+};
 pub use types::{
     ExternType, FieldType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType,
     StorageType, TableType, ValType,
 };
 pub use values::{Ref, Val};
+pub use vm::ValRaw;
 pub use wasmparser::WasmFeatures;

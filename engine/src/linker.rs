@@ -2,19 +2,45 @@
 
 use crate::Engine;
 use crate::externals::Extern;
+use crate::func::{Caller, Func, RawHostFn};
 use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut};
+use crate::types::FuncType;
+use crate::values::Val;
 use anyhow::{Result, bail};
 use std::collections::HashMap;
-use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// A definition: an item of one store, or a host function for any store, made into a
+/// [`Func`] of the instantiating store when a module imports it.
+enum Definition<T> {
+    Extern(Extern),
+    Raw(FuncType, Arc<RawHostFn<T>>),
+    Vals(FuncType, Arc<ValsHostFn<T>>),
+}
+
+type ValsHostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+
+impl<T> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::Raw(ty, f) => Definition::Raw(ty.clone(), f.clone()),
+            Definition::Vals(ty, f) => Definition::Vals(ty.clone(), f.clone()),
+        }
+    }
+}
 
 /// Named definitions that satisfy modules' imports.
+///
+/// Host functions defined with [`func_wrap`](Linker::func_wrap) or
+/// [`func_new`](Linker::func_new) belong to no store: one linker serves every store of its
+/// engine, as WASI's definitions do.
 pub struct Linker<T> {
     engine: Engine,
-    items: HashMap<(String, String), Extern>,
+    items: HashMap<(String, String), Definition<T>>,
     allow_shadowing: bool,
-    _marker: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for Linker<T> {
@@ -25,14 +51,13 @@ impl<T> std::fmt::Debug for Linker<T> {
     }
 }
 
-impl<T> Linker<T> {
+impl<T: 'static> Linker<T> {
     /// An empty linker for `engine`.
     pub fn new(engine: &Engine) -> Linker<T> {
         Linker {
             engine: engine.clone(),
             items: HashMap::new(),
             allow_shadowing: false,
-            _marker: PhantomData,
         }
     }
 
@@ -47,7 +72,7 @@ impl<T> Linker<T> {
         self
     }
 
-    fn insert(&mut self, module: &str, name: &str, item: Extern) -> Result<()> {
+    fn insert(&mut self, module: &str, name: &str, item: Definition<T>) -> Result<()> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.items.contains_key(&key) {
             bail!("import `{module}::{name}` is already defined");
@@ -56,7 +81,7 @@ impl<T> Linker<T> {
         Ok(())
     }
 
-    /// Defines `module::name` as `item`.
+    /// Defines `module::name` as `item`, an item of `store`.
     pub fn define(
         &mut self,
         store: impl AsContext<Data = T>,
@@ -65,7 +90,50 @@ impl<T> Linker<T> {
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
         let _ = store.as_context();
-        self.insert(module, name, item.into())?;
+        self.insert(module, name, Definition::Extern(item.into()))?;
+        Ok(self)
+    }
+
+    /// Defines `module::name` as a host function from a typed closure, for every store
+    /// this linker instantiates into. See [`IntoFunc`](crate::IntoFunc) for the shapes:
+    /// up to 16 number parameters, optionally a [`Caller`] first.
+    ///
+    /// ```
+    /// # use engine::{Engine, Linker, Module, Store};
+    /// let engine = Engine::default();
+    /// let mut linker = Linker::<u32>::new(&engine);
+    /// linker.func_wrap("env", "bump", |mut caller: engine::Caller<'_, u32>, by: u32| {
+    ///     *caller.data_mut() += by;
+    /// })?;
+    /// let module = Module::new(&engine, r#"(module (import "env" "bump" (func $b (param i32)))
+    ///     (func (export "run") (call $b (i32.const 5))))"#)?;
+    /// let mut store = Store::new(&engine, 1);
+    /// let run = linker.instantiate(&mut store, &module)?.get_typed_func::<(), ()>(&store, "run")?;
+    /// run.call(&mut store, ())?;
+    /// assert_eq!(*store.data(), 6);
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn func_wrap<P, R>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl crate::IntoFunc<T, P, R>,
+    ) -> Result<&mut Self> {
+        let (ty, f) = f.into_func();
+        self.insert(module, name, Definition::Raw(ty, Arc::from(f)))?;
+        Ok(self)
+    }
+
+    /// Defines `module::name` as a host function of type `ty` over [`Val`]s, for every
+    /// store this linker instantiates into (see [`Func::new`]).
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        self.insert(module, name, Definition::Vals(ty, Arc::new(f)))?;
         Ok(self)
     }
 
@@ -77,28 +145,55 @@ impl<T> Linker<T> {
         instance: Instance,
     ) -> Result<&mut Self> {
         for (name, item) in instance.exports(&store) {
-            self.insert(module_name, &name, item)?;
+            self.insert(module_name, &name, Definition::Extern(item))?;
         }
         Ok(self)
     }
 
-    /// The definition of `module::name`, if any.
-    pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
+    /// The definition of `module::name` as an item of `store`, if any (a host function
+    /// defined for every store becomes a new [`Func`] of `store`).
+    pub fn get(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        let def = self.items.get(&(module.to_string(), name.to_string()))?;
+        Some(Self::resolve(store, def))
+    }
+
+    /// Whether `module::name` is defined.
+    pub fn contains(&self, module: &str, name: &str) -> bool {
         self.items
-            .get(&(module.to_string(), name.to_string()))
-            .copied()
+            .contains_key(&(module.to_string(), name.to_string()))
+    }
+
+    fn resolve(mut store: impl AsContextMut<Data = T>, def: &Definition<T>) -> Extern {
+        match def {
+            Definition::Extern(e) => *e,
+            Definition::Raw(ty, f) => {
+                Extern::Func(Func::new_raw(&mut store, ty.clone(), f.clone()))
+            }
+            Definition::Vals(ty, f) => {
+                let f = f.clone();
+                Extern::Func(Func::new(&mut store, ty.clone(), move |c, p, r| f(c, p, r)))
+            }
+        }
     }
 
     /// Instantiates `module`, resolving each import by name.
     pub fn instantiate(
         &self,
-        store: impl AsContextMut<Data = T>,
+        mut store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
         let mut imports = Vec::new();
         for import in module.imports() {
-            match self.get(&import.module, &import.name) {
-                Some(item) => imports.push(item),
+            match self
+                .items
+                .get(&(import.module.clone(), import.name.clone()))
+            {
+                Some(def) => imports.push(Self::resolve(&mut store, def)),
                 None => bail!(
                     "unknown import: `{}::{}` has not been defined",
                     import.module,

@@ -60,6 +60,15 @@ impl Module {
         Module::from_binary(engine, &binary)
     }
 
+    /// Compiles the module in the file at `path` (binary or text).
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        Module::new(engine, bytes)
+            .with_context(|| format!("failed to compile `{}`", path.display()))
+    }
+
     /// The Cranelift IR the translator produces for each defined function of `wasm` (binary
     /// or text), before Cranelift's optimisations: for inspecting code generation and for
     /// snapshot tests of barriers and calls.

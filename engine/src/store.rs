@@ -525,6 +525,12 @@ impl<'a, T> From<&'a crate::Caller<'_, T>> for StoreContext<'a, T> {
     }
 }
 
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
 impl<'a, T> From<&'a mut crate::Caller<'_, T>> for StoreContextMut<'a, T> {
     fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
         StoreContextMut(c.store)

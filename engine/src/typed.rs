@@ -1,11 +1,15 @@
 //! Statically typed calls: `TypedFunc<P, R>` and host functions from typed closures.
 
-use crate::func::{Caller, Func};
+use crate::func::{Caller, Func, RawHostFn, whole_store};
 use crate::store::AsContextMut;
 use crate::types::{FuncType, ValType};
 use crate::values::Val;
+use crate::vm::ValRaw;
 use anyhow::Result;
 use std::marker::PhantomData;
+
+/// The most parameters or results a typed function or typed host closure may have.
+pub const MAX_TYPED_ARITY: usize = 16;
 
 /// A Rust type that maps to one Wasm value type.
 pub trait WasmTy: Copy + Send + Sync + 'static {
@@ -15,10 +19,15 @@ pub trait WasmTy: Copy + Send + Sync + 'static {
     fn into_val(self) -> Val;
     /// From a `Val` already known to have type `valtype()`.
     fn from_val(v: Val) -> Self;
+    /// To the raw form compiled code passes.
+    fn into_raw(self) -> ValRaw;
+    /// From the raw form of a value of type `valtype()`.
+    fn from_raw(raw: ValRaw) -> Self;
 }
 
 macro_rules! wasm_ty {
-    ($t:ty, $vt:ident, $v:ident => $into:expr, $x:ident => $from:expr) => {
+    ($t:ty, $vt:ident, $v:ident => $into:expr, $x:ident => $from:expr,
+     $r:ident => $into_raw:expr, $w:ident => $from_raw:expr) => {
         impl WasmTy for $t {
             fn valtype() -> ValType {
                 ValType::$vt
@@ -33,16 +42,29 @@ macro_rules! wasm_ty {
                     other => panic!("expected {}, got {other:?}", stringify!($vt)),
                 }
             }
+            fn into_raw(self) -> ValRaw {
+                let $r = self;
+                $into_raw
+            }
+            fn from_raw($w: ValRaw) -> Self {
+                $from_raw
+            }
         }
     };
 }
 
-wasm_ty!(i32, I32, v => Val::I32(v), x => x);
-wasm_ty!(i64, I64, v => Val::I64(v), x => x);
-wasm_ty!(u32, I32, v => Val::I32(v as i32), x => x as u32);
-wasm_ty!(u64, I64, v => Val::I64(v as i64), x => x as u64);
-wasm_ty!(f32, F32, v => Val::F32(v.to_bits()), x => f32::from_bits(x));
-wasm_ty!(f64, F64, v => Val::F64(v.to_bits()), x => f64::from_bits(x));
+wasm_ty!(i32, I32, v => Val::I32(v), x => x,
+    v => ValRaw::from_u32(v as u32), r => r.get_u32() as i32);
+wasm_ty!(i64, I64, v => Val::I64(v), x => x,
+    v => ValRaw::from_u64(v as u64), r => r.get_u64() as i64);
+wasm_ty!(u32, I32, v => Val::I32(v as i32), x => x as u32,
+    v => ValRaw::from_u32(v), r => r.get_u32());
+wasm_ty!(u64, I64, v => Val::I64(v as i64), x => x as u64,
+    v => ValRaw::from_u64(v), r => r.get_u64());
+wasm_ty!(f32, F32, v => Val::F32(v.to_bits()), x => f32::from_bits(x),
+    v => ValRaw::from_u32(v.to_bits()), r => f32::from_bits(r.get_u32()));
+wasm_ty!(f64, F64, v => Val::F64(v.to_bits()), x => f64::from_bits(x),
+    v => ValRaw::from_u64(v.to_bits()), r => f64::from_bits(r.get_u64()));
 
 /// Parameter lists: `()`, a single `WasmTy`, or tuples of them.
 pub trait WasmParams: Send + Sync + 'static {
@@ -52,6 +74,12 @@ pub trait WasmParams: Send + Sync + 'static {
     fn into_vals(self) -> Vec<Val>;
     /// From `Val`s of the right types.
     fn from_vals(vals: &[Val]) -> Self;
+    /// How many values.
+    const LEN: usize;
+    /// Writes the raw values to the front of `raw` (which has room for them).
+    fn store_raw(self, raw: &mut [ValRaw]);
+    /// From the raw values at the front of `raw`.
+    fn load_raw(raw: &[ValRaw]) -> Self;
 }
 
 /// Result lists: the same shapes as [`WasmParams`].
@@ -67,6 +95,13 @@ impl<T: WasmTy> WasmParams for T {
     }
     fn from_vals(vals: &[Val]) -> Self {
         T::from_val(vals[0].clone())
+    }
+    const LEN: usize = 1;
+    fn store_raw(self, raw: &mut [ValRaw]) {
+        raw[0] = self.into_raw();
+    }
+    fn load_raw(raw: &[ValRaw]) -> Self {
+        T::from_raw(raw[0])
     }
 }
 
@@ -86,11 +121,38 @@ macro_rules! tuples {
                 let mut it = vals.iter().cloned();
                 ($($t::from_val(it.next().expect("arity checked")),)*)
             }
+            const LEN: usize = <[&str]>::len(&[$(stringify!($t)),*]);
+            #[allow(unused_mut, unused_variables, reason = "the empty tuple")]
+            fn store_raw(self, raw: &mut [ValRaw]) {
+                let ($($t,)*) = self;
+                let mut slots = raw.iter_mut();
+                $(*slots.next().expect("room for the values") = $t.into_raw();)*
+            }
+            #[allow(unused_mut, unused_variables, clippy::unused_unit, reason = "the empty tuple")]
+            fn load_raw(raw: &[ValRaw]) -> Self {
+                let mut it = raw.iter();
+                ($($t::from_raw(*it.next().expect("arity checked")),)*)
+            }
         }
     )*};
 }
 
-tuples! { () (A) (A, B) (A, B, C) (A, B, C, D) (A, B, C, D, E) (A, B, C, D, E, F) }
+/// Every arity up to [`MAX_TYPED_ARITY`].
+macro_rules! for_each_arity {
+    ($m:ident) => {
+        $m! {
+            () (A) (A, B) (A, B, C) (A, B, C, D) (A, B, C, D, E) (A, B, C, D, E, F)
+            (A, B, C, D, E, F, G) (A, B, C, D, E, F, G, H) (A, B, C, D, E, F, G, H, I)
+            (A, B, C, D, E, F, G, H, I, J) (A, B, C, D, E, F, G, H, I, J, K)
+            (A, B, C, D, E, F, G, H, I, J, K, L) (A, B, C, D, E, F, G, H, I, J, K, L, M)
+            (A, B, C, D, E, F, G, H, I, J, K, L, M, N)
+            (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O)
+            (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P)
+        }
+    };
+}
+
+for_each_arity!(tuples);
 
 /// A function whose type has been checked against `P` and `R`.
 #[derive(Debug)]
@@ -119,11 +181,30 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         &self.func
     }
 
-    /// Calls the function.
-    pub fn call(&self, store: impl AsContextMut, params: P) -> Result<R> {
-        let mut results: Vec<Val> = R::types().iter().map(Val::default_for).collect();
-        self.func.call(store, &params.into_vals(), &mut results)?;
-        Ok(R::from_vals(&results))
+    /// Calls the function. The values go to compiled code in their raw form, on the stack
+    /// for up to [`MAX_TYPED_ARITY`] of them.
+    pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
+        let cx = store.as_context_mut();
+        let opaque = &mut cx.0.opaque;
+        opaque.check(self.func.store_id());
+        // A safe point, as in `Func::call`; typed values hold no references.
+        opaque.maybe_gc();
+        let len = P::LEN.max(R::LEN).max(1);
+        let mut stack = [ValRaw::default(); MAX_TYPED_ARITY];
+        let mut heap = Vec::new();
+        let values: &mut [ValRaw] = if len <= MAX_TYPED_ARITY {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, ValRaw::default());
+            &mut heap
+        };
+        params.store_raw(values);
+        let store = whole_store(cx.0);
+        // SAFETY: `store` comes from the unique borrow `cx`, unused until the call returns;
+        // `values` has room for the parameters and results, whose types `Func::typed`
+        // checked.
+        unsafe { self.func.call_raw(store, values)? };
+        Ok(R::load_raw(values))
     }
 }
 
@@ -152,13 +233,13 @@ impl<R: WasmResults> WasmRet for Result<R> {
 /// Marker for closures that take a [`Caller`] first.
 pub struct WithCaller<P>(PhantomData<P>);
 
-type HostImpl<T> = Box<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>;
-
-/// Closures usable with [`Func::wrap`]: `Fn(A, B, ..) -> R` or
-/// `Fn(Caller<'_, T>, A, B, ..) -> R`, with `WasmTy` arguments and a [`WasmRet`] result.
+/// Closures usable with [`Func::wrap`] and [`Linker::func_wrap`](crate::Linker::func_wrap):
+/// `Fn(A, B, ..) -> R` or `Fn(Caller<'_, T>, A, B, ..) -> R`, with up to
+/// [`MAX_TYPED_ARITY`] `WasmTy` arguments and a [`WasmRet`] result. They run on the raw
+/// values compiled code passes: no `Val`s, no allocation per call.
 pub trait IntoFunc<T, P, R>: Send + Sync + 'static {
-    /// The function type and an implementation over `Val`s.
-    fn into_func(self) -> (FuncType, HostImpl<T>);
+    /// The function type and an implementation over the raw values array.
+    fn into_func(self) -> (FuncType, Box<RawHostFn<T>>);
 }
 
 macro_rules! into_func {
@@ -169,12 +250,11 @@ macro_rules! into_func {
             Closure: Fn($($t),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_func(self) -> (FuncType, HostImpl<T>) {
+            fn into_func(self) -> (FuncType, Box<RawHostFn<T>>) {
                 let ty = FuncType::new(<($($t,)*)>::types(), R::Results::types());
-                (ty, Box::new(move |_caller, params, results| {
-                    let ($($t,)*) = <($($t,)*)>::from_vals(params);
-                    let r = (self)($($t),*).into_result()?;
-                    results.clone_from_slice(&r.into_vals());
+                (ty, Box::new(move |_caller, values| {
+                    let ($($t,)*) = <($($t,)*)>::load_raw(values);
+                    (self)($($t),*).into_result()?.store_raw(values);
                     Ok(())
                 }))
             }
@@ -186,12 +266,11 @@ macro_rules! into_func {
             Closure: Fn(Caller<'_, T>, $($t),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_func(self) -> (FuncType, HostImpl<T>) {
+            fn into_func(self) -> (FuncType, Box<RawHostFn<T>>) {
                 let ty = FuncType::new(<($($t,)*)>::types(), R::Results::types());
-                (ty, Box::new(move |caller, params, results| {
-                    let ($($t,)*) = <($($t,)*)>::from_vals(params);
-                    let r = (self)(caller, $($t),*).into_result()?;
-                    results.clone_from_slice(&r.into_vals());
+                (ty, Box::new(move |caller, values| {
+                    let ($($t,)*) = <($($t,)*)>::load_raw(values);
+                    (self)(caller, $($t),*).into_result()?.store_raw(values);
                     Ok(())
                 }))
             }
@@ -199,4 +278,4 @@ macro_rules! into_func {
     )*};
 }
 
-into_func! { () (A) (A, B) (A, B, C) (A, B, C, D) (A, B, C, D, E) (A, B, C, D, E, F) }
+for_each_arity!(into_func);

@@ -714,3 +714,140 @@ fn func_wrap_fallible_closure_with_several_results() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn func_wrap_takes_sixteen_parameters_of_every_number_type() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = engine::Linker::<Vec<f64>>::new(&engine);
+    // 16 parameters, as wide as `path_open`'s 9 and then some, mixing all four types.
+    #[allow(clippy::too_many_arguments)]
+    fn sum(
+        mut caller: Caller<'_, Vec<f64>>,
+        a: i32,
+        b: i64,
+        c: f32,
+        d: f64,
+        e: u32,
+        f: u64,
+        g: i32,
+        h: i32,
+        i: i32,
+        j: i32,
+        k: i32,
+        l: i32,
+        m: i32,
+        n: i32,
+        o: i32,
+        p: i64,
+    ) -> (f64, i64) {
+        let ints = [g, h, i, j, k, l, m, n, o]
+            .iter()
+            .map(|&x| i64::from(x))
+            .sum::<i64>();
+        let total = f64::from(a) + b as f64 + f64::from(c) + d + f64::from(e) + f as f64;
+        caller.data_mut().push(total);
+        (total, ints + p)
+    }
+    linker.func_wrap("env", "sum", sum)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "env" "sum" (func $sum (param i32 i64 f32 f64 i32 i64 i32 i32
+                                               i32 i32 i32 i32 i32 i32 i32 i64)
+                                         (result f64 i64)))
+          (func (export "run") (param i32 i64 f32 f64 i32 i64 i32 i32
+                                      i32 i32 i32 i32 i32 i32 i32 i64) (result f64 i64)
+            (call $sum (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                       (local.get 4) (local.get 5) (local.get 6) (local.get 7)
+                       (local.get 8) (local.get 9) (local.get 10) (local.get 11)
+                       (local.get 12) (local.get 13) (local.get 14) (local.get 15))))"#,
+    )?;
+    // One linker, two stores: the host function belongs to neither.
+    for round in 0..2 {
+        let mut store = Store::new(&engine, Vec::new());
+        let instance = linker.instantiate(&mut store, &module)?;
+        type P = (
+            i32,
+            i64,
+            f32,
+            f64,
+            u32,
+            u64,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i64,
+        );
+        let run = instance.get_typed_func::<P, (f64, i64)>(&store, "run")?;
+        let args: P = (
+            -1,
+            1 << 40,
+            0.5,
+            -0.25,
+            u32::MAX,
+            3,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9 + round,
+            -100,
+        );
+        let (total, ints) = run.call(&mut store, args)?;
+        let expected = -1.0 + (1u64 << 40) as f64 + 0.5 - 0.25 + f64::from(u32::MAX) + 3.0;
+        assert_eq!(total, expected);
+        assert_eq!(ints, 45 + i64::from(round) - 100);
+        assert_eq!(*store.data(), [expected]);
+    }
+    Ok(())
+}
+
+#[test]
+fn linker_func_new_and_caller_exports() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = engine::Linker::<()>::new(&engine);
+    linker.func_new(
+        "env",
+        "peek",
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |mut caller, params, results| {
+            let Some(Extern::Memory(m)) = caller.get_export("memory") else {
+                bail!("no memory export");
+            };
+            let at = params[0].i32().unwrap() as usize;
+            results[0] = Val::I32(i32::from(m.data(&mut caller)[at]));
+            assert!(caller.get_export("nothing").is_none());
+            Ok(())
+        },
+    )?;
+    assert!(linker.contains("env", "peek") && !linker.contains("env", "poke"));
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "peek" (func $peek (param i32) (result i32)))
+             (memory (export "memory") 1) (data (i32.const 9) "\2a")
+             (func (export "run") (result i32) (call $peek (i32.const 9))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    // Instances before this one do not slow the caller's export lookup or confuse it.
+    for _ in 0..3 {
+        linker.instantiate(&mut store, &module)?;
+    }
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<(), i32>(&store, "run")?;
+    assert_eq!(run.call(&mut store, ())?, 42);
+    assert!(matches!(
+        linker.get(&mut store, "env", "peek"),
+        Some(Extern::Func(_))
+    ));
+    Ok(())
+}

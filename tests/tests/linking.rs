@@ -182,8 +182,10 @@ fn linker_define_host_objects() -> Result<()> {
         .define(&store, "env", "global", global)?
         .define(&store, "env", "limit", limit)?
         .define(&store, "env", "report", report)?;
-    assert!(matches!(linker.get("env", "memory"), Some(engine::Extern::Memory(m)) if m == memory));
-    assert!(linker.get("env", "nothing").is_none());
+    assert!(
+        matches!(linker.get(&mut store, "env", "memory"), Some(engine::Extern::Memory(m)) if m == memory)
+    );
+    assert!(linker.get(&mut store, "env", "nothing").is_none());
 
     let module = Module::new(
         &engine,
@@ -351,7 +353,9 @@ fn linker_rejects_duplicates_unless_shadowing_is_allowed() -> Result<()> {
     linker.define(&store, "env", "f", one)?;
     let err = linker.define(&store, "env", "f", two).unwrap_err();
     assert!(err.to_string().contains("env::f"), "{err:#}");
-    assert!(matches!(linker.get("env", "f"), Some(engine::Extern::Func(f)) if f == one));
+    assert!(
+        matches!(linker.get(&mut store, "env", "f"), Some(engine::Extern::Func(f)) if f == one)
+    );
 
     linker.allow_shadowing(true);
     linker.define(&store, "env", "f", two)?;

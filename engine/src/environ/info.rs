@@ -162,6 +162,9 @@ pub(crate) struct ModuleInfo {
     pub tags: Vec<u32>,
     pub imports: Vec<Import>,
     pub exports: Vec<(String, EntityIndex)>,
+    /// Positions in `exports`, sorted by name: a lookup by name is a binary search (host
+    /// functions look up `memory` on every call).
+    pub exports_by_name: Vec<u32>,
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
     pub data: Vec<DataSegment>,
@@ -175,6 +178,15 @@ pub(crate) struct ModuleInfo {
 }
 
 impl ModuleInfo {
+    /// The export called `name`.
+    pub fn export(&self, name: &str) -> Option<EntityIndex> {
+        let i = self
+            .exports_by_name
+            .binary_search_by(|&i| self.exports[i as usize].0.as_str().cmp(name))
+            .ok()?;
+        Some(self.exports[self.exports_by_name[i] as usize].1)
+    }
+
     /// The `VMContext` layout for instances of this module.
     pub fn offsets(&self) -> VMOffsets {
         VMOffsets {

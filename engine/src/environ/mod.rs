@@ -214,6 +214,11 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                 };
                 info.exports.push((e.name.to_string(), index));
             }
+            let mut by_name: Vec<u32> = (0..info.exports.len() as u32).collect();
+            by_name.sort_unstable_by(|&a, &b| {
+                info.exports[a as usize].0.cmp(&info.exports[b as usize].0)
+            });
+            info.exports_by_name = by_name;
         }
         Payload::StartSection { func, .. } => info.start = Some(func),
         Payload::ElementSection(reader) => {

@@ -281,8 +281,9 @@ pub(crate) fn instantiate(
 
     // The instance joins the store now: active segments may make its functions reachable
     // from imported tables even if a later segment fails.
+    let index = opaque.instances.len();
+    data.store_index = index;
     opaque.instances.push(data);
-    let index = opaque.instances.len() - 1;
     for seg in &info.elems {
         if let SegmentMode::Active {
             index: table,

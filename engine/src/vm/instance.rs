@@ -16,6 +16,8 @@ pub(crate) struct GlobalData {
 #[derive(Debug)]
 pub(crate) struct InstanceData {
     pub module: Module,
+    /// This instance's position in its store's instance list (set when it joins the store).
+    pub store_index: usize,
     vmctx: *mut u8,
     layout: Layout,
     offsets: VMOffsets,
@@ -60,6 +62,7 @@ impl InstanceData {
             elem_is_gc: Vec::new(),
             dropped_data: vec![false; module.info().data.len()],
             module,
+            store_index: usize::MAX,
             vmctx,
             layout,
             offsets,
