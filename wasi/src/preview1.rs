@@ -39,7 +39,7 @@ fn block_on<F: std::future::Future<Output = Result<R>>, R>(future: F) -> Result<
 }
 
 macro_rules! preview1 {
-    ($( fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(= $adjusted:path)?; )*) => {
+    ($( fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(= $adjusted:ident)?; )*) => {
         /// The names of the functions [`add_to_linker`] defines, in the order of the
         /// preview 1 specification.
         #[cfg(test)]
@@ -66,7 +66,12 @@ macro_rules! preview1 {
         }
     };
     (@call $name:ident, $($rest:expr),*) => { block_on(p1::$name($($rest),*)) };
-    (@call $name:ident $adjusted:path, $($rest:expr),*) => { $adjusted($($rest),*) };
+    (@call $name:ident socket, $ctx:expr, $memory:expr, $fd:expr $(, $rest:expr)*) => {
+        adjust::on_socket($ctx, $memory, $fd, |ctx, memory| {
+            block_on(p1::$name(ctx, memory, $fd $(, $rest)*))
+        })
+    };
+    (@call $name:ident $adjusted:ident, $($rest:expr),*) => { adjust::$adjusted($($rest),*) };
 }
 
 // The core-Wasm signatures of preview 1: handles, sizes, flags and enums are i32; 64-bit
@@ -113,7 +118,7 @@ preview1! {
     fn path_open(
         fd: i32, dirflags: i32, path: i32, path_len: i32, oflags: i32, base: i64,
         inheriting: i64, fdflags: i32, opened: i32
-    ) -> i32 = adjust::path_open;
+    ) -> i32 = path_open;
     fn path_readlink(
         fd: i32, path: i32, path_len: i32, buf: i32, buf_len: i32, bufused: i32
     ) -> i32;
@@ -131,14 +136,14 @@ preview1! {
     fn proc_raise(signal: i32) -> i32;
     fn sched_yield() -> i32;
     fn random_get(buf: i32, buf_len: i32) -> i32;
-    fn sock_accept(fd: i32, flags: i32, new_fd: i32) -> i32 = adjust::sock_accept;
+    fn sock_accept(fd: i32, flags: i32, new_fd: i32) -> i32 = socket;
     fn sock_recv(
         fd: i32, ri_data: i32, ri_data_len: i32, ri_flags: i32, ro_datalen: i32,
         ro_flags: i32
-    ) -> i32 = adjust::sock_recv;
+    ) -> i32 = socket;
     fn sock_send(fd: i32, si_data: i32, si_data_len: i32, si_flags: i32, so_datalen: i32)
-        -> i32 = adjust::sock_send;
-    fn sock_shutdown(fd: i32, how: i32) -> i32 = adjust::sock_shutdown;
+        -> i32 = socket;
+    fn sock_shutdown(fd: i32, how: i32) -> i32 = socket;
 }
 
 /// Where `wasi-common` departs from what the WASI test suite and POSIX expect, the call
@@ -204,64 +209,16 @@ mod adjust {
         (!is_socket).then_some(Errno::Notsock as i32)
     }
 
-    pub fn sock_accept(
+    /// Runs `call` unless `fd` is open but not a socket.
+    pub fn on_socket(
         ctx: &mut WasiCtx,
         memory: &mut GuestMemory<'_>,
         fd: i32,
-        flags: i32,
-        new_fd: i32,
+        call: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<i32>,
     ) -> Result<i32> {
         match not_a_socket(ctx, memory, fd) {
             Some(errno) => Ok(errno),
-            None => block_on(p1::sock_accept(ctx, memory, fd, flags, new_fd)),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments, reason = "sock_recv's own parameters")]
-    pub fn sock_recv(
-        ctx: &mut WasiCtx,
-        memory: &mut GuestMemory<'_>,
-        fd: i32,
-        data: i32,
-        data_len: i32,
-        flags: i32,
-        out_len: i32,
-        out_flags: i32,
-    ) -> Result<i32> {
-        match not_a_socket(ctx, memory, fd) {
-            Some(errno) => Ok(errno),
-            None => block_on(p1::sock_recv(
-                ctx, memory, fd, data, data_len, flags, out_len, out_flags,
-            )),
-        }
-    }
-
-    pub fn sock_send(
-        ctx: &mut WasiCtx,
-        memory: &mut GuestMemory<'_>,
-        fd: i32,
-        data: i32,
-        data_len: i32,
-        flags: i32,
-        out_len: i32,
-    ) -> Result<i32> {
-        match not_a_socket(ctx, memory, fd) {
-            Some(errno) => Ok(errno),
-            None => block_on(p1::sock_send(
-                ctx, memory, fd, data, data_len, flags, out_len,
-            )),
-        }
-    }
-
-    pub fn sock_shutdown(
-        ctx: &mut WasiCtx,
-        memory: &mut GuestMemory<'_>,
-        fd: i32,
-        how: i32,
-    ) -> Result<i32> {
-        match not_a_socket(ctx, memory, fd) {
-            Some(errno) => Ok(errno),
-            None => block_on(p1::sock_shutdown(ctx, memory, fd, how)),
+            None => call(ctx, memory),
         }
     }
 }

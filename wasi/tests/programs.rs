@@ -1,6 +1,9 @@
-//! The C and WAT programs in `programs/` (sources, their `.wasm` builds and `build.sh`),
+//! The C and WAT programs in `programs/` (sources, and `.wasm` builds that
+//! `scripts/build-wasi-programs.sh` remakes),
 //! run through `add_to_linker` with in-memory stdio: files, directories, arguments,
 //! environment, clocks, exit statuses, stdin, sandbox escapes, and a Wasm GC program.
+
+mod common;
 
 use anyhow::Result;
 use engine::{Config, Engine, Linker, Module, Store};
@@ -42,23 +45,12 @@ fn run_with(
         .stderr(stderr.clone());
     setup(&mut b).unwrap();
     let mut store = Store::new(&engine, b.build());
-    let result = linker
-        .instantiate(&mut store, &module)
-        .and_then(|i| i.get_typed_func::<(), ()>(&store, "_start"))
-        .and_then(|start| start.call(&mut store, ()));
-    let status = wasi::exit_status(result);
+    let status = common::run_start(&linker, &mut store, &module);
     drop(store);
-    let text = |p: WritePipe<std::io::Cursor<Vec<u8>>>| {
-        let bytes = p
-            .try_into_inner()
-            .unwrap_or_else(|_| panic!("the store is gone"))
-            .into_inner();
-        String::from_utf8(bytes).expect("UTF-8 output")
-    };
     Run {
         status,
-        stdout: text(stdout),
-        stderr: text(stderr),
+        stdout: common::text(stdout),
+        stderr: common::text(stderr),
     }
 }
 

@@ -2,6 +2,8 @@
 //! AssemblyScript): each runs on a fresh copy of its directory, and its exit status, stdout
 //! and stderr are compared with its JSON file's.
 
+mod common;
+
 use anyhow::{Context, Result, bail};
 use engine::{Engine, Linker, Module, Store};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -105,17 +107,13 @@ fn run(wasm: &Path) -> Result<()> {
         b.preopened_dir(&scratch, "/")?;
     }
     let mut store = Store::new(&engine, b.build());
-    let result = linker
-        .instantiate(&mut store, &module)
-        .and_then(|i| i.get_typed_func::<(), ()>(&store, "_start"))
-        .and_then(|start| start.call(&mut store, ()));
-    let status = wasi::exit_status(result);
+    let status = common::run_start(&linker, &mut store, &module);
     drop(store);
     if spec.root.is_some() {
         std::fs::remove_dir_all(&scratch)?;
     }
-    let out = contents(stdout);
-    let err = contents(stderr);
+    let out = common::text(stdout);
+    let err = common::text(stderr);
     let status = status.with_context(|| format!("stdout: {out:?}\nstderr: {err:?}"))?;
     if status != spec.exit_code {
         bail!(
@@ -130,14 +128,6 @@ fn run(wasm: &Path) -> Result<()> {
         bail!("stderr {err:?}, expected {expected:?}");
     }
     Ok(())
-}
-
-fn contents(pipe: WritePipe<std::io::Cursor<Vec<u8>>>) -> String {
-    let bytes = pipe
-        .try_into_inner()
-        .map(|c| c.into_inner())
-        .unwrap_or_else(|_| panic!("the store that shared the pipe is gone"));
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
