@@ -4,6 +4,8 @@
 //!   `--dir` directories, `--env` variables and `ARGS` as its arguments), or calls the
 //!   export `--invoke` names with `ARGS` as its parameters (`run.rs`).
 //! - `gcwasm wast [OPTIONS] FILE...` runs `.wast` scripts with the spec runner (`wast.rs`).
+//! - `gcwasm validate [OPTIONS] FILE...` checks modules without running them
+//!   (`validate.rs`).
 //! - Engine options shared by both (`-W`, `--collector`, `--gc-stress`): `options.rs`.
 //!
 //! Exit status: the program's (`proc_exit`'s, 0 when `_start` returns), 1 on an error or a
@@ -11,6 +13,7 @@
 
 mod options;
 mod run;
+mod validate;
 mod wast;
 
 use clap::Parser;
@@ -28,6 +31,8 @@ enum Command {
     Run(run::RunCommand),
     /// Run .wast scripts (the spec runner's output and exit status).
     Wast(wast::WastCommand),
+    /// Check that modules are valid, without running them.
+    Validate(validate::ValidateCommand),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Wast(cmd) => cmd.execute(),
+        Command::Validate(cmd) => match cmd.execute() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                report(&err);
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -285,3 +285,40 @@ fn the_readme_example_runs() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "6765\n");
 }
+
+#[test]
+fn run_polls_stdio_and_clocks() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gcwasm"))
+        .args(["run", &program("poll.wasm")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The program is waiting in poll_oneoff for stdin when the line arrives.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "poll: ok (read 6 bytes)\n");
+}
+
+#[test]
+fn validate_checks_modules_without_running_them() {
+    let good = file("good.wat", MODULE);
+    let o = gcwasm(&["validate", &good, &program("files.wasm")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    let bad = file("bad.wat", "(module (func (result i32)))");
+    let o = gcwasm(&["validate", &bad]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not a valid module"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
+    // Features count: GC types are invalid with GC turned off.
+    let o = gcwasm(&["validate", "-W", "gc=n", &good]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}

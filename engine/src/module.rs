@@ -60,6 +60,13 @@ impl Module {
         Module::from_binary(engine, &binary)
     }
 
+    /// Checks that `bytes` (binary or text) is a valid module for `engine`'s features,
+    /// without compiling it: the error is the first problem found, with its offset.
+    pub fn validate(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<()> {
+        let binary = to_binary(bytes.as_ref())?;
+        parse(engine, &binary).map(drop)
+    }
+
     /// Compiles the module in the file at `path` (binary or text).
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
         let path = path.as_ref();
