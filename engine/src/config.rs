@@ -16,6 +16,7 @@ pub struct Config {
     pub(crate) opt_level: OptLevel,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
+    pub(crate) parallel_compilation: bool,
 }
 
 /// Which garbage collector manages each store's GC heap.
@@ -105,6 +106,7 @@ impl Config {
             opt_level: OptLevel::Speed,
             consume_fuel: false,
             epoch_interruption: false,
+            parallel_compilation: true,
         }
     }
 
@@ -194,6 +196,13 @@ impl Config {
     /// check.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
+        self
+    }
+
+    /// Compiles large modules' functions on every core (default: on). Modules with less
+    /// than 64 KiB of code always compile on the calling thread.
+    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
+        self.parallel_compilation = enable;
         self
     }
 

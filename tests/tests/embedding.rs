@@ -7,8 +7,8 @@
 
 use anyhow::Result;
 use engine::{
-    Engine, ExternType, FuncType, GlobalType, Instance, MemoryType, Module, Mutability, RefType,
-    Store, TableType, Trap, Val, ValType,
+    Config, Engine, ExternType, FuncType, GlobalType, Instance, MemoryType, Module, Mutability,
+    RefType, Store, TableType, Trap, Val, ValType,
 };
 use tests::instantiate;
 
@@ -686,4 +686,47 @@ fn memory_read_and_write_reject_bad_ranges() {
     assert_eq!((err.offset, err.len, err.size), (usize::MAX, 1, 65536));
     memory.write(&mut store, 65535, b"!").unwrap();
     assert_eq!(memory.data(&store)[65535], b'!');
+}
+
+/// A module with more than the parallel threshold of code: 600 functions, each calling the
+/// one before it through a chain of arithmetic.
+fn large_module() -> String {
+    let mut wat = String::from("(module\n  (func $f0 (param i32) (result i32) (local.get 0))\n");
+    for i in 1..600 {
+        wat.push_str(&format!(
+            "  (func $f{i} (export \"f{i}\") (param i32) (result i32)\n"
+        ));
+        for k in 0..20 {
+            wat.push_str(&format!(
+                "    (local.set 0 (i32.add (i32.mul (local.get 0) (i32.const {})) (i32.const {k})))\n",
+                2 * k + 1
+            ));
+        }
+        wat.push_str(&format!("    (call $f{} (local.get 0)))\n", i - 1));
+    }
+    wat.push(')');
+    wat
+}
+
+#[test]
+fn parallel_and_sequential_compilation_agree() -> Result<()> {
+    let binary = wat::parse_str(large_module())?;
+    assert!(binary.len() > 64 * 1024, "{} bytes", binary.len());
+    let mut results = Vec::new();
+    for parallel in [true, false] {
+        let mut config = Config::new();
+        config.parallel_compilation(parallel);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, &binary)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let mut out = Vec::new();
+        for i in [1, 17, 300, 599] {
+            let f = instance.get_typed_func::<i32, i32>(&store, &format!("f{i}"))?;
+            out.push(f.call(&mut store, 3)?);
+        }
+        results.push(out);
+    }
+    assert_eq!(results[0], results[1]);
+    Ok(())
 }

@@ -205,58 +205,151 @@ pub(crate) fn compile_function(
     })
 }
 
-/// Translates every defined function of a module in turn, handing each (with its function
-/// index) to `each` in a Cranelift context ready to compile.
-fn for_each_translated(
-    engine: &crate::Engine,
-    info: &ModuleInfo,
-    wasm: &[u8],
-    mut each: impl FnMut(u32, &mut cranelift_codegen::Context) -> Result<()>,
-) -> Result<()> {
-    let mut ctx = cranelift_codegen::Context::new();
-    let config = engine.config();
-    let tunables = crate::translate::Tunables {
-        consume_fuel: config.consume_fuel,
-        epoch_interruption: config.epoch_interruption,
-    };
-    let mut translator =
-        crate::translate::FuncTranslator::new(engine.gc_compiler(), engine.registry(), tunables);
-    for (def_index, body) in info.bodies.iter().enumerate() {
-        let func_index = info.num_imported_funcs + def_index as u32;
-        ctx.clear();
-        translator
-            .translate(
-                info,
-                func_index,
-                &wasm[body.range.clone()],
-                body.range.start,
-                engine.isa().frontend_config(),
-                &mut ctx.func,
-            )
-            .with_context(|| format!("failed to translate function {func_index}"))?;
-        log::trace!("function {func_index}:\n{}", ctx.func.display());
-        each(func_index, &mut ctx)?;
-    }
-    Ok(())
+/// Translates and compiles defined functions, one `FuncTranslator` and Cranelift context
+/// per thread.
+struct Worker<'a> {
+    engine: &'a crate::Engine,
+    info: &'a ModuleInfo,
+    wasm: &'a [u8],
+    ctx: cranelift_codegen::Context,
+    translator: crate::translate::FuncTranslator<'a>,
 }
 
-/// Compiles every defined function of a module into one code object.
+impl<'a> Worker<'a> {
+    fn new(engine: &'a crate::Engine, info: &'a ModuleInfo, wasm: &'a [u8]) -> Worker<'a> {
+        let config = engine.config();
+        let tunables = crate::translate::Tunables {
+            consume_fuel: config.consume_fuel,
+            epoch_interruption: config.epoch_interruption,
+        };
+        Worker {
+            engine,
+            info,
+            wasm,
+            ctx: cranelift_codegen::Context::new(),
+            translator: crate::translate::FuncTranslator::new(
+                engine.gc_compiler(),
+                engine.registry(),
+                tunables,
+            ),
+        }
+    }
+
+    /// Translates defined function `def_index` into the context; its function index.
+    fn translate(&mut self, def_index: usize) -> Result<u32> {
+        let func_index = self.info.num_imported_funcs + def_index as u32;
+        let body = &self.info.bodies[def_index];
+        self.ctx.clear();
+        self.translator
+            .translate(
+                self.info,
+                func_index,
+                &self.wasm[body.range.clone()],
+                body.range.start,
+                self.engine.isa().frontend_config(),
+                &mut self.ctx.func,
+            )
+            .with_context(|| format!("failed to translate function {func_index}"))?;
+        log::trace!("function {func_index}:\n{}", self.ctx.func.display());
+        Ok(func_index)
+    }
+
+    fn compile(&mut self, def_index: usize) -> Result<CompiledFunction> {
+        let func_index = self.translate(def_index)?;
+        compile_function(self.engine.isa(), &mut self.ctx, Some(func_index))
+    }
+}
+
+/// Below this many bytes of function bodies a module compiles on the calling thread:
+/// starting threads would cost more than they save (the spec suites compile thousands of
+/// tiny modules).
+const PARALLEL_THRESHOLD: usize = 64 * 1024;
+
+/// Compiles every defined function of a module into one code object. Large modules
+/// compile on every core (`Config::parallel_compilation`): each thread takes the next
+/// function not yet taken, and the code is placed in function order whatever the threads'
+/// timing, so the result does not depend on it.
 pub(crate) fn compile_module(
     engine: &crate::Engine,
     info: &ModuleInfo,
     wasm: &[u8],
 ) -> Result<CodeMemory> {
-    let mut functions = Vec::with_capacity(info.bodies.len());
-    for_each_translated(engine, info, wasm, |func_index, ctx| {
-        functions.push(compile_function(engine.isa(), ctx, Some(func_index))?);
-        Ok(())
-    })?;
+    let count = info.bodies.len();
+    let bytes: usize = info.bodies.iter().map(|b| b.range.len()).sum();
+    let threads = if engine.config().parallel_compilation && bytes >= PARALLEL_THRESHOLD {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(count)
+    } else {
+        1
+    };
+    let functions = if threads <= 1 {
+        let mut worker = Worker::new(engine, info, wasm);
+        (0..count)
+            .map(|i| worker.compile(i))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        compile_in_parallel(engine, info, wasm, threads)?
+    };
     let names = CodeNames {
         module_name: info.name.clone(),
         func_names: std::sync::Arc::new(info.func_names.clone()),
         tags_offset: info.offsets().tag(0),
     };
     CodeMemory::new(functions, names)
+}
+
+/// `compile_module`'s functions on `threads` threads, in function order. Of several
+/// failures, the error of the first function is returned, as a sequential compile would.
+fn compile_in_parallel(
+    engine: &crate::Engine,
+    info: &ModuleInfo,
+    wasm: &[u8],
+    threads: usize,
+) -> Result<Vec<CompiledFunction>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let count = info.bodies.len();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || {
+        let mut worker = Worker::new(engine, info, wasm);
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= count {
+                break;
+            }
+            let result = worker.compile(i);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            done.push((i, result));
+        }
+        done
+    };
+    let mut slots: Vec<Option<Result<CompiledFunction>>> = (0..count).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = vec![work()];
+        for h in handles {
+            all.push(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        for (i, result) in all.into_iter().flatten() {
+            slots[i] = Some(result);
+        }
+    });
+    // In function order: the first failure (compiled functions after it may be missing).
+    let mut functions = Vec::with_capacity(count);
+    for slot in slots {
+        match slot {
+            Some(result) => functions.push(result?),
+            None => unreachable!("every function is compiled unless an earlier one failed"),
+        }
+    }
+    Ok(functions)
 }
 
 /// The Cranelift IR of every defined function, as the translator produces it (before
@@ -266,12 +359,13 @@ pub(crate) fn translate_to_clif(
     info: &ModuleInfo,
     wasm: &[u8],
 ) -> Result<Vec<String>> {
-    let mut out = Vec::with_capacity(info.bodies.len());
-    for_each_translated(engine, info, wasm, |_, ctx| {
-        out.push(ctx.func.display().to_string());
-        Ok(())
-    })?;
-    Ok(out)
+    let mut worker = Worker::new(engine, info, wasm);
+    (0..info.bodies.len())
+        .map(|i| {
+            worker.translate(i)?;
+            Ok(worker.ctx.func.display().to_string())
+        })
+        .collect()
 }
 
 /// Addresses for the runtime-library functions Cranelift may call (float rounding on
