@@ -124,38 +124,29 @@ impl RunCommand {
     /// Every import neither WASI nor anything else defines: with
     /// `--default-values-unknown-imports` a function returning zeros, otherwise an error.
     fn define_unknown_imports(&self, linker: &mut Linker<WasiCtx>, module: &Module) -> Result<()> {
-        for import in module.imports() {
-            if linker.contains(&import.module, &import.name) {
-                continue;
-            }
-            match (&import.ty, self.default_values_unknown_imports) {
-                (engine::ExternType::Func(ty), true) => {
-                    let results: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
-                    linker.func_new(
-                        &import.module,
-                        &import.name,
-                        ty.clone(),
-                        move |_, _, out| {
-                            out.clone_from_slice(&results);
-                            Ok(())
-                        },
-                    )?;
-                }
-                _ if import.module == wasi::MODULE => bail!(
-                    "`{}` imports `{}::{}`, which WASI preview 1 does not define",
-                    self.file.display(),
-                    import.module,
-                    import.name
-                ),
-                _ => bail!(
-                    "unknown import `{}::{}` (only function imports can be defined with \
-                     --default-values-unknown-imports)",
-                    import.module,
-                    import.name
-                ),
-            }
+        if self.default_values_unknown_imports {
+            linker.define_unknown_imports_as_default_values(module)?;
         }
-        Ok(())
+        let Some(import) = module
+            .imports()
+            .find(|i| !linker.contains(&i.module, &i.name))
+        else {
+            return Ok(());
+        };
+        if import.module == wasi::MODULE {
+            bail!(
+                "`{}` imports `{}::{}`, which WASI preview 1 does not define",
+                self.file.display(),
+                import.module,
+                import.name
+            );
+        }
+        bail!(
+            "unknown import `{}::{}` (only function imports can be defined with \
+             --default-values-unknown-imports)",
+            import.module,
+            import.name
+        )
     }
 }
 

@@ -150,6 +150,112 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
+    /// Instantiates `module` with this linker's definitions and defines each of its
+    /// exports under `module_name`, so that later modules can import them.
+    pub fn module(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self> {
+        let instance = self.instantiate(&mut store, module)?;
+        self.instance(store, module_name, instance)
+    }
+
+    /// Defines `as_module::as_name` as whatever `module::name` is.
+    pub fn alias(
+        &mut self,
+        module: &str,
+        name: &str,
+        as_module: &str,
+        as_name: &str,
+    ) -> Result<&mut Self> {
+        let def = self
+            .items
+            .get(&(module.to_string(), name.to_string()))
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no definition of `{module}::{name}` to alias"))?;
+        self.insert(as_module, as_name, def)?;
+        Ok(self)
+    }
+
+    /// Defines every item of `module` also under `as_module`.
+    pub fn alias_module(&mut self, module: &str, as_module: &str) -> Result<&mut Self> {
+        let items: Vec<(String, Definition<T>)> = self
+            .items
+            .iter()
+            .filter(|((m, _), _)| m == module)
+            .map(|((_, n), d)| (n.clone(), d.clone()))
+            .collect();
+        for (name, def) in items {
+            self.insert(as_module, &name, def)?;
+        }
+        Ok(self)
+    }
+
+    /// Defines every function import of `module` that nothing defines yet as a host
+    /// function that fails when called, naming the import. Other kinds of import are left
+    /// undefined.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<&mut Self> {
+        for (m, n, ty) in self.unknown_func_imports(module) {
+            let what = format!("unknown import `{m}::{n}` was called");
+            self.func_new(&m, &n, ty, move |_, _, _| Err(anyhow::anyhow!("{what}")))?;
+        }
+        Ok(self)
+    }
+
+    /// Defines every function import of `module` that nothing defines yet as a host
+    /// function returning zeros (null for references), for modules that import hooks
+    /// nobody provides, such as benchmarks' timers.
+    pub fn define_unknown_imports_as_default_values(
+        &mut self,
+        module: &Module,
+    ) -> Result<&mut Self> {
+        for (m, n, ty) in self.unknown_func_imports(module) {
+            let defaults: Vec<Val> = ty.results().iter().map(Val::default_for).collect();
+            self.func_new(&m, &n, ty, move |_, _, results| {
+                results.clone_from_slice(&defaults);
+                Ok(())
+            })?;
+        }
+        Ok(self)
+    }
+
+    fn unknown_func_imports(&self, module: &Module) -> Vec<(String, String, FuncType)> {
+        module
+            .imports()
+            .filter(|i| !self.contains(&i.module, &i.name))
+            .filter_map(|i| match i.ty {
+                crate::ExternType::Func(ty) => Some((i.module, i.name, ty)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Resolves `module`'s imports once, for instantiating it many times
+    /// ([`InstancePre::instantiate`]); an error names the first import not defined.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        let definitions = module
+            .imports()
+            .map(|import| {
+                self.items
+                    .get(&(import.module.clone(), import.name.clone()))
+                    .cloned()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown import: `{}::{}` has not been defined",
+                            import.module,
+                            import.name
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(InstancePre {
+            module: module.clone(),
+            definitions: Arc::new(definitions),
+        })
+    }
+
     /// The definition of `module::name` as an item of `store`, if any (a host function
     /// defined for every store becomes a new [`Func`] of `store`).
     pub fn get(
@@ -184,23 +290,43 @@ impl<T: 'static> Linker<T> {
     /// Instantiates `module`, resolving each import by name.
     pub fn instantiate(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
-        let mut imports = Vec::new();
-        for import in module.imports() {
-            match self
-                .items
-                .get(&(import.module.clone(), import.name.clone()))
-            {
-                Some(def) => imports.push(Self::resolve(&mut store, def)),
-                None => bail!(
-                    "unknown import: `{}::{}` has not been defined",
-                    import.module,
-                    import.name
-                ),
-            }
+        self.instantiate_pre(module)?.instantiate(store)
+    }
+}
+
+/// A module whose imports a [`Linker`] has resolved: instantiating it again looks up no
+/// names. Cheap to clone.
+pub struct InstancePre<T> {
+    module: Module,
+    definitions: Arc<Vec<Definition<T>>>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            definitions: self.definitions.clone(),
         }
-        Instance::new(store, module, &imports)
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// A new instance in `store`. Host functions of the linker become functions of
+    /// `store`; items defined as one store's must belong to `store`.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let imports: Vec<Extern> = self
+            .definitions
+            .iter()
+            .map(|def| Linker::resolve(&mut store, def))
+            .collect();
+        Instance::new(store, &self.module, &imports)
     }
 }

@@ -551,3 +551,70 @@ fn reexported_imports_and_imported_global_initialisers() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn linker_module_alias_and_instantiate_pre() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = Linker::<u32>::new(&engine);
+    linker.func_wrap("host", "bump", |mut c: engine::Caller<'_, u32>, by: i32| {
+        *c.data_mut() += by as u32;
+    })?;
+    let lib = Module::new(
+        &engine,
+        r#"(module (import "host" "bump" (func $bump (param i32)))
+             (func (export "twice") (param i32) (call $bump (local.get 0)) (call $bump (local.get 0))))"#,
+    )?;
+    let app = Module::new(
+        &engine,
+        r#"(module (import "lib" "twice" (func $twice (param i32)))
+                   (import "env" "bump" (func $bump (param i32)))
+             (func (export "run") (call $twice (i32.const 5)) (call $bump (i32.const 1))))"#,
+    )?;
+    let mut store = Store::new(&engine, 0);
+    // `module` instantiates `lib` and defines its exports; `alias` renames a definition.
+    linker.module(&mut store, "lib", &lib)?;
+    linker.alias("host", "bump", "env", "bump")?;
+    assert!(linker.alias("host", "nothing", "env", "x").is_err());
+    let pre = linker.instantiate_pre(&app)?;
+    let run = pre.instantiate(&mut store)?.get_typed_func::<(), ()>(&store, "run")?;
+    run.call(&mut store, ())?;
+    assert_eq!(*store.data(), 11);
+    // Instantiated again from the same resolution.
+    let run = pre.clone().instantiate(&mut store)?.get_typed_func::<(), ()>(&store, "run")?;
+    run.call(&mut store, ())?;
+    assert_eq!(*store.data(), 22);
+    // `alias_module` copies every item of a module.
+    linker.alias_module("lib", "lib2")?;
+    assert!(linker.contains("lib2", "twice"));
+    // An unresolved import is named by `instantiate_pre`.
+    let lonely = Module::new(&engine, r#"(module (import "nowhere" "f" (func)))"#)?;
+    let err = linker.instantiate_pre(&lonely).err().unwrap();
+    assert!(err.to_string().contains("`nowhere::f`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn unknown_imports_as_traps_or_default_values() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "bench" "now" (func $now (result i64 f32)))
+             (import "env" "mem" (memory 1))
+             (func (export "run") (result i64) (call $now) (drop)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let memory = engine::Memory::new(&mut store, engine::MemoryType::new(1, None))?;
+    let mut traps = Linker::<()>::new(&engine);
+    traps.define(&store, "env", "mem", memory)?;
+    traps.define_unknown_imports_as_traps(&module)?;
+    // Only function imports are defined: the memory was already there.
+    let run = traps.instantiate(&mut store, &module)?.get_typed_func::<(), i64>(&store, "run")?;
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert!(err.to_string().contains("unknown import `bench::now` was called"), "{err}");
+    let mut zeros = Linker::<()>::new(&engine);
+    zeros.define(&store, "env", "mem", memory)?;
+    zeros.define_unknown_imports_as_default_values(&module)?;
+    let run = zeros.instantiate(&mut store, &module)?.get_typed_func::<(), i64>(&store, "run")?;
+    assert_eq!(run.call(&mut store, ())?, 0);
+    Ok(())
+}
