@@ -30,7 +30,8 @@ pub type RawHostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Sen
 pub(crate) enum HostImpl<T> {
     /// Arguments converted to `Val`s (counting references), results converted back.
     Vals(Box<HostFn<T>>),
-    /// The raw values, unconverted: numbers only, so nothing to count or allocate.
+    /// The raw values, converted by the implementation itself (typed closures: numbers
+    /// as they are, references into counted handles).
     Raw(Arc<RawHostFn<T>>),
 }
 
@@ -59,6 +60,14 @@ pub struct Caller<'a, T> {
 }
 
 impl<T> Caller<'_, T> {
+    /// A `Caller` borrowing this one, for passing on while keeping this one.
+    pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: &mut *self.store,
+            instance: self.instance,
+        }
+    }
+
     /// The store's host data.
     pub fn data(&self) -> &T {
         &self.store.data
@@ -257,17 +266,13 @@ impl Func {
         Func::from_impl(store, ty, HostImpl::Vals(Box::new(f)))
     }
 
-    /// A host function of type `ty` running `f` on the raw values array. `ty` must have
-    /// only number types: `f` reads and writes the values unconverted.
+    /// A host function of type `ty` running `f` on the raw values array, which converts
+    /// them itself (typed closures do, through `WasmTy`).
     pub(crate) fn new_raw<T: 'static>(
         store: impl AsContextMut<Data = T>,
         ty: FuncType,
         f: Arc<RawHostFn<T>>,
     ) -> Func {
-        debug_assert!(
-            ty.params().iter().chain(ty.results()).all(|t| !t.is_ref()),
-            "raw host functions take and return numbers only"
-        );
         Func::from_impl(store, ty, HostImpl::Raw(f))
     }
 
@@ -437,18 +442,43 @@ impl Func {
         result.map_err(|unwound| opaque.unwound_error(unwound))
     }
 
-    /// A typed view of this function, checked against its type.
+    /// A typed view of this function, checked against its type. Each result type of the
+    /// function must match (be a subtype of) `R`'s. Each parameter type must match `P`'s
+    /// either way: where the function's is narrower (a `(ref $point)` parameter taken as a
+    /// `StructRef`), each call checks its arguments' types.
     pub fn typed<P: crate::WasmParams, R: crate::WasmResults>(
         &self,
         store: impl AsContext,
     ) -> Result<crate::TypedFunc<P, R>> {
-        let ty = self.ty(store);
+        let cx = store.as_context();
+        let ty = self.ty(&cx);
+        let registry = cx.0.opaque.engine.registry();
         let params: Vec<ValType> = P::types();
         let results: Vec<ValType> = R::types();
-        if ty.params() != params.as_slice() || ty.results() != results.as_slice() {
-            bail!("type mismatch: function has type {ty}");
+        let mismatch = || {
+            let rust = FuncType::new(params.clone(), results.clone());
+            anyhow::anyhow!("type mismatch: the function has type {ty}, the typed view {rust}")
+        };
+        if ty.params().len() != params.len() || ty.results().len() != results.len() {
+            return Err(mismatch());
         }
-        Ok(crate::TypedFunc::new(*self))
+        let mut exact = true;
+        for (declared, rust) in ty.params().iter().zip(&params) {
+            if registry.val_matches(rust, declared) {
+                continue;
+            }
+            if registry.val_matches(declared, rust) {
+                exact = false;
+                continue;
+            }
+            return Err(mismatch());
+        }
+        for (declared, rust) in ty.results().iter().zip(&results) {
+            if !registry.val_matches(declared, rust) {
+                return Err(mismatch());
+            }
+        }
+        Ok(crate::TypedFunc::new(*self, exact))
     }
 }
 

@@ -79,7 +79,8 @@ pub use tag::{Tag, TagType};
 pub use translate::TranslateError;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{
-    IntoFunc, MAX_TYPED_ARITY, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WithCaller,
+    IntoFunc, MAX_TYPED_ARITY, TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy,
+    WithCaller,
 };
 pub use types::{
     ExternType, FieldType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType,

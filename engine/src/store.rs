@@ -31,35 +31,37 @@ impl StoreId {
     clippy::vec_box,
     reason = "boxes keep the addresses compiled code holds stable"
 )]
-pub(crate) struct StoreOpaque {
-    pub id: StoreId,
-    pub engine: Engine,
+/// The part of a store that does not depend on its host data type. Public only so that
+/// hidden trait methods can name it: it cannot be reached from outside the crate.
+pub struct StoreOpaque {
+    pub(crate) id: StoreId,
+    pub(crate) engine: Engine,
     /// Read by compiled code; boxed so its address is stable.
-    pub vm: Box<VMStoreContext>,
-    pub instances: Vec<Box<InstanceData>>,
-    pub memories: Vec<Box<LinearMemory>>,
-    pub tables: Vec<Box<TableData>>,
-    pub globals: Vec<Box<GlobalData>>,
+    pub(crate) vm: Box<VMStoreContext>,
+    pub(crate) instances: Vec<Box<InstanceData>>,
+    pub(crate) memories: Vec<Box<LinearMemory>>,
+    pub(crate) tables: Vec<Box<TableData>>,
+    pub(crate) globals: Vec<Box<GlobalData>>,
     /// Tags by identity (compiled code and exceptions hold the index).
-    pub tags: Vec<crate::tag::TagData>,
-    pub host_funcs: Vec<Box<HostFuncContext>>,
-    pub gc: crate::runtime::gc::StoreGc,
+    pub(crate) tags: Vec<crate::tag::TagData>,
+    pub(crate) host_funcs: Vec<Box<HostFuncContext>>,
+    pub(crate) gc: crate::runtime::gc::StoreGc,
     /// Function references held by GC objects, by index.
-    pub func_table: crate::vm::FuncRefTable,
+    pub(crate) func_table: crate::vm::FuncRefTable,
     /// A minimal `VMContext` (header only, no instance) passed as the caller when the host
     /// calls a function, so trampolines can always find the store context.
     default_caller: Box<[usize; 4]>,
     /// The error a host function returned, until the call that trapped reports it.
-    pub pending_error: Option<anyhow::Error>,
+    pub(crate) pending_error: Option<anyhow::Error>,
     /// A host function's panic, resumed once compiled code has been unwound.
-    pub pending_panic: Option<Box<dyn Any + Send>>,
+    pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
     /// The most instances, tables and memories the store may hold (from the limiter).
-    pub instance_limit: usize,
-    pub table_limit: usize,
-    pub memory_limit: usize,
+    pub(crate) instance_limit: usize,
+    pub(crate) table_limit: usize,
+    pub(crate) memory_limit: usize,
     /// Entry points into the typed `StoreInner<T>` for builtins, which only have the whole
     /// store as a raw pointer.
-    pub hooks: StoreHooks,
+    pub(crate) hooks: StoreHooks,
 }
 
 /// Typed operations on the whole store (`StoreInner<T>`), as function pointers the untyped

@@ -576,11 +576,16 @@ fn linker_module_alias_and_instantiate_pre() -> Result<()> {
     linker.alias("host", "bump", "env", "bump")?;
     assert!(linker.alias("host", "nothing", "env", "x").is_err());
     let pre = linker.instantiate_pre(&app)?;
-    let run = pre.instantiate(&mut store)?.get_typed_func::<(), ()>(&store, "run")?;
+    let run = pre
+        .instantiate(&mut store)?
+        .get_typed_func::<(), ()>(&store, "run")?;
     run.call(&mut store, ())?;
     assert_eq!(*store.data(), 11);
     // Instantiated again from the same resolution.
-    let run = pre.clone().instantiate(&mut store)?.get_typed_func::<(), ()>(&store, "run")?;
+    let run = pre
+        .clone()
+        .instantiate(&mut store)?
+        .get_typed_func::<(), ()>(&store, "run")?;
     run.call(&mut store, ())?;
     assert_eq!(*store.data(), 22);
     // `alias_module` copies every item of a module.
@@ -608,13 +613,21 @@ fn unknown_imports_as_traps_or_default_values() -> Result<()> {
     traps.define(&store, "env", "mem", memory)?;
     traps.define_unknown_imports_as_traps(&module)?;
     // Only function imports are defined: the memory was already there.
-    let run = traps.instantiate(&mut store, &module)?.get_typed_func::<(), i64>(&store, "run")?;
+    let run = traps
+        .instantiate(&mut store, &module)?
+        .get_typed_func::<(), i64>(&store, "run")?;
     let err = run.call(&mut store, ()).unwrap_err();
-    assert!(err.to_string().contains("unknown import `bench::now` was called"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("unknown import `bench::now` was called"),
+        "{err}"
+    );
     let mut zeros = Linker::<()>::new(&engine);
     zeros.define(&store, "env", "mem", memory)?;
     zeros.define_unknown_imports_as_default_values(&module)?;
-    let run = zeros.instantiate(&mut store, &module)?.get_typed_func::<(), i64>(&store, "run")?;
+    let run = zeros
+        .instantiate(&mut store, &module)?
+        .get_typed_func::<(), i64>(&store, "run")?;
     assert_eq!(run.call(&mut store, ())?, 0);
     Ok(())
 }
