@@ -127,23 +127,45 @@ impl WasmBacktrace {
     }
 }
 
+/// Frames of a run of identical frames (deep recursion) shown before the rest is elided.
+const SHOWN_OF_A_RUN: usize = 3;
+
 impl fmt::Display for WasmBacktrace {
+    /// One line per frame, innermost first; a run of identical frames (a recursion that
+    /// overflowed the stack) shows its first few and a count of the rest.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "wasm backtrace:")?;
-        for (i, frame) in self.frames.iter().enumerate() {
-            write!(f, "  {i:>3}: ")?;
-            if let Some(offset) = frame.module_offset {
-                write!(f, "{offset:#8x} - ")?;
+        let mut i = 0;
+        while i < self.frames.len() {
+            let frame = &self.frames[i];
+            let run = self.frames[i..].iter().take_while(|g| *g == frame).count();
+            for k in 0..run.min(SHOWN_OF_A_RUN) {
+                write_frame(f, i + k, frame)?;
             }
-            if let Some(m) = &frame.module_name {
-                write!(f, "{m}!")?;
+            if run > SHOWN_OF_A_RUN {
+                writeln!(
+                    f,
+                    "         ... {} more of the same frame",
+                    run - SHOWN_OF_A_RUN
+                )?;
             }
-            match &frame.func_name {
-                Some(name) => writeln!(f, "{name}")?,
-                None => writeln!(f, "<wasm function {}>", frame.func_index)?,
-            }
+            i += run;
         }
         Ok(())
+    }
+}
+
+fn write_frame(f: &mut fmt::Formatter<'_>, i: usize, frame: &FrameInfo) -> fmt::Result {
+    write!(f, "  {i:>3}: ")?;
+    if let Some(offset) = frame.module_offset {
+        write!(f, "{offset:#8x} - ")?;
+    }
+    if let Some(m) = &frame.module_name {
+        write!(f, "{m}!")?;
+    }
+    match &frame.func_name {
+        Some(name) => writeln!(f, "{name}"),
+        None => writeln!(f, "<wasm function {}>", frame.func_index),
     }
 }
 
@@ -160,6 +182,22 @@ mod tests {
         codes.sort_by_key(|c| c.as_raw());
         codes.dedup();
         assert_eq!(codes.len(), Trap::ALL.len());
+    }
+
+    #[test]
+    fn runs_of_identical_frames_are_elided() {
+        let frame = |i: u32| FrameInfo {
+            func_index: i,
+            func_name: Some(format!("f{i}")),
+            module_name: None,
+            module_offset: Some(16),
+        };
+        let mut frames = vec![frame(0); 4000];
+        frames.push(frame(1));
+        let text = WasmBacktrace::new(frames).to_string();
+        assert_eq!(text.lines().count(), 1 + 3 + 1 + 1, "{text}");
+        assert!(text.contains("... 3997 more of the same frame"), "{text}");
+        assert!(text.contains("4000:     0x10 - f1"), "{text}");
     }
 
     #[test]

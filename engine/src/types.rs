@@ -124,10 +124,41 @@ impl RefType {
     }
 }
 
+/// The text format's names: `func`, `any`, `struct`, ...; a concrete type as `$N`, its
+/// engine-wide canonical index.
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            HeapType::ConcreteFunc(i)
+            | HeapType::ConcreteStruct(i)
+            | HeapType::ConcreteArray(i) => {
+                return write!(f, "${i}");
+            }
+            HeapType::Func => "func",
+            HeapType::NoFunc => "nofunc",
+            HeapType::Extern => "extern",
+            HeapType::NoExtern => "noextern",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
+            HeapType::Exn => "exn",
+            HeapType::NoExn => "noexn",
+        };
+        f.write_str(name)
+    }
+}
+
+/// The text format's forms: `funcref`, `(ref null $3)`, `(ref any)`.
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let null = if self.nullable { "null " } else { "" };
-        write!(f, "(ref {null}{:?})", self.heap)
+        match (self.nullable, &self.heap) {
+            (true, h) if h.concrete_index().is_none() => write!(f, "{h}ref"),
+            (true, h) => write!(f, "(ref null {h})"),
+            (false, h) => write!(f, "(ref {h})"),
+        }
     }
 }
 

@@ -78,6 +78,30 @@ impl From<Ref> for Val {
     }
 }
 
+/// A value as error messages show it: `i32 5`, `f64 1.5`, `null funcref`, `an externref`.
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "i32 {v}"),
+            Val::I64(v) => write!(f, "i64 {v}"),
+            Val::F32(v) => write!(f, "f32 {}", f32::from_bits(*v)),
+            Val::F64(v) => write!(f, "f64 {}", f64::from_bits(*v)),
+            Val::V128(v) => write!(f, "v128 {v:#034x}"),
+            Val::FuncRef(None) => f.write_str("null funcref"),
+            Val::FuncRef(Some(_)) => f.write_str("a function"),
+            Val::ExternRef(None) => f.write_str("null externref"),
+            Val::ExternRef(Some(_)) => f.write_str("an externref"),
+            Val::AnyRef(None) => f.write_str("null anyref"),
+            Val::AnyRef(Some(a)) => match a.as_i31() {
+                Some(i) => write!(f, "an i31 {}", i.get_i32()),
+                None => f.write_str("a GC object"),
+            },
+            Val::ExnRef(None) => f.write_str("null exnref"),
+            Val::ExnRef(Some(_)) => f.write_str("an exception"),
+        }
+    }
+}
+
 impl Val {
     /// The null function reference.
     pub fn null_func_ref() -> Val {
@@ -212,6 +236,19 @@ impl Val {
         }
     }
 
+    /// This value for an error message, with a GC object's precise type.
+    fn describe(&self, store: &StoreOpaque) -> String {
+        match self {
+            Val::AnyRef(Some(a)) => match a.heap_type(store) {
+                HeapType::ConcreteStruct(i) => format!("a struct of type ${i}"),
+                HeapType::ConcreteArray(i) => format!("an array of type ${i}"),
+                _ => self.to_string(),
+            },
+            Val::FuncRef(Some(f)) => format!("a function of type ${}", f.type_index()),
+            _ => self.to_string(),
+        }
+    }
+
     /// Checks the type and converts to the raw form for `store`.
     pub(crate) fn to_raw(&self, store: &mut StoreOpaque, ty: &ValType) -> Result<ValRaw> {
         // The store check comes first: the type check reads the reference's target, which
@@ -228,7 +265,10 @@ impl Val {
             _ => {}
         }
         if !self.matches(store, ty) {
-            bail!("type mismatch: expected a value of type {ty}, got {self:?}");
+            bail!(
+                "type mismatch: expected a value of type {ty}, got {}",
+                self.describe(store)
+            );
         }
         Ok(match self {
             Val::I32(v) => ValRaw::from_u32(*v as u32),

@@ -730,3 +730,42 @@ fn parallel_and_sequential_compilation_agree() -> Result<()> {
     assert_eq!(results[0], results[1]);
     Ok(())
 }
+
+#[test]
+fn errors_show_types_and_values_in_text_format() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (type $p (struct (field i32))) (type $q (struct (field f32)))
+             (func (export "take") (param (ref null $p)) (param funcref))
+             (func (export "q") (result (ref $q)) (struct.new $q (f32.const 1))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let take = instance.get_func(&store, "take").unwrap();
+    let ty = take.ty(&store).to_string();
+    assert!(ty.contains("(ref null $") && ty.contains("funcref"), "{ty}");
+    let mut q = [Val::I32(0)];
+    instance
+        .get_func(&store, "q")
+        .unwrap()
+        .call(&mut store, &[], &mut q)?;
+    let err = take
+        .call(&mut store, &[q[0].clone(), Val::I32(5)], &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected a value of type (ref null $"),
+        "{err}"
+    );
+    assert!(err.contains("got a struct of type $"), "{err}");
+    let err = take
+        .call(&mut store, &[Val::AnyRef(None), Val::I32(5)], &mut [])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "type mismatch: expected a value of type funcref, got i32 5"
+    );
+    Ok(())
+}
