@@ -6,11 +6,14 @@
 //! - `gcwasm wast [OPTIONS] FILE...` runs `.wast` scripts with the spec runner (`wast.rs`).
 //! - `gcwasm validate [OPTIONS] FILE...` checks modules without running them
 //!   (`validate.rs`).
+//! - `gcwasm compile [OPTIONS] FILE [-o OUT]` writes a precompiled module, which
+//!   `run --allow-precompiled` loads without compiling (`compile.rs`).
 //! - Engine options shared by both (`-W`, `--collector`, `--gc-stress`): `options.rs`.
 //!
 //! Exit status: the program's (`proc_exit`'s, 0 when `_start` returns), 1 on an error or a
 //! trap (with its message and Wasm backtrace on stderr), 2 on bad arguments.
 
+mod compile;
 mod options;
 mod run;
 mod validate;
@@ -33,6 +36,8 @@ enum Command {
     Wast(wast::WastCommand),
     /// Check that modules are valid, without running them.
     Validate(validate::ValidateCommand),
+    /// Precompile a module (for `run --allow-precompiled`).
+    Compile(compile::CompileCommand),
 }
 
 fn main() -> ExitCode {
@@ -47,13 +52,19 @@ fn main() -> ExitCode {
             }
         },
         Command::Wast(cmd) => cmd.execute(),
-        Command::Validate(cmd) => match cmd.execute() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                report(&err);
-                ExitCode::FAILURE
-            }
-        },
+        Command::Validate(cmd) => finish(cmd.execute()),
+        Command::Compile(cmd) => finish(cmd.execute()),
+    }
+}
+
+/// Success, or the error reported and failure.
+fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(&err);
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -29,6 +29,10 @@ pub struct RunCommand {
     /// benchmark modules that import timing hooks).
     #[arg(long)]
     default_values_unknown_imports: bool,
+    /// Accept a precompiled module (from `gcwasm compile`) and run its code as it is.
+    /// Only for files you trust: precompiled code is not checked.
+    #[arg(long)]
+    allow_precompiled: bool,
     /// The module: binary `.wasm` or text `.wat`.
     file: PathBuf,
     /// The program's arguments (after its name), or the export's parameters.
@@ -43,7 +47,7 @@ impl RunCommand {
         let config = self.engine.config()?;
         let fuel = self.engine.wasm_options()?.fuel;
         let engine = Engine::new(&config)?;
-        let module = Module::from_file(&engine, &self.file)?;
+        let module = self.module(&engine)?;
         let mut store = Store::new(&engine, self.wasi_ctx()?);
         if let Some(fuel) = fuel {
             store.set_fuel(fuel)?;
@@ -91,6 +95,25 @@ impl RunCommand {
             }
         }
         Ok(status)
+    }
+
+    /// The module: compiled from its binary or text, or loaded precompiled.
+    fn module(&self, engine: &Engine) -> Result<Module> {
+        let bytes = std::fs::read(&self.file)
+            .with_context(|| format!("failed to read `{}`", self.file.display()))?;
+        if !bytes.starts_with(b"\0gcwasm") {
+            return Module::new(engine, &bytes)
+                .with_context(|| format!("failed to compile `{}`", self.file.display()));
+        }
+        if !self.allow_precompiled {
+            bail!(
+                "`{}` is a precompiled module: run it with --allow-precompiled if you trust it",
+                self.file.display()
+            );
+        }
+        // SAFETY: the user vouched for the file with --allow-precompiled.
+        unsafe { Module::deserialize(engine, &bytes) }
+            .with_context(|| format!("failed to load `{}`", self.file.display()))
     }
 
     /// What the program sees: its name and arguments, the environment asked for, this

@@ -322,3 +322,26 @@ fn validate_checks_modules_without_running_them() {
     let o = gcwasm(&["validate", "-W", "gc=n", &good]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }
+
+#[test]
+fn compile_then_run_precompiled() {
+    let dir = sandbox_dir("precompiled");
+    let out = dir.join("args.gcwasm").display().to_string();
+    let o = gcwasm(&["compile", &program("args_env.wasm"), "-o", &out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = gcwasm(&["run", &out, "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--allow-precompiled"), "{}", stderr(&o));
+    let o = gcwasm(&["run", "--allow-precompiled", &out, "x"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "argc=2\narg 1: x\nGREETING=(unset)\n");
+    // Another configuration refuses it.
+    let o = gcwasm(&["run", "--allow-precompiled", "-W", "fuel=1000000", &out]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("another configuration"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

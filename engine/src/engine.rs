@@ -30,6 +30,8 @@ struct EngineInner {
     gc_heap_pool: Mutex<Vec<Box<dyn gc_core::GcHeap>>>,
     /// The epoch, advanced by `increment_epoch`; compiled code reads it in place.
     epoch: AtomicU64,
+    /// Wasm functions compiled so far.
+    compiled: AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -77,6 +79,7 @@ impl Engine {
                 gc_compiler,
                 gc_heap_pool: Mutex::new(Vec::new()),
                 epoch: AtomicU64::new(0),
+                compiled: AtomicU64::new(0),
             }),
         })
     }
@@ -106,6 +109,24 @@ impl Engine {
     /// Whether two handles are the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// How many Wasm functions this engine has compiled, a statistic: loading a
+    /// precompiled module ([`Module::deserialize`](crate::Module::deserialize)) adds none.
+    pub fn compiled_functions(&self) -> u64 {
+        self.inner.compiled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_compiled(&self, functions: usize) {
+        self.inner
+            .compiled
+            .fetch_add(functions as u64, Ordering::Relaxed);
+    }
+
+    /// Compiles `bytes` (binary or text) into a precompiled module for engines configured
+    /// like this one, as [`Module::serialize`](crate::Module::serialize) writes it.
+    pub fn precompile_module(&self, bytes: impl AsRef<[u8]>) -> Result<Vec<u8>> {
+        crate::Module::new(self, bytes)?.serialize()
     }
 
     pub(crate) fn isa(&self) -> &OwnedTargetIsa {

@@ -18,6 +18,8 @@ struct ModuleInner {
     engine: Engine,
     info: ModuleInfo,
     code: CodeMemory,
+    /// The binary, kept for `serialize`.
+    wasm: Box<[u8]>,
 }
 
 // SAFETY: the code memory is immutable after compilation; the rest is plain data.
@@ -94,8 +96,82 @@ impl Module {
                 engine: engine.clone(),
                 info,
                 code,
+                wasm: wasm.into(),
             }),
         })
+    }
+
+    /// The module as a precompiled artifact, which [`Module::deserialize`] loads without
+    /// compiling into any engine of this version configured like this one, on a machine
+    /// with the same CPU features.
+    ///
+    /// ```
+    /// # use engine::{Engine, Module};
+    /// let engine = Engine::default();
+    /// let bytes = engine.precompile_module("(module (func (export \"f\")))")?;
+    /// // SAFETY: the bytes were just made by this engine.
+    /// let module = unsafe { Module::deserialize(&engine, &bytes)? };
+    /// assert!(module.exports().any(|e| e.name == "f"));
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        crate::compile::artifact::encode(
+            &self.inner.engine,
+            &self.inner.wasm,
+            &self.inner.info.type_ids,
+            self.inner.code.image(),
+        )
+    }
+
+    /// Loads a module from what [`Module::serialize`] or
+    /// [`Engine::precompile_module`] wrote. Bytes from another engine version,
+    /// configuration or machine are refused with an error, and so are bytes whose
+    /// metadata points outside their code.
+    ///
+    /// The module's binary, which the artifact carries, is validated again and its types
+    /// registered with `engine`. If they receive other engine-wide indices than when the
+    /// code was compiled (the engine already held other types), the code, which embeds
+    /// them, is compiled afresh instead of loaded.
+    ///
+    /// # Safety
+    /// The machine code in `bytes` is run as it is: it must come from `serialize` (or
+    /// `precompile_module`) of this engine version, unmodified. Loading untrusted bytes
+    /// lets them run arbitrary code in this process.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let loaded = crate::compile::artifact::decode(engine, bytes.as_ref())?;
+        let info = parse(engine, &loaded.wasm)?;
+        let code = if info.type_ids == loaded.type_ids
+            && loaded.image.function_count() == info.bodies.len()
+        {
+            CodeMemory::load(loaded.image, crate::compile::code_names(&info))?
+        } else {
+            log::info!("precompiled module: type indices differ in this engine; compiling");
+            compile_module(engine, &info, &loaded.wasm).context("failed to compile module")?
+        };
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                code,
+                wasm: loaded.wasm.into(),
+            }),
+        })
+    }
+
+    /// [`Module::deserialize`] of the file at `path`.
+    ///
+    /// # Safety
+    /// As for [`Module::deserialize`]: the file must be trusted.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        // SAFETY: the caller vouches for the file.
+        unsafe { Module::deserialize(engine, bytes) }
+            .with_context(|| format!("failed to load `{}`", path.display()))
     }
 
     /// The engine the module was compiled for.

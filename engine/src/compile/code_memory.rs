@@ -4,17 +4,34 @@
 use crate::trap::{FrameInfo, Trap};
 use anyhow::{Context, Result, bail};
 use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::ir::LibCall;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 /// Where a relocation points.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RelocTarget {
     /// Another function in the same code object, by its position in the object.
     Function(usize),
-    /// An absolute address (a libcall).
-    Address(usize),
+    /// A runtime-library function, by its position in [`LIBCALLS`].
+    LibCall(u8),
 }
+
+/// The runtime-library functions compiled code may call (float rounding without SSE4.1,
+/// fused multiply-add), by position: what relocations and code images record.
+pub(crate) const LIBCALLS: [LibCall; 10] = [
+    LibCall::CeilF32,
+    LibCall::FloorF32,
+    LibCall::TruncF32,
+    LibCall::NearestF32,
+    LibCall::CeilF64,
+    LibCall::FloorF64,
+    LibCall::TruncF64,
+    LibCall::NearestF64,
+    LibCall::FmaF32,
+    LibCall::FmaF64,
+];
 
 /// A relocation in a compiled function.
 #[derive(Clone, Debug)]
@@ -44,7 +61,7 @@ pub(crate) struct CompiledFunction {
 }
 
 /// A call inside `try_table` handlers: where exceptions thrown through it go.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct CallSite {
     /// The return address's offset in the function.
     pub ret_addr: u32,
@@ -55,7 +72,7 @@ pub(crate) struct CallSite {
 }
 
 /// One exception handler of a call site.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct CallSiteHandler {
     /// The module tag index caught, or `None` for any exception.
     pub tag: Option<u32>,
@@ -107,19 +124,53 @@ pub(crate) struct CodeNames {
     pub tags_offset: u32,
 }
 
-/// Executable code: a read-only, executable mapping of several functions.
-#[derive(Debug)]
-pub(crate) struct CodeMemory {
-    mmap: memmap2::Mmap,
-    /// Start offset of each function within the mapping.
-    offsets: Vec<usize>,
-    info: Arc<CodeInfo>,
+/// One function of a code image, with offsets relative to its start.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct FunctionMeta {
+    offset: u32,
+    len: u32,
+    func_index: Option<u32>,
+    /// Trapping instructions, with the trap's position in `Trap::ALL`.
+    traps: Vec<(u32, u8)>,
+    srclocs: Vec<(u32, u32, u32)>,
+    stack_maps: Vec<(u32, u32, Box<[u32]>)>,
+    call_sites: Vec<CallSite>,
 }
 
-impl CodeMemory {
-    /// Lays out `functions`, resolves their relocations, makes the result executable and
-    /// registers it for trap handling.
-    pub(crate) fn new(functions: Vec<CompiledFunction>, names: CodeNames) -> Result<CodeMemory> {
+/// A relocation that depends on where the code is loaded: an absolute address, or a
+/// runtime-library function outside the image. Applied when the image is loaded.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct LoadReloc {
+    at: u32,
+    /// The relocation kind's position in [`RELOC_KINDS`].
+    kind: u8,
+    target: RelocTarget,
+    addend: i64,
+}
+
+/// The relocation kinds `apply_reloc` supports, by position.
+const RELOC_KINDS: [Reloc; 5] = [
+    Reloc::Abs8,
+    Reloc::X86CallPCRel4,
+    Reloc::X86CallPLTRel4,
+    Reloc::X86PCRel4,
+    Reloc::Arm64Call,
+];
+
+/// Several functions laid out as they will be in memory, with the relocations between
+/// them applied: position-independent but for the `LoadReloc`s. What `Module::serialize`
+/// writes, with the bytes read back from the loaded mapping.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct CodeImage {
+    bytes: Vec<u8>,
+    functions: Vec<FunctionMeta>,
+    load_relocs: Vec<LoadReloc>,
+}
+
+impl CodeImage {
+    /// Lays out `functions` (16-byte aligned, in order) and applies the relative
+    /// relocations between them.
+    fn layout(functions: Vec<CompiledFunction>) -> Result<CodeImage> {
         const ALIGN: usize = 16;
         let mut offsets = Vec::with_capacity(functions.len());
         let mut size = 0usize;
@@ -127,36 +178,132 @@ impl CodeMemory {
             offsets.push(size);
             size = (size + f.code.len()).next_multiple_of(ALIGN);
         }
-        let mut mmap =
-            memmap2::MmapMut::map_anon(size.max(1)).context("failed to map code memory")?;
-        for (f, &offset) in functions.iter().zip(&offsets) {
-            mmap[offset..offset + f.code.len()].copy_from_slice(&f.code);
-        }
-        let base = mmap.as_ptr() as usize;
-        for (f, &offset) in functions.iter().zip(&offsets) {
+        let mut bytes = vec![0; size];
+        let mut metas = Vec::with_capacity(functions.len());
+        let mut load_relocs = Vec::new();
+        for (f, &offset) in functions.into_iter().zip(&offsets) {
+            bytes[offset..offset + f.code.len()].copy_from_slice(&f.code);
             for r in &f.relocs {
                 let at = offset + r.offset as usize;
-                let target = match r.target {
-                    RelocTarget::Function(i) => base + offsets[i],
-                    RelocTarget::Address(a) => a,
-                };
-                let target = target.wrapping_add(r.addend as usize);
-                apply_reloc(&mut mmap, base, at, r.kind, target)?;
+                let kind = RELOC_KINDS
+                    .iter()
+                    .position(|&k| k == r.kind)
+                    .with_context(|| format!("unsupported relocation kind {:?}", r.kind))?;
+                match (r.kind, r.target) {
+                    // Relative to the image: the same wherever it is loaded.
+                    (k, RelocTarget::Function(i)) if k != Reloc::Abs8 => {
+                        let target = offsets[i].wrapping_add(r.addend as usize);
+                        apply_reloc(&mut bytes, 0, at, k, target)?;
+                    }
+                    _ => load_relocs.push(LoadReloc {
+                        at: at as u32,
+                        kind: kind as u8,
+                        target: r.target,
+                        addend: r.addend,
+                    }),
+                }
             }
+            let trap_index =
+                |t: Trap| Trap::ALL.iter().position(|&u| u == t).expect("a trap") as u8;
+            metas.push(FunctionMeta {
+                offset: offset as u32,
+                len: f.code.len() as u32,
+                func_index: f.func_index,
+                traps: f.traps.iter().map(|&(o, t)| (o, trap_index(t))).collect(),
+                srclocs: f.srclocs,
+                stack_maps: f.stack_maps,
+                call_sites: f.call_sites,
+            });
+        }
+        Ok(CodeImage {
+            bytes,
+            functions: metas,
+            load_relocs,
+        })
+    }
+
+    /// How many functions the image holds.
+    pub(crate) fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+
+    /// Checks what a deserialized image claims: functions and relocations inside the
+    /// bytes, known traps, relocation kinds and targets.
+    pub(crate) fn check(&self) -> Result<()> {
+        let len = self.bytes.len() as u64;
+        for f in &self.functions {
+            if u64::from(f.offset) + u64::from(f.len) > len
+                || f.traps
+                    .iter()
+                    .any(|&(o, t)| o >= f.len || usize::from(t) >= Trap::ALL.len())
+            {
+                bail!("corrupt code image: a function's metadata is outside its code");
+            }
+        }
+        for r in &self.load_relocs {
+            let target_ok = match r.target {
+                RelocTarget::Function(i) => i < self.functions.len(),
+                RelocTarget::LibCall(l) => usize::from(l) < LIBCALLS.len(),
+            };
+            if u64::from(r.at) + 8 > len || usize::from(r.kind) >= RELOC_KINDS.len() || !target_ok {
+                bail!("corrupt code image: a relocation is outside the code");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Executable code: a read-only, executable mapping of several functions.
+#[derive(Debug)]
+pub(crate) struct CodeMemory {
+    mmap: memmap2::Mmap,
+    /// Start offset of each function within the mapping.
+    offsets: Vec<usize>,
+    info: Arc<CodeInfo>,
+    /// The image this was loaded from, without its bytes (the mapping's first `len`).
+    image: CodeImage,
+    len: usize,
+}
+
+impl CodeMemory {
+    /// Lays out `functions`, resolves their relocations, makes the result executable and
+    /// registers it for trap handling.
+    pub(crate) fn new(functions: Vec<CompiledFunction>, names: CodeNames) -> Result<CodeMemory> {
+        CodeMemory::load(CodeImage::layout(functions)?, names)
+    }
+
+    /// Maps `image`, applies its load-time relocations, makes it executable and registers
+    /// it for trap handling.
+    pub(crate) fn load(mut image: CodeImage, names: CodeNames) -> Result<CodeMemory> {
+        let size = image.bytes.len();
+        let mut mmap =
+            memmap2::MmapMut::map_anon(size.max(1)).context("failed to map code memory")?;
+        mmap[..size].copy_from_slice(&image.bytes);
+        image.bytes = Vec::new();
+        let base = mmap.as_ptr() as usize;
+        for r in &image.load_relocs {
+            let target = match r.target {
+                RelocTarget::Function(i) => base + image.functions[i].offset as usize,
+                RelocTarget::LibCall(l) => super::libcall_address(LIBCALLS[usize::from(l)])?,
+            };
+            let target = target.wrapping_add(r.addend as usize);
+            let kind = RELOC_KINDS[usize::from(r.kind)];
+            apply_reloc(&mut mmap, base, r.at as usize, kind, target)?;
         }
         let mmap = mmap.make_exec().context("failed to make code executable")?;
         let base = mmap.as_ptr() as usize;
         let mut traps = Vec::new();
         let mut infos = Vec::new();
-        for (f, &offset) in functions.iter().zip(&offsets) {
+        for f in &image.functions {
+            let start = base + f.offset as usize;
             traps.extend(
                 f.traps
                     .iter()
-                    .map(|&(o, t)| (base + offset + o as usize, t)),
+                    .map(|&(o, t)| (start + o as usize, Trap::ALL[usize::from(t)])),
             );
             infos.push(FunctionInfo {
-                start: base + offset,
-                end: base + offset + f.code.len(),
+                start,
+                end: start + f.len as usize,
                 func_index: f.func_index,
                 srclocs: f.srclocs.clone(),
                 stack_maps: f.stack_maps.clone(),
@@ -177,11 +324,23 @@ impl CodeMemory {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(base, info.clone());
+        let offsets = image.functions.iter().map(|f| f.offset as usize).collect();
         Ok(CodeMemory {
             mmap,
             offsets,
             info,
+            image,
+            len: size,
         })
+    }
+
+    /// The image to save: the loaded bytes (load-time relocation sites are rewritten when
+    /// loaded again) and the metadata.
+    pub(crate) fn image(&self) -> CodeImage {
+        CodeImage {
+            bytes: self.mmap[..self.len].to_vec(),
+            ..self.image.clone()
+        }
     }
 
     /// The address of function `i` (by position in the list given to `new`).

@@ -1,6 +1,7 @@
 //! From Cranelift IR to placed machine code: the target ISA, per-function compilation,
 //! trampolines, and the code memory they land in.
 
+pub(crate) mod artifact;
 mod builtins;
 mod code_memory;
 mod trampolines;
@@ -118,7 +119,11 @@ pub(crate) fn compile_function(
                 RelocTarget::Function(name.index as usize)
             }
             cranelift_codegen::FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => {
-                RelocTarget::Address(libcall_address(*lc)?)
+                let i = code_memory::LIBCALLS
+                    .iter()
+                    .position(|l| l == lc)
+                    .with_context(|| format!("unsupported libcall {lc:?}"))?;
+                RelocTarget::LibCall(i as u8)
             }
             other => anyhow::bail!("unsupported relocation target {other:?}"),
         };
@@ -283,6 +288,7 @@ pub(crate) fn compile_module(
     } else {
         1
     };
+    engine.count_compiled(count);
     let functions = if threads <= 1 {
         let mut worker = Worker::new(engine, info, wasm);
         (0..count)
@@ -291,12 +297,16 @@ pub(crate) fn compile_module(
     } else {
         compile_in_parallel(engine, info, wasm, threads)?
     };
-    let names = CodeNames {
+    CodeMemory::new(functions, code_names(info))
+}
+
+/// The names backtraces show for `info`'s code.
+pub(crate) fn code_names(info: &ModuleInfo) -> CodeNames {
+    CodeNames {
         module_name: info.name.clone(),
         func_names: std::sync::Arc::new(info.func_names.clone()),
         tags_offset: info.offsets().tag(0),
-    };
-    CodeMemory::new(functions, names)
+    }
 }
 
 /// `compile_module`'s functions on `threads` threads, in function order. Of several
@@ -370,7 +380,7 @@ pub(crate) fn translate_to_clif(
 
 /// Addresses for the runtime-library functions Cranelift may call (float rounding on
 /// machines without SSE4.1, for instance).
-fn libcall_address(lc: LibCall) -> Result<usize> {
+pub(crate) fn libcall_address(lc: LibCall) -> Result<usize> {
     extern "C" fn ceilf(x: f32) -> f32 {
         x.ceil()
     }
