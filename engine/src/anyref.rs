@@ -47,6 +47,25 @@ impl I31 {
 }
 
 /// A non-null reference in the `any` hierarchy. Cloning is cheap.
+///
+/// ```
+/// use engine::{AnyRef, Engine, I31, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (type $pair (struct (field i32) (field i32)))
+///     (func (export "make") (param i32) (result anyref)
+///       (if (result anyref) (local.get 0)
+///         (then (struct.new $pair (i32.const 1) (i32.const 2)))
+///         (else (ref.i31 (i32.const 99))))))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let make = Instance::new(&mut store, &module, &[])?
+///     .get_typed_func::<i32, Option<AnyRef>>(&store, "make")?;
+/// let small = make.call(&mut store, 0)?.unwrap();
+/// assert_eq!(small.as_i31().map(|i| i.get_i32()), Some(99));
+/// let pair = make.call(&mut store, 1)?.unwrap().as_struct(&store).unwrap();
+/// assert_eq!(pair.field(&mut store, 1)?.i32(), Some(2));
+/// let _ = AnyRef::from_i31(I31::wrapping_i32(5)); // an i31ref made by the host
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct AnyRef {
     inner: Inner,

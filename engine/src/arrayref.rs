@@ -46,6 +46,19 @@ impl ArrayType {
 /// A reference to an array object, from [`AnyRef::as_array`], [`ArrayRef::new`] or
 /// [`ArrayRef::new_fixed`]. Cloning is cheap; the object stays alive while any handle to it
 /// does.
+///
+/// ```
+/// use engine::{ArrayRef, ArrayType, Engine, FieldType, StorageType, Store, Val};
+/// let engine = Engine::default();
+/// let bytes = ArrayType::new(&engine, FieldType { storage: StorageType::I8, mutable: true })?;
+/// let mut store = Store::new(&engine, ());
+/// let a = ArrayRef::new(&mut store, &bytes, &Val::I32(7), 16)?;
+/// a.set(&mut store, 3, Val::I32(42))?;
+/// assert_eq!(a.len(&store), 16);
+/// assert_eq!(a.get(&mut store, 3)?.i32(), Some(42));
+/// assert!(a.get(&mut store, 16).is_err()); // out of bounds: an error, not a crash
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ArrayRef {
     any: AnyRef,

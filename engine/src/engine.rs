@@ -12,6 +12,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A compilation environment shared by modules and stores. Cheap to clone.
+///
+/// ```
+/// use engine::{Config, Engine, Module};
+/// let mut config = Config::new();
+/// config.consume_fuel(true);
+/// let engine = Engine::new(&config)?;
+/// // One engine compiles modules for any number of stores, on any thread.
+/// let module = Module::new(&engine, r#"(module (func (export "f")))"#)?;
+/// assert!(Engine::same(module.engine(), &engine));
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<EngineInner>,

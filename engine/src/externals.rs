@@ -96,6 +96,21 @@ impl From<crate::Tag> for Extern {
 }
 
 /// A global variable.
+///
+/// ```
+/// use engine::{Engine, Global, GlobalType, Instance, Module, Mutability, Store, Val, ValType};
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let counter = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Var), Val::I32(0))?;
+/// let module = Module::new(&engine, r#"(module (global $c (import "" "c") (mut i32))
+///     (func (export "bump") (global.set $c (i32.add (global.get $c) (i32.const 1)))))"#)?;
+/// let instance = Instance::new(&mut store, &module, &[counter.into()])?;
+/// let bump = instance.get_typed_func::<(), ()>(&store, "bump")?;
+/// bump.call(&mut store, ())?;
+/// bump.call(&mut store, ())?;
+/// assert_eq!(counter.get(&mut store).i32(), Some(2));
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Global {
     store: StoreId,
@@ -171,6 +186,18 @@ impl Global {
 }
 
 /// A table of references.
+///
+/// ```
+/// use engine::{Engine, Func, Ref, RefType, Store, Table, TableType};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 2, None), Ref::Func(None))?;
+/// let f = Func::wrap(&mut store, || 7i32);
+/// table.set(&mut store, 1, Ref::Func(Some(f)))?;
+/// assert!(matches!(table.get(&mut store, 1), Some(Ref::Func(Some(_)))));
+/// assert_eq!(table.grow(&mut store, 3, Ref::Func(None))?, 2);
+/// assert_eq!(table.size(&store), 5);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Table {
     store: StoreId,
@@ -253,6 +280,18 @@ impl Table {
 }
 
 /// A linear memory.
+///
+/// ```
+/// use engine::{Engine, Memory, MemoryType, Store};
+/// let mut store = Store::new(&Engine::default(), ());
+/// let memory = Memory::new(&mut store, MemoryType::new(1, Some(4)))?;
+/// memory.write(&mut store, 0, b"wasm")?;
+/// assert_eq!(&memory.data(&store)[..4], b"wasm");
+/// assert_eq!(memory.grow(&mut store, 1)?, 1); // the old size, in 64 KiB pages
+/// assert_eq!(memory.size(&store), 2);
+/// assert!(memory.grow(&mut store, 3).is_err()); // beyond the maximum
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Memory {
     store: StoreId,

@@ -15,6 +15,26 @@ use std::any::Any;
 use std::sync::Arc;
 
 /// A reference to a host value, usable as a Wasm `externref`. Cloning is cheap.
+///
+/// A host value lives as long as some handle to it or some reference from Wasm (a global,
+/// a table, a GC object, a frame) does; the collector drops it at the first collection
+/// after the last one is gone, cycles through GC objects included.
+///
+/// ```
+/// use engine::{Engine, ExternRef, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (global $g (mut externref) (ref.null extern))
+///     (func (export "swap") (param externref) (result externref)
+///       (global.get $g) (global.set $g (local.get 0))))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// let swap = instance.get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&store, "swap")?;
+/// let value = ExternRef::new(&mut store, vec![1, 2, 3])?;
+/// assert!(swap.call(&mut store, Some(value))?.is_none());
+/// let back = swap.call(&mut store, None)?.unwrap();
+/// assert_eq!(back.data(&store).unwrap().downcast_ref::<Vec<i32>>(), Some(&vec![1, 2, 3]));
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct ExternRef {
     root: Arc<HostRoot>,

@@ -12,6 +12,24 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 /// A function: a handle to a `VMFuncRef` owned by a store. Cheap to copy.
+///
+/// ```
+/// use engine::{Engine, Func, FuncType, Store, Val, ValType};
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// // A host function over `Val`s, of a type built at run time.
+/// let ty = FuncType::new([ValType::I64, ValType::I64], [ValType::I64]);
+/// let max = Func::new(&mut store, ty, |_caller, params, results| {
+///     results[0] = Val::I64(params[0].i64().unwrap().max(params[1].i64().unwrap()));
+///     Ok(())
+/// });
+/// let mut out = [Val::I64(0)];
+/// max.call(&mut store, &[Val::I64(3), Val::I64(9)], &mut out)?;
+/// assert_eq!(out[0].i64(), Some(9));
+/// // Or a typed view of it.
+/// assert_eq!(max.typed::<(i64, i64), i64>(&store)?.call(&mut store, (-1, -2))?, -1);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     store: StoreId,
@@ -54,6 +72,29 @@ pub(crate) struct HostFuncContext {
 unsafe impl Send for HostFuncContext {}
 
 /// The host's view of the calling instance and the store, inside a host function.
+///
+/// ```
+/// use engine::{Caller, Engine, Linker, Module, Store};
+/// let engine = Engine::default();
+/// let mut linker = Linker::<Vec<String>>::new(&engine);
+/// // The caller gives the host function the store's data and the calling instance's exports.
+/// linker.func_wrap("env", "print", |mut caller: Caller<'_, Vec<String>>, at: u32, len: u32| {
+///     let memory = caller.get_export("memory").and_then(|e| e.into_memory()).unwrap();
+///     let mut text = vec![0; len as usize];
+///     memory.read(&caller, at as usize, &mut text)?;
+///     caller.data_mut().push(String::from_utf8(text)?);
+///     anyhow::Ok(())
+/// })?;
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "print" (func $print (param i32 i32)))
+///     (memory (export "memory") 1) (data (i32.const 0) "hello")
+///     (func (export "run") (call $print (i32.const 0) (i32.const 5))))"#)?;
+/// let mut store = Store::new(&engine, Vec::new());
+/// let run = linker.instantiate(&mut store, &module)?.get_typed_func::<(), ()>(&store, "run")?;
+/// run.call(&mut store, ())?;
+/// assert_eq!(store.data(), &["hello"]);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
     instance: Option<*mut InstanceData>,

@@ -10,6 +10,22 @@ use crate::vm::{InstanceData, ValRaw};
 use anyhow::{Context, Result, bail};
 
 /// An instantiated module, owned by a store.
+///
+/// ```
+/// use engine::{Engine, Func, Instance, Module, Store};
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let double = Func::wrap(&mut store, |x: i32| x * 2);
+/// let module = Module::new(&engine, r#"(module
+///     (import "" "double" (func $double (param i32) (result i32)))
+///     (func (export "quad") (param i32) (result i32)
+///       (call $double (call $double (local.get 0)))))"#)?;
+/// // Imports in the module's order.
+/// let instance = Instance::new(&mut store, &module, &[double.into()])?;
+/// let quad = instance.get_typed_func::<i32, i32>(&store, "quad")?;
+/// assert_eq!(quad.call(&mut store, 5)?, 20);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Instance {
     store: StoreId,

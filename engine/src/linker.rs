@@ -37,6 +37,24 @@ impl<T> Clone for Definition<T> {
 /// Host functions defined with [`func_wrap`](Linker::func_wrap) or
 /// [`func_new`](Linker::func_new) belong to no store: one linker serves every store of its
 /// engine, as WASI's definitions do.
+///
+/// ```
+/// use engine::{Engine, Linker, Memory, MemoryType, Module, Store};
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let mut linker = Linker::new(&engine);
+/// linker.func_wrap("env", "add", |a: i32, b: i32| a + b)?;
+/// let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+/// linker.define(&store, "env", "memory", memory)?;
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "add" (func $add (param i32 i32) (result i32)))
+///     (import "env" "memory" (memory 1))
+///     (func (export "run") (i32.store (i32.const 8) (call $add (i32.const 2) (i32.const 3)))))"#)?;
+/// let run = linker.instantiate(&mut store, &module)?.get_typed_func::<(), ()>(&store, "run")?;
+/// run.call(&mut store, ())?;
+/// assert_eq!(memory.data(&store)[8], 5);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub struct Linker<T> {
     engine: Engine,
     items: HashMap<(String, String), Definition<T>>,

@@ -9,6 +9,18 @@ use anyhow::{Context, Result};
 use std::sync::Arc;
 
 /// A compiled WebAssembly module. Cheap to clone.
+///
+/// ```
+/// use engine::{Engine, Module};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "log" (func (param i32)))
+///     (memory (export "memory") 1))"#)?;
+/// let imports: Vec<String> = module.imports().map(|i| format!("{}::{}", i.module, i.name)).collect();
+/// assert_eq!(imports, ["env::log"]);
+/// assert_eq!(module.exports().next().unwrap().name, "memory");
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Module {
     inner: Arc<ModuleInner>,

@@ -221,6 +221,19 @@ impl<T> StoreInner<T> {
 }
 
 /// A collection of Wasm objects and the host data `T` they run with.
+///
+/// ```
+/// use engine::{Engine, Instance, Module, Store};
+/// let engine = Engine::default();
+/// // The store owns what instances create, and the host's own data.
+/// let mut store = Store::new(&engine, 1u32);
+/// *store.data_mut() += 1;
+/// let module = Module::new(&engine, r#"(module (func (export "f") (result i32) (i32.const 40)))"#)?;
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// let f = instance.get_typed_func::<(), i32>(&store, "f")?;
+/// assert_eq!(f.call(&mut store, ())? + *store.data() as i32, 42);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 pub struct Store<T> {
     inner: Box<StoreInner<T>>,
 }

@@ -45,6 +45,22 @@ impl StructType {
 
 /// A reference to a struct object, from [`AnyRef::as_struct`] or [`StructRef::new`].
 /// Cloning is cheap; the object stays alive while any handle to it does.
+///
+/// ```
+/// use engine::{Engine, FieldType, StorageType, Store, StructRef, StructType, Val, ValType};
+/// let engine = Engine::default();
+/// let point = StructType::new(&engine, [
+///     FieldType { storage: StorageType::Val(ValType::F64), mutable: true },
+///     FieldType { storage: StorageType::I8, mutable: false },
+/// ])?;
+/// let mut store = Store::new(&engine, ());
+/// let p = StructRef::new(&mut store, &point, &[Val::F64(1.5f64.to_bits()), Val::I32(200)])?;
+/// p.set_field(&mut store, 0, Val::F64(2.5f64.to_bits()))?;
+/// assert_eq!(p.field(&mut store, 0)?.f64(), Some(2.5));
+/// assert_eq!(p.field(&mut store, 1)?.i32(), Some(200)); // an i8, read zero-extended
+/// assert!(p.set_field(&mut store, 1, Val::I32(0)).is_err()); // immutable
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct StructRef {
     any: AnyRef,

@@ -6,6 +6,23 @@ use std::fmt;
 macro_rules! traps {
     ($( $(#[$doc:meta])* $name:ident = $user:expr, $msg:literal; )*) => {
         /// Why Wasm code trapped. `Display` gives the spec's message for each.
+        ///
+        /// ```
+        /// use engine::{Engine, Instance, Module, Store, Trap, WasmBacktrace};
+        /// let engine = Engine::default();
+        /// let module = Module::new(&engine, r#"(module
+        ///     (func $inner (unreachable))
+        ///     (func (export "run") (call $inner)))"#)?;
+        /// let mut store = Store::new(&engine, ());
+        /// let run = Instance::new(&mut store, &module, &[])?.get_typed_func::<(), ()>(&store, "run")?;
+        /// let err = run.call(&mut store, ()).unwrap_err();
+        /// assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Unreachable));
+        /// let trace = err.downcast_ref::<WasmBacktrace>().unwrap();
+        /// assert_eq!(trace.frames()[0].func_name.as_deref(), Some("inner"));
+        /// // The store is still usable after a trap.
+        /// assert!(run.call(&mut store, ()).is_err());
+        /// # Ok::<(), anyhow::Error>(())
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Trap {

@@ -240,6 +240,21 @@ macro_rules! for_each_arity {
 for_each_arity!(tuples);
 
 /// A function whose type has been checked against `P` and `R`.
+///
+/// ```
+/// use engine::{Engine, Instance, Module, Store, TypedFunc};
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (func (export "divmod") (param i32 i32) (result i32 i32)
+///       (i32.div_u (local.get 0) (local.get 1)) (i32.rem_u (local.get 0) (local.get 1))))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// let divmod: TypedFunc<(u32, u32), (u32, u32)> = instance.get_typed_func(&store, "divmod")?;
+/// assert_eq!(divmod.call(&mut store, (17, 5))?, (3, 2));
+/// // The types are checked once, when the view is made.
+/// assert!(instance.get_typed_func::<i32, i32>(&store, "divmod").is_err());
+/// # Ok::<(), anyhow::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct TypedFunc<P, R> {
     func: Func,
