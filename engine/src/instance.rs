@@ -36,7 +36,7 @@ impl Instance {
     /// Instantiates `module` with `imports`, given in the module's import order.
     ///
     /// Fails with a link error if an import has the wrong kind or type, and with a
-    /// [`Trap`] if a segment is out of bounds or the start function traps.
+    /// [`Trap`](crate::Trap) if a segment is out of bounds or the start function traps.
     pub fn new(
         mut store: impl AsContextMut,
         module: &Module,
