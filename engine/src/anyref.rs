@@ -170,6 +170,20 @@ impl AnyRef {
         }
     }
 
+    /// This reference as an `eqref`, if it refers to an `i31`, a struct or an array (not
+    /// to a host value converted with `any.convert_extern`).
+    pub fn as_eqref(&self, store: impl AsContext) -> Option<crate::EqRef> {
+        let cx = store.as_context();
+        let eq = match self.heap_ref(&cx.0.opaque) {
+            None => true,
+            Some(_) => matches!(
+                self.kind(&cx.0.opaque),
+                Some(VMGcKind::StructRef | VMGcKind::ArrayRef)
+            ),
+        };
+        eq.then(|| crate::EqRef::from_anyref(self.clone()))
+    }
+
     /// The struct this refers to, if it is one, for field access.
     pub fn as_struct(&self, store: impl AsContext) -> Option<crate::StructRef> {
         let cx = store.as_context();

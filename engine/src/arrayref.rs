@@ -3,14 +3,16 @@
 
 use crate::runtime::gc::ArrayInit;
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
-use crate::types::{CompositeType, FieldType};
+use crate::types::{CompositeType, FieldType, Finality};
 use crate::{AnyRef, Engine, VMSharedTypeIndex, Val};
 use anyhow::{Result, bail};
 use gc_core::{GcArrayLayout, VMGcRef};
 
-/// An array type registered with an engine by the host: final, with no supertype, in a rec
-/// group of its own, so it is the same type as a module's `(type (array ...))` with the
-/// same element type.
+/// An array type of an engine: registered by the host ([`ArrayType::new`],
+/// [`ArrayType::with_finality_and_supertype`]), or a module's, found by its canonical
+/// index ([`ArrayType::from_index`], [`ArrayRef::ty`]). A host type is alone in its rec
+/// group, so it is the same type as a module's `(type (sub final? $super (array ...)))`
+/// with the same element type, finality and supertype.
 #[derive(Clone, Debug)]
 pub struct ArrayType {
     index: VMSharedTypeIndex,
@@ -19,17 +21,66 @@ pub struct ArrayType {
 }
 
 impl ArrayType {
-    /// Registers the array type of `elem`. A concrete reference type must name a type
-    /// registered with `engine` (as a [`HeapType`](crate::HeapType) canonical index).
+    /// Registers the final array type of `elem`, with no supertype. A concrete reference
+    /// type must name a type registered with `engine` (as a
+    /// [`HeapType`](crate::HeapType) canonical index).
     pub fn new(engine: &Engine, elem: FieldType) -> Result<Self> {
-        let index = engine
-            .registry()
-            .register_host_gc_type(CompositeType::Array(elem))?;
+        ArrayType::with_finality_and_supertype(engine, Finality::Final, None, elem)
+    }
+
+    /// Registers the array type of `elem`, final or not, declaring `supertype`, which must
+    /// be non-final with a matching element type (the same if mutable; a subtype if not).
+    pub fn with_finality_and_supertype(
+        engine: &Engine,
+        finality: Finality,
+        supertype: Option<&ArrayType>,
+        elem: FieldType,
+    ) -> Result<Self> {
+        if let Some(sup) = supertype
+            && !Engine::same(&sup.engine, engine)
+        {
+            bail!("supertype of a different engine");
+        }
+        let index = engine.registry().register_host_gc_type(
+            CompositeType::Array(elem),
+            supertype.map(|s| s.index),
+            finality == Finality::Final,
+        )?;
         Ok(ArrayType {
             index,
             elem,
             engine: engine.clone(),
         })
+    }
+
+    /// The array type with canonical index `index` (as in
+    /// [`HeapType::ConcreteArray`](crate::HeapType)); `None` if there is no such array type.
+    pub fn from_index(engine: &Engine, index: VMSharedTypeIndex) -> Option<ArrayType> {
+        match engine.registry().try_sub_type(index)?.composite {
+            CompositeType::Array(elem) => Some(ArrayType {
+                index,
+                elem,
+                engine: engine.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The declared supertype, if any.
+    pub fn supertype(&self) -> Option<ArrayType> {
+        let sup = self.engine.registry().sub_type(self.index).supertype?;
+        ArrayType::from_index(&self.engine, sup)
+    }
+
+    /// Whether no type may declare this one as its supertype.
+    pub fn is_final(&self) -> bool {
+        self.engine.registry().sub_type(self.index).is_final
+    }
+
+    /// Whether this is `other` or a subtype of it.
+    pub fn matches(&self, other: &ArrayType) -> bool {
+        Engine::same(&self.engine, &other.engine)
+            && self.engine.registry().is_subtype(self.index, other.index)
     }
 
     /// The element type.
@@ -104,6 +155,18 @@ impl ArrayRef {
         let r = opaque.new_array(limiter, ty.index, len, init)?;
         let any = crate::AnyRef::from_raw(opaque, r.as_raw()).expect("a new object is non-null");
         Ok(ArrayRef { any })
+    }
+
+    /// The array's type (its most precise one).
+    pub fn ty(&self, store: impl AsContext) -> ArrayType {
+        let cx = store.as_context();
+        let opaque = &cx.0.opaque;
+        let r = self
+            .any
+            .heap_ref(opaque)
+            .expect("an array is a heap object");
+        let index = opaque.gc.heap.header(r).ty();
+        ArrayType::from_index(&opaque.engine, index).expect("an array has an array type")
     }
 
     /// The same reference as an `anyref`.

@@ -37,6 +37,7 @@ mod compile;
 mod config;
 mod engine;
 mod environ;
+mod eqref;
 mod exnref;
 mod externals;
 mod externref;
@@ -61,6 +62,7 @@ pub use anyref::{AnyRef, I31};
 pub use arrayref::{ArrayRef, ArrayType};
 pub use config::{Collector, Config, OptLevel};
 pub use engine::Engine;
+pub use eqref::EqRef;
 pub use exnref::{ExnRef, ThrownException};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use externref::ExternRef;
@@ -83,8 +85,8 @@ pub use typed::{
     WithCaller,
 };
 pub use types::{
-    ExternType, FieldType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType,
-    StorageType, TableType, ValType,
+    ExternType, FieldType, Finality, FuncType, GlobalType, HeapType, MemoryType, Mutability,
+    RefType, StorageType, TableType, ValType,
 };
 pub use values::{Ref, Val};
 pub use vm::ValRaw;

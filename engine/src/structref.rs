@@ -2,14 +2,16 @@
 //! fields of Wasm GC structs.
 
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
-use crate::types::{CompositeType, FieldType};
+use crate::types::{CompositeType, FieldType, Finality};
 use crate::{AnyRef, Engine, VMSharedTypeIndex, Val};
 use anyhow::{Result, bail};
 use gc_core::VMGcRef;
 
-/// A struct type registered with an engine by the host: final, with no supertype, in a rec
-/// group of its own, so it is the same type as a module's `(type (struct ...))` with the
-/// same fields.
+/// A struct type of an engine: registered by the host ([`StructType::new`],
+/// [`StructType::with_finality_and_supertype`]), or a module's, found by its canonical
+/// index ([`StructType::from_index`], [`StructRef::ty`]). A host type is alone in its rec
+/// group, so it is the same type as a module's `(type (sub final? $super (struct ...)))`
+/// with the same fields, finality and supertype.
 #[derive(Clone, Debug)]
 pub struct StructType {
     index: VMSharedTypeIndex,
@@ -18,18 +20,83 @@ pub struct StructType {
 }
 
 impl StructType {
-    /// Registers the struct type with `fields`. Concrete reference types in them must name
-    /// types registered with `engine` (as [`HeapType`](crate::HeapType) canonical indices).
+    /// Registers the final struct type with `fields` and no supertype. Concrete reference
+    /// types in them must name types registered with `engine` (as
+    /// [`HeapType`](crate::HeapType) canonical indices).
     pub fn new(engine: &Engine, fields: impl IntoIterator<Item = FieldType>) -> Result<Self> {
+        StructType::with_finality_and_supertype(engine, Finality::Final, None, fields)
+    }
+
+    /// Registers the struct type with `fields`, final or not, declaring `supertype`, which
+    /// must be non-final and whose fields must be a prefix of these (immutable ones may
+    /// narrow their types).
+    ///
+    /// ```
+    /// # use engine::{Engine, FieldType, Finality, StorageType, StructType, ValType};
+    /// let engine = Engine::default();
+    /// let i32_field = FieldType { storage: StorageType::Val(ValType::I32), mutable: false };
+    /// let shape = StructType::with_finality_and_supertype(&engine, Finality::NonFinal, None, [i32_field])?;
+    /// let circle = StructType::with_finality_and_supertype(
+    ///     &engine, Finality::Final, Some(&shape), [i32_field, i32_field])?;
+    /// assert!(circle.matches(&shape) && !shape.matches(&circle));
+    /// assert_eq!(circle.supertype().unwrap().index(), shape.index());
+    /// // A final type cannot be extended.
+    /// assert!(StructType::with_finality_and_supertype(&engine, Finality::Final, Some(&circle), [i32_field; 2]).is_err());
+    /// # Ok::<(), anyhow::Error>(())
+    /// ```
+    pub fn with_finality_and_supertype(
+        engine: &Engine,
+        finality: Finality,
+        supertype: Option<&StructType>,
+        fields: impl IntoIterator<Item = FieldType>,
+    ) -> Result<Self> {
+        if let Some(sup) = supertype
+            && !Engine::same(&sup.engine, engine)
+        {
+            bail!("supertype of a different engine");
+        }
         let fields: Box<[FieldType]> = fields.into_iter().collect();
-        let index = engine
-            .registry()
-            .register_host_gc_type(CompositeType::Struct(fields.clone()))?;
+        let index = engine.registry().register_host_gc_type(
+            CompositeType::Struct(fields.clone()),
+            supertype.map(|s| s.index),
+            finality == Finality::Final,
+        )?;
         Ok(StructType {
             index,
             fields,
             engine: engine.clone(),
         })
+    }
+
+    /// The struct type with canonical index `index` (as in
+    /// [`HeapType::ConcreteStruct`](crate::HeapType)), for example from a module's import
+    /// or export signature; `None` if there is no such struct type.
+    pub fn from_index(engine: &Engine, index: VMSharedTypeIndex) -> Option<StructType> {
+        match engine.registry().try_sub_type(index)?.composite {
+            CompositeType::Struct(fields) => Some(StructType {
+                index,
+                fields,
+                engine: engine.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The declared supertype, if any.
+    pub fn supertype(&self) -> Option<StructType> {
+        let sup = self.engine.registry().sub_type(self.index).supertype?;
+        StructType::from_index(&self.engine, sup)
+    }
+
+    /// Whether no type may declare this one as its supertype.
+    pub fn is_final(&self) -> bool {
+        self.engine.registry().sub_type(self.index).is_final
+    }
+
+    /// Whether this is `other` or a subtype of it.
+    pub fn matches(&self, other: &StructType) -> bool {
+        Engine::same(&self.engine, &other.engine)
+            && self.engine.registry().is_subtype(self.index, other.index)
     }
 
     /// The fields.
@@ -95,6 +162,22 @@ impl StructRef {
         let r = opaque.new_struct(limiter, ty.index, &bits)?;
         let any = crate::AnyRef::from_raw(opaque, r.as_raw()).expect("a new object is non-null");
         Ok(StructRef { any })
+    }
+
+    /// The struct's type (its most precise one).
+    pub fn ty(&self, store: impl AsContext) -> StructType {
+        let cx = store.as_context();
+        let opaque = &cx.0.opaque;
+        let index = self.type_index(opaque);
+        StructType::from_index(&opaque.engine, index).expect("a struct has a struct type")
+    }
+
+    fn type_index(&self, opaque: &StoreOpaque) -> VMSharedTypeIndex {
+        let r = self
+            .any
+            .heap_ref(opaque)
+            .expect("a struct is a heap object");
+        opaque.gc.heap.header(r).ty()
     }
 
     /// The same reference as an `anyref`.

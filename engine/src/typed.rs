@@ -2,8 +2,8 @@
 //!
 //! A [`WasmTy`] is a Rust type with one Wasm value type: the numbers, [`V128`], and the
 //! references with their nullability (`Option<ExternRef>` is `externref`, `ExternRef` is
-//! `(ref extern)`, likewise `AnyRef`, [`StructRef`] (`structref`), [`ArrayRef`], `I31`,
-//! `Func` and `ExnRef`). Values cross in their raw form; references become counted handles.
+//! `(ref extern)`, likewise `AnyRef`, `EqRef`, [`StructRef`] (`structref`), [`ArrayRef`],
+//! `I31`, `Func` and `ExnRef`). Values cross in their raw form; references become counted handles.
 
 use crate::func::{Caller, Func, RawHostFn, whole_store};
 use crate::store::{AsContextMut, StoreOpaque};
@@ -144,6 +144,8 @@ wasm_ref!(StructRef, HeapType::Struct, Val::AnyRef(None), s => Val::AnyRef(Some(
     Val::AnyRef(a) => a.map(StructRef::from_anyref));
 wasm_ref!(ArrayRef, HeapType::Array, Val::AnyRef(None), s => Val::AnyRef(Some(s.as_anyref().clone())),
     Val::AnyRef(a) => a.map(ArrayRef::from_anyref));
+wasm_ref!(crate::EqRef, HeapType::Eq, Val::AnyRef(None), e => Val::AnyRef(Some(e.into())),
+    Val::AnyRef(a) => a.map(crate::EqRef::from_anyref));
 wasm_ref!(I31, HeapType::I31, Val::AnyRef(None), i => Val::AnyRef(Some(AnyRef::from_i31(i))),
     Val::AnyRef(a) => a.map(|a| a.as_i31().expect("an i31ref")));
 

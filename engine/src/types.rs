@@ -349,6 +349,15 @@ pub struct SubType {
     pub composite: CompositeType,
 }
 
+/// Whether a defined type may be declared as another's supertype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Finality {
+    /// No type may extend it.
+    Final,
+    /// Other types may declare it as their supertype.
+    NonFinal,
+}
+
 /// Whether a global may be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mutability {

@@ -67,6 +67,33 @@ impl From<f64> for Val {
         Val::F64(v.to_bits())
     }
 }
+/// References as values: `Val::from(struct_ref)`, `Val::from(Some(extern_ref))`,
+/// `Val::from(None::<Func>)`.
+macro_rules! ref_into_val {
+    ($($t:ty => $v:ident, $r:ident => $into:expr;)*) => {$(
+        impl From<$t> for Val {
+            fn from($r: $t) -> Val {
+                Val::$v(Some($into))
+            }
+        }
+        impl From<Option<$t>> for Val {
+            fn from(r: Option<$t>) -> Val {
+                Val::$v(r.map(|$r| $into))
+            }
+        }
+    )*};
+}
+
+ref_into_val! {
+    Func => FuncRef, f => f;
+    ExternRef => ExternRef, e => e;
+    AnyRef => AnyRef, a => a;
+    ExnRef => ExnRef, e => e;
+    crate::EqRef => AnyRef, e => e.into();
+    crate::StructRef => AnyRef, s => s.as_anyref().clone();
+    crate::ArrayRef => AnyRef, a => a.as_anyref().clone();
+}
+
 impl From<Ref> for Val {
     fn from(r: Ref) -> Val {
         match r {

@@ -138,12 +138,16 @@ impl TypeRegistry {
         }])
     }
 
-    /// Registers `composite` (a struct or array type built by the host) as a final type
-    /// with no supertype in its own rec group, after checking that each concrete reference
-    /// in it names a registered type of the right kind.
+    /// Registers `composite` (a struct or array type built by the host) in its own rec
+    /// group, final or not, with `supertype` if given. Checks that each concrete reference
+    /// in it names a registered type of the right kind, and that the supertype is a
+    /// registered, non-final type of the same kind that `composite` matches (a struct may
+    /// add fields; immutable fields may narrow their types, mutable ones keep them).
     pub(crate) fn register_host_gc_type(
         &self,
         composite: CompositeType,
+        supertype: Option<VMSharedTypeIndex>,
+        is_final: bool,
     ) -> anyhow::Result<VMSharedTypeIndex> {
         let fields: &[crate::types::FieldType] = match &composite {
             CompositeType::Struct(fields) => fields,
@@ -170,16 +174,53 @@ impl TypeRegistry {
             };
             if !kind_ok || i & RELATIVE != 0 {
                 anyhow::bail!(
-                    "field type refers to {:?}, not a registered type",
+                    "field type refers to {}, not a registered type",
                     r.heap_type()
                 );
             }
         }
+        if let Some(sup) = supertype {
+            let Some(parent) = self.read().types.get(sup as usize).map(|t| t.ty.clone()) else {
+                anyhow::bail!("supertype ${sup} is not a registered type");
+            };
+            if parent.is_final {
+                anyhow::bail!("supertype ${sup} is final");
+            }
+            if !self.composite_matches(&composite, &parent.composite) {
+                anyhow::bail!("the type does not match its supertype ${sup}");
+            }
+        }
         Ok(self.register_rec_group(vec![SubType {
-            is_final: true,
-            supertype: None,
+            is_final,
+            supertype,
             composite,
         }]))
+    }
+
+    /// Whether a type of shape `sub` may declare a supertype of shape `sup`.
+    fn composite_matches(&self, sub: &CompositeType, sup: &CompositeType) -> bool {
+        use crate::types::{FieldType, StorageType};
+        let field = |a: &FieldType, b: &FieldType| {
+            a.mutable == b.mutable
+                && match (a.storage, b.storage) {
+                    (StorageType::Val(x), StorageType::Val(y)) if !a.mutable => {
+                        self.val_matches(&x, &y)
+                    }
+                    (x, y) => x == y,
+                }
+        };
+        match (sub, sup) {
+            (CompositeType::Struct(a), CompositeType::Struct(b)) => {
+                a.len() >= b.len() && a.iter().zip(b.iter()).all(|(x, y)| field(x, y))
+            }
+            (CompositeType::Array(a), CompositeType::Array(b)) => field(a, b),
+            _ => false,
+        }
+    }
+
+    /// The defined type with canonical index `index`, if there is one.
+    pub(crate) fn try_sub_type(&self, index: VMSharedTypeIndex) -> Option<SubType> {
+        self.read().types.get(index as usize).map(|t| t.ty.clone())
     }
 
     /// The defined type with canonical index `index`.
