@@ -131,15 +131,15 @@ impl StoreOpaque {
 
     /// Turns a caught trap into the error a call returns.
     fn trap_error(&mut self, record: TrapRecord) -> anyhow::Error {
+        let mut err = None;
         if record.trap == Trap::HostError {
             if let Some(panic) = self.pending_panic.take() {
                 std::panic::resume_unwind(panic);
             }
-            if let Some(err) = self.pending_error.take() {
-                return err;
-            }
+            // The host function's own error, with the Wasm frames that called it.
+            err = self.pending_error.take();
         }
-        let err = anyhow::Error::new(record.trap);
+        let err = err.unwrap_or_else(|| anyhow::Error::new(record.trap));
         if record.backtrace.frames().is_empty() {
             err
         } else {

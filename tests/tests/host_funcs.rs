@@ -851,3 +851,31 @@ fn linker_func_new_and_caller_exports() -> Result<()> {
     ));
     Ok(())
 }
+
+#[test]
+fn a_host_error_carries_the_wasm_backtrace_of_its_callers() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, State::default());
+    let fail = Func::wrap(&mut store, || -> Result<()> { bail!("the host says no") });
+    let module = Module::new(
+        &engine,
+        r#"(module (import "" "fail" (func $fail))
+             (func $middle (call $fail))
+             (func (export "outer") (call $middle)))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[fail.into()])?;
+    let outer = instance.get_typed_func::<(), ()>(&store, "outer")?;
+    let err = outer.call(&mut store, ()).unwrap_err();
+    // The host's error is still there to downcast and print; the frames come with it.
+    assert!(format!("{err:#}").contains("the host says no"), "{err:#}");
+    let trace = err
+        .downcast_ref::<engine::WasmBacktrace>()
+        .expect("a backtrace");
+    let names: Vec<_> = trace
+        .frames()
+        .iter()
+        .map(|f| f.func_name.as_deref())
+        .collect();
+    assert_eq!(names, [Some("middle"), None]);
+    Ok(())
+}

@@ -87,7 +87,10 @@ fn an_epoch_callback_extends_the_deadline_then_fails_the_call() {
     let err = spin.call(&mut store, &[], &mut []).unwrap_err();
     stop.store(true, Ordering::Relaxed);
     ticker.join().unwrap();
-    assert!(err.to_string().contains("enough after 5 ticks"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("enough after 5 ticks"),
+        "{err:#}"
+    );
     assert_eq!(*store.data(), 5);
     // Back to trapping.
     store.epoch_deadline_trap();

@@ -618,8 +618,7 @@ fn unknown_imports_as_traps_or_default_values() -> Result<()> {
         .get_typed_func::<(), i64>(&store, "run")?;
     let err = run.call(&mut store, ()).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("unknown import `bench::now` was called"),
+        format!("{err:#}").contains("unknown import `bench::now` was called"),
         "{err}"
     );
     let mut zeros = Linker::<()>::new(&engine);
