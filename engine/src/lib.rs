@@ -46,6 +46,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod recgroup;
 mod runtime;
 mod store;
 mod structref;
@@ -74,6 +75,7 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::{ExportType, ImportType, Module};
+pub use recgroup::{GroupType, RecGroupBuilder};
 pub use runtime::registry::VMSharedTypeIndex;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use structref::{StructRef, StructType};

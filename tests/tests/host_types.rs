@@ -168,3 +168,110 @@ fn array_types_eqrefs_and_conversions() -> Result<()> {
     assert!(matches!(Val::from(None::<StructRef>), Val::AnyRef(None)));
     Ok(())
 }
+
+#[test]
+fn host_rec_groups_are_the_modules_rec_groups() -> Result<()> {
+    use engine::{GroupType, RecGroupBuilder, RefType};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (rec (type $node (struct (field i32) (field (ref null $list))))
+               (type $list (array (mut (ref null $node)))))
+          (func (export "second") (param (ref $list)) (result i32)
+            (struct.get $node 0 (ref.as_non_null (array.get $list (local.get 0) (i32.const 1))))))"#,
+    )?;
+    let reference = |mutable, heap| FieldType {
+        storage: StorageType::Val(ValType::Ref(RefType::new(true, heap))),
+        mutable,
+    };
+    let group = RecGroupBuilder::new(&engine)
+        .add_struct(
+            Finality::Final,
+            None,
+            [
+                i32_field(false),
+                reference(false, RecGroupBuilder::array_member(1)),
+            ],
+        )
+        .add_array(
+            Finality::Final,
+            None,
+            reference(true, RecGroupBuilder::struct_member(0)),
+        )
+        .build()?;
+    let [GroupType::Struct(node), GroupType::Array(list)] = &group[..] else {
+        panic!("{group:?}")
+    };
+    // The fields now name the group's canonical types.
+    let StorageType::Val(ValType::Ref(r)) = node.fields()[1].storage else {
+        panic!()
+    };
+    assert_eq!(*r.heap_type(), HeapType::ConcreteArray(list.index()));
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let a = StructRef::new(&mut store, node, &[Val::I32(10), Val::AnyRef(None)])?;
+    let b = StructRef::new(&mut store, node, &[Val::I32(20), Val::AnyRef(None)])?;
+    let l = ArrayRef::new_fixed(&mut store, list, &[Val::from(a), Val::from(b)])?;
+    let second = instance.get_typed_func::<ArrayRef, i32>(&store, "second")?;
+    assert_eq!(second.call(&mut store, l)?, 20);
+
+    // Members refer to members that exist, of the right kind.
+    let wrong_kind = RecGroupBuilder::new(&engine)
+        .add_struct(
+            Finality::Final,
+            None,
+            [reference(false, RecGroupBuilder::struct_member(1))],
+        )
+        .add_array(Finality::Final, None, i32_field(true))
+        .build();
+    assert!(wrong_kind.is_err());
+    let missing = RecGroupBuilder::new(&engine)
+        .add_struct(
+            Finality::Final,
+            None,
+            [reference(false, RecGroupBuilder::struct_member(5))],
+        )
+        .build();
+    assert!(missing.is_err());
+    // A member's immutable field may narrow its supertype's to a group member that
+    // declares the supertype's field type as its own supertype.
+    let base = StructType::with_finality_and_supertype(
+        &engine,
+        Finality::NonFinal,
+        None,
+        [i32_field(false)],
+    )?;
+    let holder = StructType::with_finality_and_supertype(
+        &engine,
+        Finality::NonFinal,
+        None,
+        [reference(false, HeapType::ConcreteStruct(base.index()))],
+    )?;
+    let ok = RecGroupBuilder::new(&engine)
+        .add_struct(
+            Finality::Final,
+            Some(&base),
+            [i32_field(false), i32_field(false)],
+        )
+        .add_struct(
+            Finality::Final,
+            Some(&holder),
+            [reference(false, RecGroupBuilder::struct_member(0))],
+        )
+        .build();
+    assert!(ok.is_ok(), "{:?}", ok.err());
+    let not_below = RecGroupBuilder::new(&engine)
+        .add_struct(Finality::Final, None, [i32_field(false)])
+        .add_struct(
+            Finality::Final,
+            Some(&holder),
+            [reference(false, RecGroupBuilder::struct_member(0))],
+        )
+        .build();
+    assert!(
+        not_below.is_err(),
+        "member 0 does not declare $base as its supertype"
+    );
+    Ok(())
+}

@@ -149,63 +149,25 @@ impl TypeRegistry {
         supertype: Option<VMSharedTypeIndex>,
         is_final: bool,
     ) -> anyhow::Result<VMSharedTypeIndex> {
-        let fields: &[crate::types::FieldType] = match &composite {
-            CompositeType::Struct(fields) => fields,
-            CompositeType::Array(elem) => std::slice::from_ref(elem),
-            CompositeType::Func(_) => anyhow::bail!("not a struct or array type"),
-        };
-        for field in fields {
-            let crate::types::StorageType::Val(ValType::Ref(r)) = field.storage else {
-                continue;
-            };
-            let Some(i) = r.heap_type().concrete_index() else {
-                continue;
-            };
-            let kind_ok = {
-                let inner = self.read();
-                inner.types.get(i as usize).is_some_and(|t| {
-                    matches!(
-                        (r.heap_type(), &t.ty.composite),
-                        (HeapType::ConcreteFunc(_), CompositeType::Func(_))
-                            | (HeapType::ConcreteStruct(_), CompositeType::Struct(_))
-                            | (HeapType::ConcreteArray(_), CompositeType::Array(_))
-                    )
-                })
-            };
-            if !kind_ok || i & RELATIVE != 0 {
-                anyhow::bail!(
-                    "field type refers to {}, not a registered type",
-                    r.heap_type()
-                );
-            }
-        }
-        if let Some(sup) = supertype {
-            let Some(parent) = self.read().types.get(sup as usize).map(|t| t.ty.clone()) else {
-                anyhow::bail!("supertype ${sup} is not a registered type");
-            };
-            if parent.is_final {
-                anyhow::bail!("supertype ${sup} is final");
-            }
-            if !self.composite_matches(&composite, &parent.composite) {
-                anyhow::bail!("the type does not match its supertype ${sup}");
-            }
-        }
-        Ok(self.register_rec_group(vec![SubType {
+        self.register_host_rec_group(vec![SubType {
             is_final,
             supertype,
             composite,
-        }]))
+        }])
     }
 
-    /// Whether a type of shape `sub` may declare a supertype of shape `sup`.
-    fn composite_matches(&self, sub: &CompositeType, sup: &CompositeType) -> bool {
+    /// Whether a type of shape `sub` may declare a supertype of shape `sup`, with
+    /// `val_matches` deciding subtyping between value types.
+    fn composite_matches(
+        sub: &CompositeType,
+        sup: &CompositeType,
+        val_matches: &dyn Fn(&ValType, &ValType) -> bool,
+    ) -> bool {
         use crate::types::{FieldType, StorageType};
         let field = |a: &FieldType, b: &FieldType| {
             a.mutable == b.mutable
                 && match (a.storage, b.storage) {
-                    (StorageType::Val(x), StorageType::Val(y)) if !a.mutable => {
-                        self.val_matches(&x, &y)
-                    }
+                    (StorageType::Val(x), StorageType::Val(y)) if !a.mutable => val_matches(&x, &y),
                     (x, y) => x == y,
                 }
         };
@@ -215,6 +177,116 @@ impl TypeRegistry {
             }
             (CompositeType::Array(a), CompositeType::Array(b)) => field(a, b),
             _ => false,
+        }
+    }
+
+    /// Registers host-built struct and array types that may refer to each other as one
+    /// rec group. In field types, `ConcreteStruct(RELATIVE | i)` / `ConcreteArray(RELATIVE
+    /// | i)` name member `i`. Supertypes must be registered types outside the group; each
+    /// is checked as in `register_host_gc_type`, with members' own references resolved
+    /// through the supertypes they declare. Returns the first member's canonical index.
+    pub(crate) fn register_host_rec_group(
+        &self,
+        members: Vec<SubType>,
+    ) -> anyhow::Result<VMSharedTypeIndex> {
+        use crate::types::StorageType;
+        let n = members.len() as u32;
+        let is_struct = |c: &CompositeType| matches!(c, CompositeType::Struct(_));
+        for (i, m) in members.iter().enumerate() {
+            let fields: &[crate::types::FieldType] = match &m.composite {
+                CompositeType::Struct(fields) => fields,
+                CompositeType::Array(elem) => std::slice::from_ref(elem),
+                CompositeType::Func(_) => anyhow::bail!("member {i}: not a struct or array type"),
+            };
+            for field in fields {
+                let StorageType::Val(ValType::Ref(r)) = field.storage else {
+                    continue;
+                };
+                let Some(idx) = r.heap_type().concrete_index() else {
+                    continue;
+                };
+                if idx & RELATIVE == 0 {
+                    self.check_registered(r.heap_type())?;
+                    continue;
+                }
+                let j = idx & !RELATIVE;
+                let kind_ok = j < n
+                    && match r.heap_type() {
+                        HeapType::ConcreteStruct(_) => is_struct(&members[j as usize].composite),
+                        HeapType::ConcreteArray(_) => {
+                            matches!(members[j as usize].composite, CompositeType::Array(_))
+                        }
+                        _ => false,
+                    };
+                if !kind_ok {
+                    anyhow::bail!(
+                        "member {i}: a field refers to member {j}, which is not of that kind"
+                    );
+                }
+            }
+        }
+        let supers: Vec<Option<u32>> = members.iter().map(|m| m.supertype).collect();
+        for (i, m) in members.iter().enumerate() {
+            let Some(sup) = m.supertype else { continue };
+            if sup & RELATIVE != 0 {
+                anyhow::bail!("member {i}: a supertype inside the group is not supported");
+            }
+            let Some(parent) = self.try_sub_type(sup) else {
+                anyhow::bail!("member {i}: supertype ${sup} is not a registered type");
+            };
+            if parent.is_final {
+                anyhow::bail!("member {i}: supertype ${sup} is final");
+            }
+            let matches = |a: &ValType, b: &ValType| self.val_matches_in_group(a, b, &supers);
+            if !Self::composite_matches(&m.composite, &parent.composite, &matches) {
+                anyhow::bail!("member {i} does not match its supertype ${sup}");
+            }
+        }
+        Ok(self.register_rec_group(members))
+    }
+
+    /// Fails unless concrete heap type `h` names a registered type of its kind.
+    fn check_registered(&self, h: &HeapType) -> anyhow::Result<()> {
+        let i = h.concrete_index().expect("a concrete type");
+        let ok = self.read().types.get(i as usize).is_some_and(|t| {
+            matches!(
+                (h, &t.ty.composite),
+                (HeapType::ConcreteFunc(_), CompositeType::Func(_))
+                    | (HeapType::ConcreteStruct(_), CompositeType::Struct(_))
+                    | (HeapType::ConcreteArray(_), CompositeType::Array(_))
+            )
+        });
+        if !ok {
+            anyhow::bail!("field type refers to {h}, not a registered type");
+        }
+        Ok(())
+    }
+
+    /// `val_matches` where concrete indices with `RELATIVE` name members of a group being
+    /// registered, whose declared (outside) supertypes are `supers`.
+    fn val_matches_in_group(&self, a: &ValType, b: &ValType, supers: &[Option<u32>]) -> bool {
+        let (ValType::Ref(a), ValType::Ref(b)) = (a, b) else {
+            return a == b;
+        };
+        if a.is_nullable() && !b.is_nullable() {
+            return false;
+        }
+        let member = |h: &HeapType| h.concrete_index().filter(|i| i & RELATIVE != 0);
+        let abstract_of = |h: &HeapType| match h {
+            HeapType::ConcreteStruct(_) => HeapType::Struct,
+            HeapType::ConcreteArray(_) => HeapType::Array,
+            other => *other,
+        };
+        let (ha, hb) = (a.heap_type(), b.heap_type());
+        match (member(ha), member(hb)) {
+            (Some(x), Some(y)) => x == y,
+            // A member is below an outside concrete type through its declared supertype.
+            (Some(x), None) if hb.concrete_index().is_some() => supers[(x & !RELATIVE) as usize]
+                .is_some_and(|s| self.heap_matches(&ha.map_index(&|_| s), hb)),
+            (Some(_), None) => self.heap_matches(&abstract_of(ha), hb),
+            // Only the bottom type is below a new member.
+            (None, Some(_)) => *ha == HeapType::None,
+            (None, None) => self.heap_matches(ha, hb),
         }
     }
 
