@@ -124,6 +124,7 @@ fn other_merged_proposals() {
         "extended-const",
         "multi-memory",
         "multi-value",
+        "wide-arithmetic",
     ] {
         assert!(run_suite(suite, false) > 100, "{suite}");
     }

@@ -180,6 +180,31 @@ pub(crate) fn translate_numeric(
         O::I64Extend16S => sign_extend(builder, stack, I16, I64),
         O::I64Extend32S => sign_extend(builder, stack, I32, I64),
 
+        // ---------------------------------------------------------------- wide arithmetic
+        // 128-bit values as (low, high) pairs of i64, computed in Cranelift's i128.
+        O::I64Add128 | O::I64Sub128 => {
+            let (y_hi, y_lo, x_hi, x_lo) = (pop(stack), pop(stack), pop(stack), pop(stack));
+            let x = builder.ins().iconcat(x_lo, x_hi);
+            let y = builder.ins().iconcat(y_lo, y_hi);
+            let r = if matches!(op, O::I64Add128) {
+                builder.ins().iadd(x, y)
+            } else {
+                builder.ins().isub(x, y)
+            };
+            let (lo, hi) = builder.ins().isplit(r);
+            stack.extend([lo, hi]);
+        }
+        O::I64MulWideS | O::I64MulWideU => {
+            let (y, x) = (pop(stack), pop(stack));
+            let lo = builder.ins().imul(x, y);
+            let hi = if matches!(op, O::I64MulWideS) {
+                builder.ins().smulhi(x, y)
+            } else {
+                builder.ins().umulhi(x, y)
+            };
+            stack.extend([lo, hi]);
+        }
+
         _ => return false,
     }
     true
