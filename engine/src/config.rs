@@ -76,8 +76,8 @@ impl Default for Config {
 impl Config {
     /// The proposals this engine accepts: Wasm 2.0 without SIMD, plus typed function
     /// references, tail calls, extended constant expressions, multiple memories, the GC
-    /// proposal, exception handling, wide arithmetic, and (off by default) legacy
-    /// exception handling.
+    /// proposal, exception handling, wide arithmetic, custom page sizes, and (off by
+    /// default) legacy exception handling.
     pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::FUNCTION_REFERENCES)
@@ -87,7 +87,8 @@ impl Config {
         .union(WasmFeatures::GC)
         .union(WasmFeatures::EXCEPTIONS)
         .union(WasmFeatures::LEGACY_EXCEPTIONS)
-        .union(WasmFeatures::WIDE_ARITHMETIC);
+        .union(WasmFeatures::WIDE_ARITHMETIC)
+        .union(WasmFeatures::CUSTOM_PAGE_SIZES);
 
     /// The features on by default: every supported one but legacy exception handling
     /// ([`Config::wasm_legacy_exceptions`]).

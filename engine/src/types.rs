@@ -424,17 +424,52 @@ impl TableType {
     }
 }
 
-/// The type of a linear memory: limits in 64 KiB pages.
+/// The type of a linear memory: limits in pages of 64 KiB, or of one byte (the
+/// custom-page-sizes proposal's `(pagesize 1)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     min: u32,
     max: Option<u32>,
+    page_size_log2: u8,
 }
 
 impl MemoryType {
-    /// A memory type.
+    /// A memory type with 64 KiB pages.
     pub fn new(min: u32, max: Option<u32>) -> MemoryType {
-        MemoryType { min, max }
+        MemoryType {
+            min,
+            max,
+            page_size_log2: 16,
+        }
+    }
+
+    /// The same limits in pages of `1 << log2` bytes: 16 (64 KiB, the default) or 0 (one
+    /// byte); other sizes are not valid Wasm.
+    pub fn with_page_size_log2(self, log2: u8) -> MemoryType {
+        MemoryType {
+            page_size_log2: log2,
+            ..self
+        }
+    }
+
+    /// The page size's base-2 logarithm.
+    pub fn page_size_log2(&self) -> u8 {
+        self.page_size_log2
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// The most pages a memory of this page size can have (4 GiB of 32-bit addresses, or
+    /// one byte less for one-byte pages).
+    pub fn max_pages(&self) -> u64 {
+        if self.page_size_log2 == 0 {
+            u64::from(u32::MAX)
+        } else {
+            (1u64 << 32) >> self.page_size_log2
+        }
     }
 
     /// The minimum size in pages.
@@ -572,6 +607,7 @@ pub(crate) mod convert {
             m.initial.min(u64::from(u32::MAX)) as u32,
             m.maximum.map(|x| x.min(u64::from(u32::MAX)) as u32),
         )
+        .with_page_size_log2(m.page_size_log2.unwrap_or(16) as u8)
     }
 
     pub(crate) fn global_type(g: &wasmparser::GlobalType, canon: Canon<'_>) -> GlobalType {

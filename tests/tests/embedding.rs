@@ -769,3 +769,41 @@ fn errors_show_types_and_values_in_text_format() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn one_byte_pages_are_bounds_checked_to_the_byte() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 10 (pagesize 1))
+             (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let load = instance.get_typed_func::<i32, i32>(&store, "load")?;
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow")?;
+    assert_eq!(load.call(&mut store, 6)?, 0);
+    // Bytes 7..10 are inside the memory but the 4-byte load runs past its end; the system
+    // page there is accessible, so only the explicit check catches it.
+    for at in [7, 10, 4095] {
+        let err = load.call(&mut store, at).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::MemoryOutOfBounds),
+            "{at}"
+        );
+    }
+    assert_eq!(grow.call(&mut store, 1)?, 10);
+    assert_eq!(load.call(&mut store, 7)?, 0);
+    let memory = instance.get_memory(&store, "m").unwrap();
+    assert_eq!(memory.size(&store), 11);
+    assert_eq!(memory.ty(&store).page_size(), 1);
+    let mut buf = [0; 2];
+    assert!(memory.read(&store, 10, &mut buf).is_err());
+    // A one-byte-page memory is not a 64 KiB-page one: importing it where one is
+    // expected fails.
+    let importer = Module::new(&engine, r#"(module (import "" "m" (memory 0)))"#)?;
+    assert!(Instance::new(&mut store, &importer, &[memory.into()]).is_err());
+    Ok(())
+}

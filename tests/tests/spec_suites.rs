@@ -125,6 +125,7 @@ fn other_merged_proposals() {
         "multi-memory",
         "multi-value",
         "wide-arithmetic",
+        "custom-page-sizes",
     ] {
         assert!(run_suite(suite, false) > 100, "{suite}");
     }

@@ -181,8 +181,8 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
         Payload::MemorySection(reader) => {
             for m in reader {
                 let m = m?;
-                if m.memory64 || m.shared || m.page_size_log2.is_some() {
-                    bail!("64-bit, shared and custom-page-size memories are not supported");
+                if m.memory64 || m.shared {
+                    bail!("64-bit and shared memories are not supported");
                 }
                 info.memories.push(convert::memory_type(&m));
             }

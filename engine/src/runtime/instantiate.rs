@@ -72,13 +72,14 @@ pub(crate) fn check_imports(
             }
             (ExternType::Memory(expected), Extern::Memory(m)) => {
                 let actual = m.ty(StoreRef(opaque));
-                limits_match(
-                    (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
-                    (
-                        u64::from(expected.minimum()),
-                        expected.maximum().map(u64::from),
-                    ),
-                )
+                actual.page_size_log2() == expected.page_size_log2()
+                    && limits_match(
+                        (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
+                        (
+                            u64::from(expected.minimum()),
+                            expected.maximum().map(u64::from),
+                        ),
+                    )
             }
             _ => false,
         };

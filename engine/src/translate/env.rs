@@ -138,21 +138,35 @@ impl<'m> FuncEnv<'m> {
         self.vmctx_load(b, self.offsets.memory(index))
     }
 
-    /// The native address and immediate offset for a Wasm access at `addr + offset`.
+    /// The native address and immediate offset for a Wasm access of `size` bytes at
+    /// `addr + offset`.
     ///
     /// The memory's reservation covers every 32-bit address plus every 32-bit offset plus
     /// a guard, so no explicit bounds check is needed: an access past the accessible length
-    /// faults on inaccessible pages and the fault becomes `Trap::MemoryOutOfBounds`.
+    /// faults on inaccessible pages and the fault becomes `Trap::MemoryOutOfBounds`. A
+    /// memory of one-byte pages is the exception: its length need not be a whole number of
+    /// system pages, so the bytes after it up to the next page boundary are accessible, and
+    /// the access is checked against the length first.
     pub(crate) fn heap_addr(
         &self,
         b: &mut FunctionBuilder<'_>,
         memory: u32,
         addr: Value,
         offset: u64,
+        size: u8,
     ) -> (Value, i32) {
         let def = self.memory_def(b, memory);
         let base = b.ins().load(I64, readonly(), def, field::MEMORY_BASE);
         let addr = b.ins().uextend(I64, addr);
+        if self.info.memories[memory as usize].page_size_log2() < 12 {
+            // A 32-bit address plus a 32-bit offset plus the size cannot overflow 64 bits.
+            let len = b.ins().load(I64, trusted(), def, field::MEMORY_LENGTH);
+            let end = b.ins().iadd_imm_u(addr, (offset + u64::from(size)) as i64);
+            let oob = b
+                .ins()
+                .icmp(ir::condcodes::IntCC::UnsignedGreaterThan, end, len);
+            b.ins().trapnz(oob, Trap::MemoryOutOfBounds.to_cranelift());
+        }
         let ptr = b.ins().iadd(base, addr);
         match i32::try_from(offset) {
             Ok(imm) => (ptr, imm),
@@ -164,7 +178,8 @@ impl<'m> FuncEnv<'m> {
     pub(crate) fn memory_size(&self, b: &mut FunctionBuilder<'_>, memory: u32) -> Value {
         let def = self.memory_def(b, memory);
         let len = b.ins().load(I64, trusted(), def, field::MEMORY_LENGTH);
-        let pages = b.ins().ushr_imm_u(len, 16);
+        let log2 = self.info.memories[memory as usize].page_size_log2();
+        let pages = b.ins().ushr_imm_u(len, i64::from(log2));
         b.ins().ireduce(I32, pages)
     }
 

@@ -1,6 +1,6 @@
 //! Linear-memory operators: loads and stores (addresses within each memory's guard
-//! reservation, so no explicit bounds checks), `memory.size` / `memory.grow` and the bulk
-//! operations, which call builtins.
+//! reservation, so no explicit bounds checks but for one-byte pages), `memory.size` /
+//! `memory.grow` and the bulk operations, which call builtins.
 
 use super::env::FuncEnv;
 use super::{State, cost};
@@ -134,7 +134,13 @@ fn load(
     kind: LoadKind,
 ) -> Result<()> {
     let addr = state.pop();
-    let (ptr, offset) = env.heap_addr(b, memory_index(&memarg)?, addr, memarg.offset);
+    let size = match kind {
+        LoadKind::Plain => ty.bytes() as u8,
+        LoadKind::S8 | LoadKind::U8 => 1,
+        LoadKind::S16 | LoadKind::U16 => 2,
+        LoadKind::S32 | LoadKind::U32 => 4,
+    };
+    let (ptr, offset) = env.heap_addr(b, memory_index(&memarg)?, addr, memarg.offset, size);
     let flags = MemFlagsData::new();
     let v = match kind {
         LoadKind::Plain => b.ins().load(ty, flags, ptr, offset),
@@ -157,7 +163,8 @@ fn store(
     narrow: Option<ir::Type>,
 ) -> Result<()> {
     let (addr, value) = state.pop2();
-    let (ptr, offset) = env.heap_addr(b, memory_index(&memarg)?, addr, memarg.offset);
+    let size = narrow.unwrap_or(b.func.dfg.value_type(value)).bytes() as u8;
+    let (ptr, offset) = env.heap_addr(b, memory_index(&memarg)?, addr, memarg.offset, size);
     let flags = MemFlagsData::new();
     match narrow {
         None => {

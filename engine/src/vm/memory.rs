@@ -17,8 +17,8 @@ use anyhow::{Result, anyhow, bail};
 
 /// Size of a Wasm page.
 pub const WASM_PAGE_SIZE: usize = 65536;
-/// Maximum number of pages of a 32-bit memory.
-pub const MAX_PAGES: u64 = 65536;
+/// The granule of memory protection (the smallest system page size this runs on).
+const OS_PAGE: usize = 4096;
 /// Bytes reserved per memory.
 const RESERVATION: usize = (8 << 30) + WASM_PAGE_SIZE;
 
@@ -95,12 +95,20 @@ impl LinearMemory {
         ty: MemoryType,
         limiter: Option<&mut dyn ResourceLimiter>,
     ) -> Result<LinearMemory> {
-        if u64::from(ty.minimum()) > MAX_PAGES {
-            bail!("memory size must be at most 65536 pages (4GiB)");
+        if !matches!(ty.page_size_log2(), 0 | 16) {
+            bail!("invalid custom page size: pages are 1 byte or 64 KiB");
+        }
+        if u64::from(ty.minimum()) > ty.max_pages() {
+            bail!(
+                "memory size must be at most {} pages (4GiB)",
+                ty.max_pages()
+            );
         }
         if let Some(limiter) = limiter {
-            let bytes = ty.minimum() as usize * WASM_PAGE_SIZE;
-            let max = ty.maximum().map(|m| m as usize * WASM_PAGE_SIZE);
+            let bytes = (u64::from(ty.minimum()) << ty.page_size_log2()) as usize;
+            let max = ty
+                .maximum()
+                .map(|m| (u64::from(m) << ty.page_size_log2()) as usize);
             if !limiter.memory_growing(0, bytes, max)? {
                 bail!(
                     "memory minimum size of {} pages exceeds memory limits (resource limit)",
@@ -126,11 +134,12 @@ impl LinearMemory {
     /// The memory's type, with its current size as minimum.
     pub(crate) fn ty(&self) -> MemoryType {
         MemoryType::new(self.pages() as u32, self.ty.maximum())
+            .with_page_size_log2(self.ty.page_size_log2())
     }
 
     /// The current size in pages.
     pub(crate) fn pages(&self) -> u64 {
-        (self.def.current_length / WASM_PAGE_SIZE) as u64
+        (self.def.current_length as u64) >> self.ty.page_size_log2()
     }
 
     /// Grows by `delta` pages if `limiter` allows; returns the old size in pages, or
@@ -142,18 +151,19 @@ impl LinearMemory {
         mut limiter: Option<&mut dyn ResourceLimiter>,
     ) -> Result<Option<u64>> {
         let old = self.pages();
+        let log2 = self.ty.page_size_log2();
         let max = self
             .ty
             .maximum()
-            .map_or(MAX_PAGES, u64::from)
-            .min(MAX_PAGES);
-        let bytes = |pages: u64| usize::try_from(pages.saturating_mul(WASM_PAGE_SIZE as u64));
+            .map_or(self.ty.max_pages(), u64::from)
+            .min(self.ty.max_pages());
+        let bytes = |pages: u64| usize::try_from(pages.saturating_mul(self.ty.page_size()));
         let new = old.saturating_add(delta);
         if let Some(limiter) = limiter.as_deref_mut()
             && delta > 0
         {
             let desired = bytes(new).unwrap_or(usize::MAX);
-            let declared = self.ty.maximum().map(|m| m as usize * WASM_PAGE_SIZE);
+            let declared = self.ty.maximum().map(|m| (u64::from(m) << log2) as usize);
             if !limiter.memory_growing(self.def.current_length, desired, declared)? {
                 return Ok(None);
             }
@@ -172,13 +182,17 @@ impl LinearMemory {
             return Ok(Some(old));
         }
         let old_len = self.def.current_length;
-        let new_len = new as usize * WASM_PAGE_SIZE;
-        // SAFETY: `[old_len, new_len)` lies within the reservation (new_len <= 4 GiB) made
-        // in `new`, which this memory owns; no Rust reference covers those pages.
+        let new_len = (new << log2) as usize;
+        // With one-byte pages the lengths need not be page-aligned: make whole system pages
+        // accessible (compiled code checks such memories' bounds explicitly).
+        let from = old_len - old_len % OS_PAGE;
+        let to = new_len.next_multiple_of(OS_PAGE);
+        // SAFETY: `[from, to)` lies within the reservation (to <= 4 GiB) made in `new`,
+        // which this memory owns; no Rust reference covers those pages.
         let rc = unsafe {
             libc::mprotect(
-                self.def.base.add(old_len).cast(),
-                new_len - old_len,
+                self.def.base.add(from).cast(),
+                to - from,
                 libc::PROT_READ | libc::PROT_WRITE,
             )
         };
