@@ -18,7 +18,7 @@ if [ "${1:-}" = "-n" ]; then runs=$2; shift 2; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 ours="${OURS:-$root/target/release/spec-runner}"
 node="${NODE:-}"
-wt_flags=(wast -W gc=y,function-references=y,tail-call=y,exceptions=y)
+wt_flags=(wast -W gc=y,function-references=y,tail-call=y,exceptions=y,memory64=y)
 read -r -a ours_flags <<< "${OURS_FLAGS:-}"
 if [ $# -eq 0 ]; then set -- "$root"/bench/*.wast; fi
 tmp=$(mktemp -d)

@@ -76,8 +76,9 @@ impl Default for Config {
 impl Config {
     /// The proposals this engine accepts: Wasm 2.0 without SIMD, plus typed function
     /// references, tail calls, extended constant expressions, multiple memories, the GC
-    /// proposal, exception handling, wide arithmetic, custom page sizes, and (off by
-    /// default) legacy exception handling.
+    /// proposal, exception handling, wide arithmetic, custom page sizes, 64-bit memories
+    /// (memory64 without its 64-bit tables), and (off by default) legacy exception
+    /// handling.
     pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::FUNCTION_REFERENCES)
@@ -88,7 +89,8 @@ impl Config {
         .union(WasmFeatures::EXCEPTIONS)
         .union(WasmFeatures::LEGACY_EXCEPTIONS)
         .union(WasmFeatures::WIDE_ARITHMETIC)
-        .union(WasmFeatures::CUSTOM_PAGE_SIZES);
+        .union(WasmFeatures::CUSTOM_PAGE_SIZES)
+        .union(WasmFeatures::MEMORY64);
 
     /// The features on by default: every supported one but legacy exception handling
     /// ([`Config::wasm_legacy_exceptions`]).

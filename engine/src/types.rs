@@ -424,21 +424,33 @@ impl TableType {
     }
 }
 
-/// The type of a linear memory: limits in pages of 64 KiB, or of one byte (the
-/// custom-page-sizes proposal's `(pagesize 1)`).
+/// The type of a linear memory: 32-bit or 64-bit addresses (memory64), and limits in pages
+/// of 64 KiB or of one byte (the custom-page-sizes proposal's `(pagesize 1)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
-    min: u32,
-    max: Option<u32>,
+    min: u64,
+    max: Option<u64>,
+    memory64: bool,
     page_size_log2: u8,
 }
 
 impl MemoryType {
-    /// A memory type with 64 KiB pages.
+    /// A memory type with 32-bit addresses and 64 KiB pages.
     pub fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType {
+            min: u64::from(min),
+            max: max.map(u64::from),
+            memory64: false,
+            page_size_log2: 16,
+        }
+    }
+
+    /// A memory type with 64-bit addresses (memory64) and 64 KiB pages.
+    pub fn new64(min: u64, max: Option<u64>) -> MemoryType {
         MemoryType {
             min,
             max,
+            memory64: true,
             page_size_log2: 16,
         }
     }
@@ -452,6 +464,11 @@ impl MemoryType {
         }
     }
 
+    /// Whether addresses are 64-bit.
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
+
     /// The page size's base-2 logarithm.
     pub fn page_size_log2(&self) -> u8 {
         self.page_size_log2
@@ -462,23 +479,25 @@ impl MemoryType {
         1 << self.page_size_log2
     }
 
-    /// The most pages a memory of this page size can have (4 GiB of 32-bit addresses, or
-    /// one byte less for one-byte pages).
+    /// The most pages the address space allows: 4 GiB of 32-bit addresses (one byte less
+    /// for one-byte pages), or 2^64 bytes of 64-bit ones. An engine may allow fewer
+    /// ([`Memory::new`](crate::Memory::new) and growth say so).
     pub fn max_pages(&self) -> u64 {
-        if self.page_size_log2 == 0 {
-            u64::from(u32::MAX)
-        } else {
-            (1u64 << 32) >> self.page_size_log2
+        let bits = if self.memory64 { 64 } else { 32 };
+        match self.page_size_log2 {
+            0 if bits == 32 => u64::from(u32::MAX),
+            0 => u64::MAX,
+            log2 => 1u64 << (bits - u32::from(log2)),
         }
     }
 
     /// The minimum size in pages.
-    pub fn minimum(&self) -> u32 {
+    pub fn minimum(&self) -> u64 {
         self.min
     }
 
     /// The maximum size in pages, if any.
-    pub fn maximum(&self) -> Option<u32> {
+    pub fn maximum(&self) -> Option<u64> {
         self.max
     }
 }
@@ -603,11 +622,15 @@ pub(crate) mod convert {
     }
 
     pub(crate) fn memory_type(m: &wasmparser::MemoryType) -> MemoryType {
-        MemoryType::new(
-            m.initial.min(u64::from(u32::MAX)) as u32,
-            m.maximum.map(|x| x.min(u64::from(u32::MAX)) as u32),
-        )
-        .with_page_size_log2(m.page_size_log2.unwrap_or(16) as u8)
+        let ty = if m.memory64 {
+            MemoryType::new64(m.initial, m.maximum)
+        } else {
+            MemoryType::new(
+                m.initial.min(u64::from(u32::MAX)) as u32,
+                m.maximum.map(|x| x.min(u64::from(u32::MAX)) as u32),
+            )
+        };
+        ty.with_page_size_log2(m.page_size_log2.unwrap_or(16) as u8)
     }
 
     pub(crate) fn global_type(g: &wasmparser::GlobalType, canon: Canon<'_>) -> GlobalType {

@@ -93,6 +93,8 @@ pub fn suite_features(name: &str) -> Option<engine::WasmFeatures> {
         "tail-call" => F::WASM2.union(F::TAIL_CALL),
         "extended-const" => F::WASM2.union(F::EXTENDED_CONST),
         "multi-memory" => F::WASM2.union(F::MULTI_MEMORY),
+        // Asserts that a second memory is invalid, as before multi-memory.
+        "memory64" => F::WASM2.union(F::MEMORY64),
         _ => return None,
     };
     Some(features.intersection(engine::Config::SUPPORTED_FEATURES))

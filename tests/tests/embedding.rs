@@ -807,3 +807,62 @@ fn one_byte_pages_are_bounds_checked_to_the_byte() -> Result<()> {
     assert!(Instance::new(&mut store, &importer, &[memory.into()]).is_err());
     Ok(())
 }
+
+#[test]
+fn a_64_bit_memory_of_5_gib_is_bounds_checked() -> Result<()> {
+    let engine = Engine::default();
+    // 5 GiB = 81920 pages: more than any 32-bit address reaches.
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") i64 81920)
+             (func (export "store") (param i64 i64) (i64.store (local.get 0) (local.get 1)))
+             (func (export "load") (param i64) (result i64) (i64.load (local.get 0)))
+             (func (export "load_far") (param i64) (result i64)
+               (i64.load offset=0xFFFFFFFFFFFFFFF0 (local.get 0)))
+             (func (export "load_beyond") (param i64) (result i64)
+               (i64.load offset=0xFFFFFFFFFFFFFFFF (local.get 0)))
+             (func (export "size") (result i64) (memory.size))
+             (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let store_fn = instance.get_typed_func::<(i64, i64), ()>(&store, "store")?;
+    let load = instance.get_typed_func::<i64, i64>(&store, "load")?;
+    let load_far = instance.get_typed_func::<i64, i64>(&store, "load_far")?;
+    let size = instance.get_typed_func::<(), i64>(&store, "size")?;
+    let grow = instance.get_typed_func::<i64, i64>(&store, "grow")?;
+    let last = (5i64 << 30) - 8;
+    store_fn.call(&mut store, (last, 0x1234_5678_9abc_def0))?;
+    assert_eq!(load.call(&mut store, last)?, 0x1234_5678_9abc_def0);
+    let oob = |r: Result<i64>| r.unwrap_err().downcast_ref::<Trap>().copied();
+    assert_eq!(
+        oob(load.call(&mut store, last + 1)),
+        Some(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load.call(&mut store, -8)),
+        Some(Trap::MemoryOutOfBounds)
+    );
+    // An address plus offset that wraps around 64 bits traps, too.
+    assert_eq!(
+        oob(load_far.call(&mut store, 0x20)),
+        Some(Trap::MemoryOutOfBounds)
+    );
+    // An offset no access can reach: every call traps.
+    let beyond = instance.get_typed_func::<i64, i64>(&store, "load_beyond")?;
+    assert_eq!(
+        oob(beyond.call(&mut store, 0)),
+        Some(Trap::MemoryOutOfBounds)
+    );
+    assert_eq!(size.call(&mut store, ())?, 81920);
+    // Growth up to what this engine reserves (8 GiB), then -1.
+    assert_eq!(grow.call(&mut store, 16384)?, 81920);
+    assert_eq!(grow.call(&mut store, 1 << 20)?, -1);
+    let memory = instance.get_memory(&store, "m").unwrap();
+    assert!(memory.ty(&store).is_64());
+    assert_eq!(memory.size(&store), 98304);
+    let mut buf = [0; 8];
+    memory.read(&store, last as usize, &mut buf)?;
+    assert_eq!(u64::from_le_bytes(buf), 0x1234_5678_9abc_def0);
+    Ok(())
+}

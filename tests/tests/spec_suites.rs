@@ -126,6 +126,7 @@ fn other_merged_proposals() {
         "multi-value",
         "wide-arithmetic",
         "custom-page-sizes",
+        "memory64",
     ] {
         assert!(run_suite(suite, false) > 100, "{suite}");
     }

@@ -119,6 +119,9 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                         )
                     }
                     wasmparser::TypeRef::Table(t) => {
+                        if t.table64 {
+                            bail!("64-bit tables are not supported");
+                        }
                         let ty = convert::table_type(&t, &info.canon());
                         info.tables.push((ty, None));
                         info.num_imported_tables += 1;
@@ -170,6 +173,9 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
         Payload::TableSection(reader) => {
             for table in reader {
                 let table = table?;
+                if table.ty.table64 {
+                    bail!("64-bit tables are not supported");
+                }
                 let init = match table.init {
                     wasmparser::TableInit::RefNull => None,
                     wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
@@ -181,8 +187,8 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
         Payload::MemorySection(reader) => {
             for m in reader {
                 let m = m?;
-                if m.memory64 || m.shared {
-                    bail!("64-bit and shared memories are not supported");
+                if m.shared {
+                    bail!("shared memories are not supported");
                 }
                 info.memories.push(convert::memory_type(&m));
             }

@@ -73,12 +73,10 @@ pub(crate) fn check_imports(
             (ExternType::Memory(expected), Extern::Memory(m)) => {
                 let actual = m.ty(StoreRef(opaque));
                 actual.page_size_log2() == expected.page_size_log2()
+                    && actual.is_64() == expected.is_64()
                     && limits_match(
-                        (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
-                        (
-                            u64::from(expected.minimum()),
-                            expected.maximum().map(u64::from),
-                        ),
+                        (actual.minimum(), actual.maximum()),
+                        (expected.minimum(), expected.maximum()),
                     )
             }
             _ => false,
@@ -320,13 +318,17 @@ pub(crate) fn instantiate(
         {
             let data: *const InstanceData = &*opaque.instances[index];
             // SAFETY: as for element segments above.
-            let offset = unsafe { eval(opaque, reborrow(&mut limiter), data, offset)? }
-                .raw
-                .get_u32() as usize;
+            let offset = unsafe { eval(opaque, reborrow(&mut limiter), data, offset)? }.raw;
             // SAFETY: as for element segments above.
             let memory: *mut LinearMemory = unsafe { (&(*data).memories)[*memory as usize] };
             // SAFETY: the memory pointer was set from a live, boxed memory of this store.
             let memory = unsafe { &mut *memory };
+            // A 64-bit memory's offsets are i64s.
+            let offset = if memory.ty().is_64() {
+                usize::try_from(offset.get_u64()).unwrap_or(usize::MAX)
+            } else {
+                offset.get_u32() as usize
+            };
             let bytes = memory.data_mut();
             match offset.checked_add(seg.bytes.len()) {
                 Some(end) if end <= bytes.len() => bytes[offset..end].copy_from_slice(&seg.bytes),

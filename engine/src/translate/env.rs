@@ -143,10 +143,11 @@ impl<'m> FuncEnv<'m> {
     ///
     /// The memory's reservation covers every 32-bit address plus every 32-bit offset plus
     /// a guard, so no explicit bounds check is needed: an access past the accessible length
-    /// faults on inaccessible pages and the fault becomes `Trap::MemoryOutOfBounds`. A
-    /// memory of one-byte pages is the exception: its length need not be a whole number of
-    /// system pages, so the bytes after it up to the next page boundary are accessible, and
-    /// the access is checked against the length first.
+    /// faults on inaccessible pages and the fault becomes `Trap::MemoryOutOfBounds`. Two
+    /// kinds of memory are checked against their length first: a 64-bit memory, whose
+    /// addresses reach far beyond any reservation, and a memory of one-byte pages, whose
+    /// length need not be a whole number of system pages (the rest of the last page is
+    /// accessible).
     pub(crate) fn heap_addr(
         &self,
         b: &mut FunctionBuilder<'_>,
@@ -157,15 +158,36 @@ impl<'m> FuncEnv<'m> {
     ) -> (Value, i32) {
         let def = self.memory_def(b, memory);
         let base = b.ins().load(I64, readonly(), def, field::MEMORY_BASE);
-        let addr = b.ins().uextend(I64, addr);
-        if self.info.memories[memory as usize].page_size_log2() < 12 {
-            // A 32-bit address plus a 32-bit offset plus the size cannot overflow 64 bits.
+        let ty = self.info.memories[memory as usize];
+        let addr = if ty.is_64() {
+            addr
+        } else {
+            b.ins().uextend(I64, addr)
+        };
+        let oob = Trap::MemoryOutOfBounds.to_cranelift();
+        if ty.is_64() || ty.page_size_log2() < 12 {
+            // The access ends at `addr + offset + size`: within the memory, or a trap. A
+            // 32-bit address plus a 32-bit offset cannot overflow 64 bits; a 64-bit one can.
             let len = b.ins().load(I64, trusted(), def, field::MEMORY_LENGTH);
-            let end = b.ins().iadd_imm_u(addr, (offset + u64::from(size)) as i64);
-            let oob = b
+            let end = match offset.checked_add(u64::from(size)) {
+                Some(reach) if !ty.is_64() => b.ins().iadd_imm_u(addr, reach as i64),
+                Some(reach) => {
+                    let reach = b.ins().iconst(I64, reach as i64);
+                    b.ins().uadd_overflow_trap(addr, reach, oob)
+                }
+                // No address is that far in.
+                None => {
+                    b.ins().trap(oob);
+                    let next = b.create_block();
+                    b.switch_to_block(next);
+                    b.seal_block(next);
+                    len
+                }
+            };
+            let outside = b
                 .ins()
                 .icmp(ir::condcodes::IntCC::UnsignedGreaterThan, end, len);
-            b.ins().trapnz(oob, Trap::MemoryOutOfBounds.to_cranelift());
+            b.ins().trapnz(outside, oob);
         }
         let ptr = b.ins().iadd(base, addr);
         match i32::try_from(offset) {
@@ -174,13 +196,22 @@ impl<'m> FuncEnv<'m> {
         }
     }
 
-    /// The current size of memory `index` in pages, as an i32.
+    /// The current size of memory `index` in pages, as its address type (i32 or i64).
     pub(crate) fn memory_size(&self, b: &mut FunctionBuilder<'_>, memory: u32) -> Value {
         let def = self.memory_def(b, memory);
         let len = b.ins().load(I64, trusted(), def, field::MEMORY_LENGTH);
-        let log2 = self.info.memories[memory as usize].page_size_log2();
-        let pages = b.ins().ushr_imm_u(len, i64::from(log2));
-        b.ins().ireduce(I32, pages)
+        let ty = self.info.memories[memory as usize];
+        let pages = b.ins().ushr_imm_u(len, i64::from(ty.page_size_log2()));
+        if ty.is_64() {
+            pages
+        } else {
+            b.ins().ireduce(I32, pages)
+        }
+    }
+
+    /// Whether memory `index` has 64-bit addresses.
+    pub(crate) fn memory_is_64(&self, memory: u32) -> bool {
+        self.info.memories[memory as usize].is_64()
     }
 
     /// Pointer to table `index`'s `VMTableDefinition`.
@@ -583,11 +614,16 @@ impl<'m> FuncEnv<'m> {
         b: &mut FunctionBuilder<'_>,
         builtin: Builtin,
         args: &[Value],
+        result: ir::Type,
     ) -> Value {
         let r = self.builtin(b, builtin, args).expect("returns a size");
         let failed = b.ins().icmp_imm_s(IntCC::Equal, r, crate::vm::GROW_TRAP);
         b.ins().trapnz(failed, Trap::HostError.to_cranelift());
-        b.ins().ireduce(I32, r)
+        if result == I64 {
+            r
+        } else {
+            b.ins().ireduce(result, r)
+        }
     }
 
     /// Calls a builtin that returns 0 on failure, trapping with `trap` then.

@@ -51,16 +51,19 @@ pub(super) fn translate_memory(
         Operator::MemoryGrow { mem } => {
             let delta = state.pop();
             env.bulk_op(b, delta, cost::MEMORY_GROW_PER_PAGE);
+            let is_64 = env.memory_is_64(mem);
             let mem = b.ins().iconst(I32, i64::from(mem));
-            let r = env.grow_builtin(b, Builtin::MemoryGrow, &[mem, delta]);
+            let delta = to_i64(b, delta);
+            let ty = if is_64 { I64 } else { I32 };
+            let r = env.grow_builtin(b, Builtin::MemoryGrow, &[mem, delta], ty);
             state.stack.push(r);
         }
         Operator::MemoryFill { mem } => {
             let (dst, val, len) = state.pop3();
             env.bulk_op(b, len, cost::MEMORY_PER_BYTE);
             let mem = b.ins().iconst(I32, i64::from(mem));
-            let dst = b.ins().uextend(I64, dst);
-            let len = b.ins().uextend(I64, len);
+            let dst = to_i64(b, dst);
+            let len = to_i64(b, len);
             env.checked_builtin(
                 b,
                 Builtin::MemoryFill,
@@ -73,9 +76,9 @@ pub(super) fn translate_memory(
             env.bulk_op(b, len, cost::MEMORY_PER_BYTE);
             let dst_mem = b.ins().iconst(I32, i64::from(dst_mem));
             let src_mem = b.ins().iconst(I32, i64::from(src_mem));
-            let dst = b.ins().uextend(I64, dst);
-            let src = b.ins().uextend(I64, src);
-            let len = b.ins().uextend(I64, len);
+            let dst = to_i64(b, dst);
+            let src = to_i64(b, src);
+            let len = to_i64(b, len);
             env.checked_builtin(
                 b,
                 Builtin::MemoryCopy,
@@ -88,7 +91,7 @@ pub(super) fn translate_memory(
             env.bulk_op(b, len, cost::MEMORY_PER_BYTE);
             let mem = b.ins().iconst(I32, i64::from(mem));
             let data = b.ins().iconst(I32, i64::from(data_index));
-            let dst = b.ins().uextend(I64, dst);
+            let dst = to_i64(b, dst);
             env.checked_builtin(
                 b,
                 Builtin::MemoryInit,
@@ -103,6 +106,15 @@ pub(super) fn translate_memory(
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// An address or length of either address type as an i64.
+fn to_i64(b: &mut FunctionBuilder<'_>, v: ir::Value) -> ir::Value {
+    if b.func.dfg.value_type(v) == I64 {
+        v
+    } else {
+        b.ins().uextend(I64, v)
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -35,7 +35,7 @@ pub(super) fn translate_table(
             env.bulk_op(b, delta, cost::TABLE_PER_ELEMENT);
             let init = env.ref_to_raw(b, init);
             let t = b.ins().iconst(I32, i64::from(table));
-            let r = env.grow_builtin(b, Builtin::TableGrow, &[t, delta, init]);
+            let r = env.grow_builtin(b, Builtin::TableGrow, &[t, delta, init], I32);
             state.stack.push(r);
         }
         Operator::TableFill { table } => {

@@ -43,7 +43,7 @@ macro_rules! builtins {
 }
 
 builtins! {
-    MemoryGrow = memory_grow(I32, I32) -> I64;
+    MemoryGrow = memory_grow(I32, I64) -> I64;
     MemoryFill = memory_fill(I32, I64, I32, I64) -> I8;
     MemoryCopy = memory_copy(I32, I64, I32, I64, I64) -> I8;
     MemoryInit = memory_init(I32, I32, I64, I32, I32) -> I8;
@@ -164,13 +164,13 @@ fn grow_result(store: &mut crate::store::StoreOpaque, result: anyhow::Result<Opt
     }
 }
 
-extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> i64 {
+extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> i64 {
     // SAFETY: called by compiled code with its own vmctx; the memory index was validated.
     let id = unsafe { instance(vmctx) }.memory_ids[mem as usize];
     // SAFETY: called through an exit trampoline; no other borrow of the store is live.
     unsafe {
         with_store_parts(vmctx, |crate::store::StoreParts { opaque, limiter }| {
-            let result = opaque.memories[id].grow(u64::from(delta), limiter);
+            let result = opaque.memories[id].grow(delta, limiter);
             grow_result(opaque, result)
         })
     }

@@ -17,6 +17,21 @@ use anyhow::{Result, anyhow, bail};
 
 /// Size of a Wasm page.
 pub const WASM_PAGE_SIZE: usize = 65536;
+/// The most bytes a memory of type `ty` may have here: every 32-bit address, or for a
+/// 64-bit memory (whose accesses are bounds-checked) the reservation but its guard.
+fn capacity(ty: &MemoryType) -> u64 {
+    if ty.is_64() {
+        (RESERVATION - WASM_PAGE_SIZE) as u64
+    } else {
+        1 << 32
+    }
+}
+
+/// `capacity` in pages of `ty`.
+fn capacity_pages(ty: &MemoryType) -> u64 {
+    capacity(ty) >> ty.page_size_log2()
+}
+
 /// The granule of memory protection (the smallest system page size this runs on).
 const OS_PAGE: usize = 4096;
 /// Bytes reserved per memory.
@@ -98,17 +113,25 @@ impl LinearMemory {
         if !matches!(ty.page_size_log2(), 0 | 16) {
             bail!("invalid custom page size: pages are 1 byte or 64 KiB");
         }
-        if u64::from(ty.minimum()) > ty.max_pages() {
+        if ty.minimum() > ty.max_pages() {
+            bail!("memory size must be at most {} pages", ty.max_pages());
+        }
+        if ty.minimum() > capacity_pages(&ty) {
             bail!(
-                "memory size must be at most {} pages (4GiB)",
-                ty.max_pages()
+                "memory minimum size of {} pages exceeds this engine's limit of {} bytes",
+                ty.minimum(),
+                capacity(&ty)
             );
         }
         if let Some(limiter) = limiter {
-            let bytes = (u64::from(ty.minimum()) << ty.page_size_log2()) as usize;
-            let max = ty
-                .maximum()
-                .map(|m| (u64::from(m) << ty.page_size_log2()) as usize);
+            let bytes = (ty.minimum() << ty.page_size_log2()) as usize;
+            let max = ty.maximum().map(|m| {
+                usize::try_from(
+                    m.checked_shl(u32::from(ty.page_size_log2()))
+                        .unwrap_or(u64::MAX),
+                )
+                .unwrap_or(usize::MAX)
+            });
             if !limiter.memory_growing(0, bytes, max)? {
                 bail!(
                     "memory minimum size of {} pages exceeds memory limits (resource limit)",
@@ -125,7 +148,7 @@ impl LinearMemory {
             },
             ty,
         };
-        if memory.grow(u64::from(ty.minimum()), None)?.is_none() {
+        if memory.grow(ty.minimum(), None)?.is_none() {
             bail!("failed to allocate the initial pages of a linear memory");
         }
         Ok(memory)
@@ -133,8 +156,12 @@ impl LinearMemory {
 
     /// The memory's type, with its current size as minimum.
     pub(crate) fn ty(&self) -> MemoryType {
-        MemoryType::new(self.pages() as u32, self.ty.maximum())
-            .with_page_size_log2(self.ty.page_size_log2())
+        let ty = if self.ty.is_64() {
+            MemoryType::new64(self.pages(), self.ty.maximum())
+        } else {
+            MemoryType::new(self.pages() as u32, self.ty.maximum().map(|m| m as u32))
+        };
+        ty.with_page_size_log2(self.ty.page_size_log2())
     }
 
     /// The current size in pages.
@@ -143,8 +170,8 @@ impl LinearMemory {
     }
 
     /// Grows by `delta` pages if `limiter` allows; returns the old size in pages, or
-    /// `None` if refused, if the memory's maximum (or the 4 GiB limit) would be exceeded or
-    /// the system refuses. `Err` is the limiter's.
+    /// `None` if refused, if the memory's maximum (or the address space, or this engine's
+    /// `capacity`) would be exceeded or the system refuses. `Err` is the limiter's.
     pub(crate) fn grow(
         &mut self,
         delta: u64,
@@ -155,15 +182,19 @@ impl LinearMemory {
         let max = self
             .ty
             .maximum()
-            .map_or(self.ty.max_pages(), u64::from)
-            .min(self.ty.max_pages());
+            .unwrap_or(u64::MAX)
+            .min(self.ty.max_pages())
+            .min(capacity_pages(&self.ty));
         let bytes = |pages: u64| usize::try_from(pages.saturating_mul(self.ty.page_size()));
         let new = old.saturating_add(delta);
         if let Some(limiter) = limiter.as_deref_mut()
             && delta > 0
         {
             let desired = bytes(new).unwrap_or(usize::MAX);
-            let declared = self.ty.maximum().map(|m| (u64::from(m) << log2) as usize);
+            let declared = self.ty.maximum().map(|m| {
+                usize::try_from(m.checked_shl(u32::from(log2)).unwrap_or(u64::MAX))
+                    .unwrap_or(usize::MAX)
+            });
             if !limiter.memory_growing(self.def.current_length, desired, declared)? {
                 return Ok(None);
             }
@@ -187,8 +218,8 @@ impl LinearMemory {
         // accessible (compiled code checks such memories' bounds explicitly).
         let from = old_len - old_len % OS_PAGE;
         let to = new_len.next_multiple_of(OS_PAGE);
-        // SAFETY: `[from, to)` lies within the reservation (to <= 4 GiB) made in `new`,
-        // which this memory owns; no Rust reference covers those pages.
+        // SAFETY: `[from, to)` lies within the reservation (`to` is at most `capacity`)
+        // made in `new`, which this memory owns; no Rust reference covers those pages.
         let rc = unsafe {
             libc::mprotect(
                 self.def.base.add(from).cast(),
