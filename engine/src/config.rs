@@ -77,8 +77,7 @@ impl Config {
     /// The proposals this engine accepts: Wasm 2.0 without SIMD, plus typed function
     /// references, tail calls, extended constant expressions, multiple memories, the GC
     /// proposal, exception handling, wide arithmetic, custom page sizes, 64-bit memories
-    /// (memory64 without its 64-bit tables), and (off by default) legacy exception
-    /// handling.
+    /// and tables (memory64), and (off by default) legacy exception handling.
     pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::FUNCTION_REFERENCES)

@@ -394,18 +394,35 @@ impl GlobalType {
     }
 }
 
-/// The type of a table: element type and limits (in elements).
+/// The type of a table: element type, 32-bit or 64-bit indices (table64), and limits in
+/// elements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     element: RefType,
-    min: u32,
-    max: Option<u32>,
+    min: u64,
+    max: Option<u64>,
+    table64: bool,
 }
 
 impl TableType {
-    /// A table type.
+    /// A table type with 32-bit indices.
     pub fn new(element: RefType, min: u32, max: Option<u32>) -> TableType {
-        TableType { element, min, max }
+        TableType {
+            element,
+            min: u64::from(min),
+            max: max.map(u64::from),
+            table64: false,
+        }
+    }
+
+    /// A table type with 64-bit indices (table64).
+    pub fn new64(element: RefType, min: u64, max: Option<u64>) -> TableType {
+        TableType {
+            element,
+            min,
+            max,
+            table64: true,
+        }
     }
 
     /// The element type.
@@ -413,14 +430,24 @@ impl TableType {
         &self.element
     }
 
+    /// Whether indices are 64-bit.
+    pub fn is_64(&self) -> bool {
+        self.table64
+    }
+
     /// The minimum size in elements.
-    pub fn minimum(&self) -> u32 {
+    pub fn minimum(&self) -> u64 {
         self.min
     }
 
     /// The maximum size in elements, if any.
-    pub fn maximum(&self) -> Option<u32> {
+    pub fn maximum(&self) -> Option<u64> {
         self.max
+    }
+
+    /// The same type with `min` elements as minimum.
+    pub(crate) fn with_minimum(self, min: u64) -> TableType {
+        TableType { min, ..self }
     }
 }
 
@@ -614,11 +641,16 @@ pub(crate) mod convert {
     }
 
     pub(crate) fn table_type(t: &wasmparser::TableType, canon: Canon<'_>) -> TableType {
-        TableType::new(
-            ref_type(t.element_type, canon),
-            t.initial.min(u64::from(u32::MAX)) as u32,
-            t.maximum.map(|m| m.min(u64::from(u32::MAX)) as u32),
-        )
+        let element = ref_type(t.element_type, canon);
+        if t.table64 {
+            TableType::new64(element, t.initial, t.maximum)
+        } else {
+            TableType::new(
+                element,
+                t.initial.min(u64::from(u32::MAX)) as u32,
+                t.maximum.map(|m| m.min(u64::from(u32::MAX)) as u32),
+            )
+        }
     }
 
     pub(crate) fn memory_type(m: &wasmparser::MemoryType) -> MemoryType {

@@ -212,6 +212,28 @@ fn legacy_exception_handling_gc_stress_with_fuel() {
     assert!(run_legacy_exceptions(&options) >= 45);
 }
 
+/// The repository's table64 script (`tests/wast/table64`; the pinned testsuite has none),
+/// normally and in GC stress mode.
+#[test]
+fn table64_script() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wast/table64/table64.wast");
+    let text = std::fs::read_to_string(&path).expect("the table64 script");
+    for gc_stress in [false, true] {
+        let options = RunOptions {
+            gc_stress,
+            ..RunOptions::default()
+        };
+        let report = run_script(&path.display().to_string(), &text, &options);
+        let counts = report.counts();
+        assert!(
+            counts.failed == 0 && counts.skipped == 0,
+            "{}",
+            report.failure_message()
+        );
+        assert!(counts.passed >= 35, "{} passed", counts.passed);
+    }
+}
+
 /// Legacy exception handling is off by default: every module using it fails validation.
 #[test]
 fn legacy_exception_handling_is_off_by_default() {

@@ -119,9 +119,6 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
                         )
                     }
                     wasmparser::TypeRef::Table(t) => {
-                        if t.table64 {
-                            bail!("64-bit tables are not supported");
-                        }
                         let ty = convert::table_type(&t, &info.canon());
                         info.tables.push((ty, None));
                         info.num_imported_tables += 1;
@@ -173,9 +170,6 @@ fn gather(info: &mut ModuleInfo, engine: &Engine, payload: Payload<'_>) -> Resul
         Payload::TableSection(reader) => {
             for table in reader {
                 let table = table?;
-                if table.ty.table64 {
-                    bail!("64-bit tables are not supported");
-                }
                 let init = match table.init {
                     wasmparser::TableInit::RefNull => None,
                     wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),

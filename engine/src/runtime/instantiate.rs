@@ -57,12 +57,10 @@ pub(crate) fn check_imports(
             (ExternType::Table(expected), Extern::Table(t)) => {
                 let actual = t.ty(StoreRef(opaque));
                 actual.element() == expected.element()
+                    && actual.is_64() == expected.is_64()
                     && limits_match(
-                        (u64::from(actual.minimum()), actual.maximum().map(u64::from)),
-                        (
-                            u64::from(expected.minimum()),
-                            expected.maximum().map(u64::from),
-                        ),
+                        (actual.minimum(), actual.maximum()),
+                        (expected.minimum(), expected.maximum()),
                     )
             }
             (ExternType::Tag(expected), Extern::Tag(t)) => {
@@ -293,16 +291,20 @@ pub(crate) fn instantiate(
             // SAFETY: the instance is boxed apart from the store's other state and `eval`
             // never touches the store's instance list.
             let (offset, values, table) = unsafe {
-                let offset = eval(opaque, reborrow(&mut limiter), data, offset)?
-                    .raw
-                    .get_u32();
+                let offset = eval(opaque, reborrow(&mut limiter), data, offset)?.raw;
                 let values = eval_items(opaque, reborrow(&mut limiter), data, seg)?;
                 (offset, values, (&(*data).tables)[*table as usize])
             };
             // SAFETY: the table pointer was set from a live, boxed table of this store,
             // a separate allocation from the heap borrowed next to it.
             let table = unsafe { &mut *table };
-            let written = table.write(u64::from(offset), &values, &mut **opaque.gc.heap);
+            // A 64-bit table's offsets are i64s.
+            let offset = if table.ty().is_64() {
+                offset.get_u64()
+            } else {
+                u64::from(offset.get_u32())
+            };
+            let written = table.write(offset, &values, &mut **opaque.gc.heap);
             // The table counted what it took; the items' own counts go back.
             release_items(opaque, seg, &values);
             if !written {

@@ -219,11 +219,20 @@ impl<'m> FuncEnv<'m> {
         self.vmctx_load(b, self.offsets.table(index))
     }
 
-    /// The current size of table `index`, as an i32.
+    /// The current size of table `index`, as its index type (i32 or i64).
     pub(crate) fn table_size(&self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
         let def = self.table_def(b, table);
         let len = b.ins().load(I64, trusted(), def, field::TABLE_LENGTH);
-        b.ins().ireduce(I32, len)
+        if self.table_is_64(table) {
+            len
+        } else {
+            b.ins().ireduce(I32, len)
+        }
+    }
+
+    /// Whether table `index` has 64-bit indices.
+    pub(crate) fn table_is_64(&self, table: u32) -> bool {
+        self.info.tables[table as usize].0.is_64()
     }
 
     /// Address of element `index` of `table`, trapping with `trap` when out of bounds.
@@ -236,7 +245,7 @@ impl<'m> FuncEnv<'m> {
     ) -> Value {
         let def = self.table_def(b, table);
         let len = b.ins().load(I64, trusted(), def, field::TABLE_LENGTH);
-        let index = b.ins().uextend(I64, index);
+        let index = super::to_i64(b, index);
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         b.ins().trapnz(oob, trap.to_cranelift());
         let base = b.ins().load(I64, trusted(), def, field::TABLE_BASE);

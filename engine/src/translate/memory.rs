@@ -3,7 +3,7 @@
 //! `memory.grow` and the bulk operations, which call builtins.
 
 use super::env::FuncEnv;
-use super::{State, cost};
+use super::{State, cost, to_i64};
 use crate::trap::Trap;
 use crate::vm::Builtin;
 use anyhow::{Result, bail};
@@ -106,15 +106,6 @@ pub(super) fn translate_memory(
         _ => return Ok(false),
     }
     Ok(true)
-}
-
-/// An address or length of either address type as an i64.
-fn to_i64(b: &mut FunctionBuilder<'_>, v: ir::Value) -> ir::Value {
-    if b.func.dfg.value_type(v) == I64 {
-        v
-    } else {
-        b.ins().uextend(I64, v)
-    }
 }
 
 #[derive(Clone, Copy)]

@@ -720,6 +720,16 @@ fn translate_op(
     Ok(())
 }
 
+/// An address, index or length of either index type (i32, or i64 for 64-bit memories and
+/// tables) as an i64.
+pub(crate) fn to_i64(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
+    if b.func.dfg.value_type(v) == I64 {
+        v
+    } else {
+        b.ins().uextend(I64, v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TranslateError;

@@ -2,7 +2,7 @@
 //! references), `table.size`, and growth and bulk operations, which call builtins.
 
 use super::env::FuncEnv;
-use super::{State, cost};
+use super::{State, cost, to_i64};
 use crate::trap::Trap;
 use crate::vm::Builtin;
 use cranelift_codegen::ir::{InstBuilder, types::*};
@@ -34,8 +34,10 @@ pub(super) fn translate_table(
             let (init, delta) = state.pop2();
             env.bulk_op(b, delta, cost::TABLE_PER_ELEMENT);
             let init = env.ref_to_raw(b, init);
+            let ty = if env.table_is_64(table) { I64 } else { I32 };
             let t = b.ins().iconst(I32, i64::from(table));
-            let r = env.grow_builtin(b, Builtin::TableGrow, &[t, delta, init], I32);
+            let delta = to_i64(b, delta);
+            let r = env.grow_builtin(b, Builtin::TableGrow, &[t, delta, init], ty);
             state.stack.push(r);
         }
         Operator::TableFill { table } => {
@@ -43,6 +45,7 @@ pub(super) fn translate_table(
             env.bulk_op(b, len, cost::TABLE_PER_ELEMENT);
             let val = env.ref_to_raw(b, val);
             let t = b.ins().iconst(I32, i64::from(table));
+            let (dst, len) = (to_i64(b, dst), to_i64(b, len));
             env.checked_builtin(
                 b,
                 Builtin::TableFill,
@@ -58,6 +61,7 @@ pub(super) fn translate_table(
             env.bulk_op(b, len, cost::TABLE_PER_ELEMENT);
             let dt = b.ins().iconst(I32, i64::from(dst_table));
             let st = b.ins().iconst(I32, i64::from(src_table));
+            let (dst, src, len) = (to_i64(b, dst), to_i64(b, src), to_i64(b, len));
             env.checked_builtin(
                 b,
                 Builtin::TableCopy,
@@ -70,6 +74,7 @@ pub(super) fn translate_table(
             env.bulk_op(b, len, cost::TABLE_PER_ELEMENT);
             let t = b.ins().iconst(I32, i64::from(table));
             let e = b.ins().iconst(I32, i64::from(elem_index));
+            let dst = to_i64(b, dst);
             env.checked_builtin(
                 b,
                 Builtin::TableInit,

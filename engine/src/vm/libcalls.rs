@@ -48,10 +48,10 @@ builtins! {
     MemoryCopy = memory_copy(I32, I64, I32, I64, I64) -> I8;
     MemoryInit = memory_init(I32, I32, I64, I32, I32) -> I8;
     DataDrop = data_drop(I32);
-    TableGrow = table_grow(I32, I32, I64) -> I64;
-    TableFill = table_fill(I32, I32, I64, I32) -> I8;
-    TableCopy = table_copy(I32, I32, I32, I32, I32) -> I8;
-    TableInit = table_init(I32, I32, I32, I32, I32) -> I8;
+    TableGrow = table_grow(I32, I64, I64) -> I64;
+    TableFill = table_fill(I32, I64, I64, I64) -> I8;
+    TableCopy = table_copy(I32, I32, I64, I64, I64) -> I8;
+    TableInit = table_init(I32, I32, I64, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
     GcExternalize = gc_externalize(I32);
     GcBarrierSlowPath = gc_barrier_slow_path(I32, I32) -> I8;
@@ -263,34 +263,33 @@ unsafe fn gc_heap<'a>(inst: &InstanceData) -> &'a mut dyn gc_core::GcHeap {
     unsafe { &mut **store(inst.vmctx()).gc.heap }
 }
 
-extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: usize) -> i64 {
+extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: usize) -> i64 {
     // SAFETY: as in `memory_grow`; the table index was validated.
     let id = unsafe { instance(vmctx) }.table_ids[table as usize];
     // SAFETY: as in `memory_grow`.
     unsafe {
         with_store_parts(vmctx, |crate::store::StoreParts { opaque, limiter }| {
             let heap = &mut **opaque.gc.heap;
-            let result = opaque.tables[id].grow(u64::from(delta), init, heap, limiter);
+            let result = opaque.tables[id].grow(delta, init, heap, limiter);
             grow_result(opaque, result)
         })
     }
 }
 
-extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: usize, len: u32) -> u8 {
+extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, val: usize, len: u64) -> u8 {
     // SAFETY: as in `table_grow`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `table_grow`.
     let (table, heap) = unsafe { (&mut *inst.tables[table as usize], gc_heap(inst)) };
-    u8::from(table.fill(u64::from(dst), val, u64::from(len), heap))
+    u8::from(table.fill(dst, val, len, heap))
 }
 
-extern "C" fn table_copy(vmctx: *mut u8, dt: u32, st: u32, dst: u32, src: u32, len: u32) -> u8 {
+extern "C" fn table_copy(vmctx: *mut u8, dt: u32, st: u32, dst: u64, src: u64, len: u64) -> u8 {
     // SAFETY: as in `table_grow`.
     let inst = unsafe { instance(vmctx) };
     // SAFETY: as in `table_grow`.
     let heap = unsafe { gc_heap(inst) };
     let (d, s) = (inst.tables[dt as usize], inst.tables[st as usize]);
-    let (dst, src, len) = (u64::from(dst), u64::from(src), u64::from(len));
     if d == s {
         // SAFETY: a live table, referenced only here.
         return u8::from(unsafe { &mut *d }.copy_within(dst, src, len, heap));
@@ -307,7 +306,7 @@ extern "C" fn table_init(
     vmctx: *mut u8,
     table: u32,
     elem: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) -> u8 {
@@ -321,7 +320,7 @@ extern "C" fn table_init(
     };
     // SAFETY: the table index was validated; tables are not part of the instance.
     let table = unsafe { &mut *inst.tables[table as usize] };
-    u8::from(table.write(u64::from(dst), &values[sr], heap))
+    u8::from(table.write(dst, &values[sr], heap))
 }
 
 extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {

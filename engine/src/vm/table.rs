@@ -44,14 +44,16 @@ impl TableData {
         heap: &mut dyn GcHeap,
         limiter: Option<&mut dyn ResourceLimiter>,
     ) -> Result<TableData> {
-        if u64::from(ty.minimum()) > MAX_TABLE_ELEMENTS {
+        if ty.minimum() > MAX_TABLE_ELEMENTS {
             bail!(
                 "table of {} elements is larger than this engine allows",
                 ty.minimum()
             );
         }
         if let Some(limiter) = limiter {
-            let max = ty.maximum().map(|m| m as usize);
+            let max = ty
+                .maximum()
+                .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
             if !limiter.table_growing(0, ty.minimum() as usize, max)? {
                 bail!(
                     "table minimum size of {} elements exceeds table limits (resource limit)",
@@ -91,11 +93,7 @@ impl TableData {
 
     /// The type, with the current size as minimum.
     pub(crate) fn ty(&self) -> TableType {
-        TableType::new(
-            *self.ty.element(),
-            self.elements.len() as u32,
-            self.ty.maximum(),
-        )
+        self.ty.with_minimum(self.elements.len() as u64)
     }
 
     /// The number of elements.
@@ -138,12 +136,20 @@ impl TableData {
             && delta > 0
         {
             let desired = usize::try_from(new).unwrap_or(usize::MAX);
-            let max = self.ty.maximum().map(|m| m as usize);
+            let max = self
+                .ty
+                .maximum()
+                .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
             if !limiter.table_growing(old as usize, desired, max)? {
                 return Ok(None);
             }
         }
-        let max = self.ty.maximum().map_or(u64::from(u32::MAX), u64::from);
+        let index_max = if self.ty.is_64() {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let max = self.ty.maximum().map_or(index_max, |m| m.min(index_max));
         if new > max || new > MAX_TABLE_ELEMENTS {
             if let Some(limiter) = limiter {
                 limiter.table_grow_failed(anyhow!(
