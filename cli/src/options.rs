@@ -8,7 +8,8 @@ use engine::{Collector, Config, WasmFeatures};
 pub struct EngineOptions {
     /// Wasm options, comma-separated `NAME[=y|n]` or `NAME=VALUE`: the proposals `gc`,
     /// `exceptions`, `legacy-exceptions`, `tail-call`, `function-references`,
-    /// `multi-memory`, `extended-const`; `fuel=N` (units of fuel for the run).
+    /// `multi-memory`, `extended-const`, `simd`, `relaxed-simd`, `memory64`,
+    /// `wide-arithmetic`, `custom-page-sizes`; `fuel=N` (units of fuel for the run).
     #[arg(short = 'W', value_name = "OPT[,OPT...]")]
     pub wasm: Vec<String>,
     /// The garbage collector: `drc` (default) or `null` (never frees).
@@ -48,6 +49,11 @@ impl EngineOptions {
                 "function-references" => WasmFeatures::FUNCTION_REFERENCES,
                 "multi-memory" => WasmFeatures::MULTI_MEMORY,
                 "extended-const" => WasmFeatures::EXTENDED_CONST,
+                "simd" => WasmFeatures::SIMD,
+                "relaxed-simd" => WasmFeatures::RELAXED_SIMD,
+                "memory64" => WasmFeatures::MEMORY64,
+                "wide-arithmetic" => WasmFeatures::WIDE_ARITHMETIC,
+                "custom-page-sizes" => WasmFeatures::CUSTOM_PAGE_SIZES,
                 "legacy-exceptions" => {
                     out.legacy_exceptions = Some(flag()?);
                     continue;
@@ -106,7 +112,14 @@ mod tests {
             [(WasmFeatures::GC, false), (WasmFeatures::TAIL_CALL, true)]
         );
         assert_eq!((w.fuel, w.legacy_exceptions), (Some(100), Some(true)));
-        assert!(options(&["simd"]).wasm_options().is_err());
+        assert!(options(&["threads"]).wasm_options().is_err());
+        assert_eq!(
+            options(&["simd=n,memory64"])
+                .wasm_options()
+                .unwrap()
+                .features,
+            [(WasmFeatures::SIMD, false), (WasmFeatures::MEMORY64, true)]
+        );
         assert!(options(&["gc=maybe"]).wasm_options().is_err());
         assert!(options(&["fuel=lots"]).wasm_options().is_err());
         let config = options(&["gc=n"]).config().unwrap();

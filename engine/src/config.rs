@@ -17,6 +17,7 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) parallel_compilation: bool,
+    pub(crate) relaxed_simd_deterministic: bool,
 }
 
 /// Which garbage collector manages each store's GC heap.
@@ -74,12 +75,13 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The proposals this engine accepts: Wasm 2.0 without SIMD, plus typed function
-    /// references, tail calls, extended constant expressions, multiple memories, the GC
-    /// proposal, exception handling, wide arithmetic, custom page sizes, 64-bit memories
-    /// and tables (memory64), and (off by default) legacy exception handling.
+    /// The proposals this engine accepts: WebAssembly 3.0 (Wasm 2.0 with SIMD, relaxed
+    /// SIMD, typed function references, tail calls, extended constant expressions,
+    /// multiple memories, the GC proposal, exception handling, 64-bit memories and
+    /// tables), plus wide arithmetic, custom page sizes, and (off by default) legacy
+    /// exception handling. Not threads.
     pub const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
-        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::RELAXED_SIMD)
         .union(WasmFeatures::FUNCTION_REFERENCES)
         .union(WasmFeatures::TAIL_CALL)
         .union(WasmFeatures::EXTENDED_CONST)
@@ -111,6 +113,7 @@ impl Config {
             consume_fuel: false,
             epoch_interruption: false,
             parallel_compilation: true,
+            relaxed_simd_deterministic: false,
         }
     }
 
@@ -200,6 +203,15 @@ impl Config {
     /// check.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
+        self
+    }
+
+    /// Gives relaxed SIMD operators the results of the spec's deterministic profile on
+    /// every host (default: off). They have them anyway but for `relaxed_madd` and
+    /// `relaxed_nmadd`, which without this fuse the multiply and add only on hosts with
+    /// FMA instructions, rounding twice elsewhere.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.relaxed_simd_deterministic = enable;
         self
     }
 

@@ -127,8 +127,21 @@ fn other_merged_proposals() {
         "wide-arithmetic",
         "custom-page-sizes",
         "memory64",
+        "relaxed-simd",
     ] {
-        assert!(run_suite(suite, false) > 100, "{suite}");
+        assert!(run_suite(suite, false) > 70, "{suite}");
+    }
+}
+
+#[test]
+fn simd() {
+    assert!(run_suite("simd", false) > 25_000);
+}
+
+#[test]
+fn simd_and_memory64_gc_stress() {
+    for suite in ["simd", "memory64"] {
+        assert!(run_suite(suite, true) > 1_000, "{suite}");
     }
 }
 

@@ -223,9 +223,15 @@ struct Worker<'a> {
 impl<'a> Worker<'a> {
     fn new(engine: &'a crate::Engine, info: &'a ModuleInfo, wasm: &'a [u8]) -> Worker<'a> {
         let config = engine.config();
+        let host_fma = engine
+            .isa()
+            .isa_flags()
+            .iter()
+            .any(|f| f.name == "has_fma" && f.as_bool() == Some(true));
         let tunables = crate::translate::Tunables {
             consume_fuel: config.consume_fuel,
             epoch_interruption: config.epoch_interruption,
+            fused_madd: config.relaxed_simd_deterministic || host_fma,
         };
         Worker {
             engine,

@@ -61,6 +61,8 @@ pub(crate) struct FuncEnv<'m> {
     /// The exception handlers of the enclosing `try_table`s, outermost first (within one
     /// `try_table`, its catch clauses last to first): calls made here go through them.
     pub(crate) handlers: Vec<CatchHandler>,
+    /// Whether `relaxed_madd` is fused (`Tunables`).
+    pub(crate) fused_madd: bool,
 }
 
 /// A catch clause's block, which exceptions thrown through calls in its `try_table`
@@ -97,6 +99,7 @@ impl<'m> FuncEnv<'m> {
             builtin_sigs: HashMap::new(),
             fuel: None,
             epoch: None,
+            fused_madd: true,
             handlers: Vec::new(),
         }
     }
@@ -207,6 +210,12 @@ impl<'m> FuncEnv<'m> {
         } else {
             b.ins().ireduce(I32, pages)
         }
+    }
+
+    /// Whether `relaxed_madd` fuses: in the deterministic profile always, otherwise where
+    /// the host has FMA instructions.
+    pub(crate) fn fused_madd(&self) -> bool {
+        self.fused_madd
     }
 
     /// Whether memory `index` has 64-bit addresses.

@@ -13,6 +13,7 @@ mod interrupts;
 mod legacy;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 
 use interrupts::cost;
@@ -74,6 +75,8 @@ pub(crate) struct Tunables {
     pub consume_fuel: bool,
     /// Check the epoch deadline (`Config::epoch_interruption`).
     pub epoch_interruption: bool,
+    /// Fuse `relaxed_madd` (`Config::relaxed_simd_deterministic`, or a host with FMA).
+    pub fused_madd: bool,
 }
 
 struct State {
@@ -230,6 +233,7 @@ impl<'e> FuncTranslator<'e> {
             locals,
         };
         let mut env = FuncEnv::new(info, vmctx, self.gc, self.registry);
+        env.fused_madd = self.tunables.fused_madd;
         env.interrupts_entry(
             &mut b,
             self.tunables.consume_fuel,
@@ -328,6 +332,7 @@ fn translate_op(
     if numeric::translate_numeric(op, b, &mut state.stack)
         || memory::translate_memory(op, b, state, env)?
         || table::translate_table(op, b, state, env)
+        || simd::translate_simd(op, b, state, env)?
     {
         return Ok(());
     }
