@@ -178,3 +178,37 @@ fn sixteen_reference_parameters() {
     );
     assert_eq!(f.ty(&store).params().len(), 16);
 }
+
+#[test]
+fn v128_values_cross_host_calls_typed_and_untyped() -> Result<()> {
+    use engine::{V128, Val};
+    let engine = Engine::default();
+    let mut linker = Linker::<()>::new(&engine);
+    // A host function over v128: swaps the two 64-bit halves.
+    linker.func_wrap("host", "swap", |v: V128| V128(v.0.rotate_left(64)))?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "swap" (func $swap (param v128) (result v128)))
+          (table funcref (elem $swap))
+          (type $t (func (param v128) (result v128)))
+          (func (export "twice") (param v128) (result v128)
+            (call_indirect (type $t) (call $swap (local.get 0)) (i32.const 0)))
+          (func (export "add") (param v128 v128) (result v128)
+            (i64x2.add (local.get 0) (local.get 1))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let twice = instance.get_typed_func::<V128, V128>(&store, "twice")?;
+    let x = V128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
+    assert_eq!(twice.call(&mut store, x)?, x);
+    let add = instance.get_func(&store, "add").unwrap();
+    let mut out = [Val::V128(0)];
+    add.call(
+        &mut store,
+        &[Val::V128(1 | 2 << 64), Val::V128(3 | 4 << 64)],
+        &mut out,
+    )?;
+    assert!(matches!(out[0], Val::V128(v) if v == 4 | 6 << 64));
+    Ok(())
+}
