@@ -140,12 +140,12 @@ pub(super) fn translate_simd(
         O::V128Load16x4U { memarg } => load_extend(b, state, env, memarg, I32X4, false),
         O::V128Load32x2S { memarg } => load_extend(b, state, env, memarg, I64X2, true),
         O::V128Load32x2U { memarg } => load_extend(b, state, env, memarg, I64X2, false),
-        O::V128Load8Splat { memarg } => load_splat(b, state, env, memarg, I8, I8X16),
-        O::V128Load16Splat { memarg } => load_splat(b, state, env, memarg, I16, I16X8),
-        O::V128Load32Splat { memarg } => load_splat(b, state, env, memarg, I32, I32X4),
-        O::V128Load64Splat { memarg } => load_splat(b, state, env, memarg, I64, I64X2),
-        O::V128Load32Zero { memarg } => load_zero(b, state, env, memarg, I32, I32X4),
-        O::V128Load64Zero { memarg } => load_zero(b, state, env, memarg, I64, I64X2),
+        O::V128Load8Splat { memarg } => load_scalar(b, state, env, memarg, I8, I8X16, true),
+        O::V128Load16Splat { memarg } => load_scalar(b, state, env, memarg, I16, I16X8, true),
+        O::V128Load32Splat { memarg } => load_scalar(b, state, env, memarg, I32, I32X4, true),
+        O::V128Load64Splat { memarg } => load_scalar(b, state, env, memarg, I64, I64X2, true),
+        O::V128Load32Zero { memarg } => load_scalar(b, state, env, memarg, I32, I32X4, false),
+        O::V128Load64Zero { memarg } => load_scalar(b, state, env, memarg, I64, I64X2, false),
         O::V128Load8Lane { memarg, lane } => load_lane(b, state, env, memarg, lane, I8, I8X16),
         O::V128Load16Lane { memarg, lane } => load_lane(b, state, env, memarg, lane, I16, I16X8),
         O::V128Load32Lane { memarg, lane } => load_lane(b, state, env, memarg, lane, I32, I32X4),
@@ -624,33 +624,25 @@ fn cast_narrow(b: &mut FunctionBuilder<'_>, bits: Value, wide: ir::Type) -> Valu
     b.ins().bitcast(narrow_lanes, lanes(), v)
 }
 
-fn load_splat(
+/// A scalar load of `lane` bytes into every lane of a vector of type `ty` (`splat`), or
+/// into lane 0 with the rest zero (`zero`).
+fn load_scalar(
     b: &mut FunctionBuilder<'_>,
     state: &mut State,
     env: &FuncEnv<'_>,
     memarg: wasmparser::MemArg,
     lane: ir::Type,
     ty: ir::Type,
+    splat: bool,
 ) {
     let addr = state.pop();
     let (ptr, off) = env.heap_addr(b, mem(&memarg), addr, memarg.offset, lane.bytes() as u8);
     let x = b.ins().load(lane, lanes(), ptr, off);
-    let v = b.ins().splat(ty, x);
-    push(b, state, v);
-}
-
-fn load_zero(
-    b: &mut FunctionBuilder<'_>,
-    state: &mut State,
-    env: &FuncEnv<'_>,
-    memarg: wasmparser::MemArg,
-    lane: ir::Type,
-    ty: ir::Type,
-) {
-    let addr = state.pop();
-    let (ptr, off) = env.heap_addr(b, mem(&memarg), addr, memarg.offset, lane.bytes() as u8);
-    let x = b.ins().load(lane, lanes(), ptr, off);
-    let v = b.ins().scalar_to_vector(ty, x);
+    let v = if splat {
+        b.ins().splat(ty, x)
+    } else {
+        b.ins().scalar_to_vector(ty, x)
+    };
     push(b, state, v);
 }
 
