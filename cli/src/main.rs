@@ -71,16 +71,5 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
 /// Prints `err` on stderr: the message first (for a trap, what trapped), then the Wasm
 /// backtrace if there is one.
 fn report(err: &anyhow::Error) {
-    let Some(backtrace) = err.downcast_ref::<engine::WasmBacktrace>() else {
-        eprintln!("error: {err:#}");
-        return;
-    };
-    // The backtrace is a context around the trap: print the rest of the chain first.
-    let trace = backtrace.to_string();
-    let message: Vec<String> = err
-        .chain()
-        .map(|e| e.to_string())
-        .filter(|m| *m != trace)
-        .collect();
-    eprintln!("error: {}\n{trace}", message.join(": "));
+    eprintln!("error: {}", engine::error_report(err));
 }

@@ -81,7 +81,7 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, U
 pub use structref::{StructRef, StructType};
 pub use tag::{Tag, TagType};
 pub use translate::TranslateError;
-pub use trap::{FrameInfo, Trap, WasmBacktrace};
+pub use trap::{FrameInfo, Trap, WasmBacktrace, error_report};
 pub use typed::{
     IntoFunc, MAX_TYPED_ARITY, TypedFunc, V128, WasmParams, WasmResults, WasmRet, WasmTy,
     WithCaller,

@@ -144,6 +144,22 @@ impl WasmBacktrace {
     }
 }
 
+/// `err` as text with its message first: the error chain without the Wasm backtrace
+/// (joined with `: `), then the backtrace, if there is one, on the lines after. `{:#}`
+/// prints the backtrace first, since it is the outermost context of a trap's error.
+pub fn error_report(err: &anyhow::Error) -> String {
+    let Some(backtrace) = err.downcast_ref::<WasmBacktrace>() else {
+        return format!("{err:#}");
+    };
+    let trace = backtrace.to_string();
+    let message: Vec<String> = err
+        .chain()
+        .map(|e| e.to_string())
+        .filter(|m| *m != trace)
+        .collect();
+    format!("{}\n{}", message.join(": "), trace.trim_end())
+}
+
 /// Frames of a run of identical frames (deep recursion) shown before the rest is elided.
 const SHOWN_OF_A_RUN: usize = 3;
 

@@ -399,10 +399,16 @@ impl Runner {
             } => {
                 let key = module.map(|id| id.name().to_owned());
                 let result = match self.definitions.get(&key) {
-                    Some(Ok(module)) => self
-                        .linker
-                        .instantiate(&mut self.store, module)
-                        .map_err(|e| fail(format!("expected an instance, got error: {e:#}"))),
+                    Some(Ok(module)) => {
+                        self.linker
+                            .instantiate(&mut self.store, module)
+                            .map_err(|e| {
+                                fail(format!(
+                                    "expected an instance, got error: {}",
+                                    engine::error_report(&e)
+                                ))
+                            })
+                    }
                     Some(Err(f)) => Err(f.clone()),
                     None => Err(fail(format!(
                         "expected a module definition {}, got none",
@@ -417,13 +423,19 @@ impl Runner {
                 self.linker
                     .instance(&mut self.store, name, instance)
                     .map_err(|e| {
-                        fail(format!("expected to register \"{name}\", got error: {e:#}"))
+                        fail(format!(
+                            "expected to register \"{name}\", got error: {}",
+                            engine::error_report(&e)
+                        ))
                     })?;
                 Ok(())
             }
             WastDirective::Invoke(invoke) => match self.invoke(&invoke)? {
                 Ok(_) => Ok(()),
-                Err(e) => Err(fail(format!("expected success, got error: {e:#}"))),
+                Err(e) => Err(fail(format!(
+                    "expected success, got error: {}",
+                    engine::error_report(&e)
+                ))),
             },
             WastDirective::AssertReturn {
                 mut exec, results, ..
@@ -435,8 +447,9 @@ impl Runner {
                     Ok(done) => done.into_values(),
                     Err(e) => {
                         return Err(fail(format!(
-                            "expected {}, got error: {e:#}",
-                            display_rets(&results)
+                            "expected {}, got error: {}",
+                            display_rets(&results),
+                            engine::error_report(&e)
                         )));
                     }
                 };
@@ -489,10 +502,11 @@ impl Runner {
                         "expected link error \"{message}\", got a successful instantiation"
                     ))),
                     Err(e) if find_trap(&e).is_some() => Err(fail(format!(
-                        "expected link error \"{message}\", got trap: {e:#}"
+                        "expected link error \"{message}\", got trap: {}",
+                        engine::error_report(&e)
                     ))),
                     Err(e) => {
-                        self.set_note(message, &format!("{e:#}"));
+                        self.set_note(message, &engine::error_report(&e));
                         Ok(())
                     }
                 }
@@ -504,7 +518,8 @@ impl Runner {
             WastDirective::AssertException { mut exec, .. } => match self.execute(&mut exec)? {
                 Err(e) if e.downcast_ref::<engine::ThrownException>().is_some() => Ok(()),
                 Err(e) => Err(fail(format!(
-                    "expected an uncaught exception, got error: {e:#}"
+                    "expected an uncaught exception, got error: {}",
+                    engine::error_report(&e)
                 ))),
                 Ok(done) => Err(fail(format!("expected an uncaught exception, got {done}"))),
             },
@@ -577,14 +592,23 @@ impl Runner {
     /// uses `Module::from_binary`: `Module::new` would read bytes without the `\0asm` magic
     /// (e.g. `(module binary "")`, which must be malformed) as text.
     fn compile_bytes(&self, bytes: &[u8]) -> Result<Module, Fail> {
-        Module::from_binary(&self.engine, bytes)
-            .map_err(|e| fail(format!("expected a valid module, got error: {e:#}")))
+        Module::from_binary(&self.engine, bytes).map_err(|e| {
+            fail(format!(
+                "expected a valid module, got error: {}",
+                engine::error_report(&e)
+            ))
+        })
     }
 
     fn instantiate_module(&mut self, module: &Module) -> Result<Instance, Fail> {
         self.linker
             .instantiate(&mut self.store, module)
-            .map_err(|e| fail(format!("expected an instance, got error: {e:#}")))
+            .map_err(|e| {
+                fail(format!(
+                    "expected an instance, got error: {}",
+                    engine::error_report(&e)
+                ))
+            })
     }
 
     /// Runs an action. The outer `Result` is the runner's (missing export, unsupported
@@ -652,7 +676,7 @@ impl Runner {
                         "expected error \"{message}\", got a module that compiled"
                     )));
                 }
-                Err(e) => format!("{e:#}"),
+                Err(e) => engine::error_report(&e),
             },
         };
         self.set_note(message, &actual);
