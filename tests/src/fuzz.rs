@@ -27,14 +27,14 @@ pub struct Outcome {
 /// and tables, and every item exported.
 pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
+        simd_enabled: true,
+        relaxed_simd_enabled: true,
         exceptions_enabled: true,
         gc_enabled: true,
         threads_enabled: false,
-        memory64_enabled: false,
-        wide_arithmetic_enabled: false,
-        custom_page_sizes_enabled: false,
+        memory64_enabled: true,
+        wide_arithmetic_enabled: true,
+        custom_page_sizes_enabled: true,
         shared_everything_threads_enabled: false,
         reference_types_enabled: true,
         tail_call_enabled: true,
@@ -44,6 +44,7 @@ pub fn smith_config() -> wasm_smith::Config {
         max_imports: 0,
         max_memories: 2,
         max_memory32_bytes: 16 << 20,
+        max_memory64_bytes: 16 << 20,
         max_tables: 3,
         max_table_elements: 10_000,
         export_everything: true,
