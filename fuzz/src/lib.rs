@@ -44,8 +44,11 @@ impl Wasmtime {
             .wasm_bulk_memory(true)
             .wasm_multi_value(true)
             .wasm_exceptions(features.exceptions)
-            .wasm_simd(false)
+            .wasm_simd(true)
             .wasm_relaxed_simd(false)
+            .wasm_memory64(true)
+            .wasm_wide_arithmetic(true)
+            .wasm_custom_page_sizes(true)
             .consume_fuel(fuel)
             .collector(match collector {
                 WasmtimeCollector::Drc => Collector::DeferredReferenceCounting,

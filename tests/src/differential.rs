@@ -449,6 +449,10 @@ pub fn smith_config(features: Features) -> wasm_smith::Config {
         // Memories of a few pages: filling and growing them is most of a case's time
         // otherwise.
         max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
+        // Relaxed SIMD may differ between engines by design (the spec lets each host
+        // choose), so it is not compared.
+        relaxed_simd_enabled: false,
         ..crate::fuzz::smith_config()
     }
 }
