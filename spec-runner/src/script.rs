@@ -400,14 +400,8 @@ impl Runner {
                 let key = module.map(|id| id.name().to_owned());
                 let result = match self.definitions.get(&key) {
                     Some(Ok(module)) => {
-                        self.linker
-                            .instantiate(&mut self.store, module)
-                            .map_err(|e| {
-                                fail(format!(
-                                    "expected an instance, got error: {}",
-                                    engine::error_report(&e)
-                                ))
-                            })
+                        let module = module.clone();
+                        self.instantiate_module(&module)
                     }
                     Some(Err(f)) => Err(f.clone()),
                     None => Err(fail(format!(

@@ -338,17 +338,7 @@ pub(super) fn translate_simd(
         O::I16x8ExtAddPairwiseI8x16U => pairwise(b, state, I8X16, false),
         O::I32x4ExtAddPairwiseI16x8S => pairwise(b, state, I16X8, true),
         O::I32x4ExtAddPairwiseI16x8U => pairwise(b, state, I16X8, false),
-        O::I32x4DotI16x8S => binop(b, state, I16X8, |b, x, y| {
-            let lo = {
-                let (x, y) = (b.ins().swiden_low(x), b.ins().swiden_low(y));
-                b.ins().imul(x, y)
-            };
-            let hi = {
-                let (x, y) = (b.ins().swiden_high(x), b.ins().swiden_high(y));
-                b.ins().imul(x, y)
-            };
-            b.ins().iadd_pairwise(lo, hi)
-        }),
+        O::I32x4DotI16x8S => binop(b, state, I16X8, widening_dot),
 
         // ---------------------------------------------------------------- floats
         O::F32x4Abs => unop(b, state, F32X4, |b, x| b.ins().fabs(x)),
@@ -447,11 +437,11 @@ pub(super) fn translate_simd(
         O::F32x4RelaxedMax => binop(b, state, F32X4, |b, x, y| b.ins().fmax(x, y)),
         O::F64x2RelaxedMax => binop(b, state, F64X2, |b, x, y| b.ins().fmax(x, y)),
         O::I16x8RelaxedQ15mulrS => binop(b, state, I16X8, |b, x, y| b.ins().sqmul_round_sat(x, y)),
-        O::I16x8RelaxedDotI8x16I7x16S => binop(b, state, I8X16, dot_i8_to_i16),
+        O::I16x8RelaxedDotI8x16I7x16S => binop(b, state, I8X16, widening_dot),
         O::I32x4RelaxedDotI8x16I7x16AddS => {
             let (x, y, acc) = state.pop3();
             let (x, y) = (cast(b, x, I8X16), cast(b, y, I8X16));
-            let dot = dot_i8_to_i16(b, x, y);
+            let dot = widening_dot(b, x, y);
             let (lo, hi) = (b.ins().swiden_low(dot), b.ins().swiden_high(dot));
             let sum = b.ins().iadd_pairwise(lo, hi);
             let acc = cast(b, acc, I32X4);
@@ -464,9 +454,10 @@ pub(super) fn translate_simd(
     Ok(true)
 }
 
-/// Pairs of signed bytes multiplied and added into i16 lanes (wrapping), as the
-/// deterministic profile defines the relaxed dot products.
-fn dot_i8_to_i16(b: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
+/// Adjacent pairs of signed lanes multiplied and added into lanes twice as wide
+/// (wrapping): `i32x4.dot_i16x8_s`, and the relaxed dot products of i8 lanes as the
+/// deterministic profile defines them.
+fn widening_dot(b: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
     let lo = {
         let (x, y) = (b.ins().swiden_low(x), b.ins().swiden_low(y));
         b.ins().imul(x, y)
