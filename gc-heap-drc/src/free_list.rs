@@ -1,9 +1,13 @@
 //! A free list over a heap's index space: best fit by size with neighbours merged on free,
 //! a bump frontier for never-used space, and exact size classes for small blocks.
 //!
-//! Small blocks (at most `SMALL_MAX` bytes) are cached per size on free and reused by the
-//! next allocation of that size without touching the tree; `flush_small` returns them to
-//! the coalescing tree (the heap does so at each backup trace), which bounds fragmentation.
+//! Small blocks (at most `SMALL_MAX` bytes) are cached per size on free, and reused by the
+//! next allocation of that size, or as a bump chunk, without touching the tree: in a heap
+//! fragmented by scattered deaths, most free blocks are small and isolated, and a tree
+//! insertion and removal for each would cost more than the objects' whole lives.
+//! `merge_small` (the heap runs it after each collection) joins adjacent cached blocks and
+//! moves the runs larger than a small block to the tree; `flush_small` (before a backup
+//! trace, which walks the heap by the tree) moves them all, merging with tree neighbours.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,14 +27,17 @@ pub(crate) struct FreeList {
     limit: u32,
     /// Freed small blocks by size class (`size / ALIGN - 1`), reused last-in first-out.
     small: Vec<Vec<u32>>,
-    /// Scratch space for `flush_small`.
-    flush_scratch: Vec<(u32, u32)>,
+    /// Scratch space for merging cached blocks: blocks as `start << 32 | size`.
+    merge_scratch: Vec<u64>,
 }
 
 /// The allocation granularity.
 const ALIGN: u32 = 16;
 /// The largest block cached by size class.
 const SMALL_MAX: u32 = 256;
+/// A tree block at least this large is preferred for a bump chunk over a cached small
+/// block: compiled code then allocates many objects before it calls the runtime again.
+const USEFUL_CHUNK: u32 = 1024;
 
 impl FreeList {
     /// Free space `[start, limit)`.
@@ -42,7 +49,7 @@ impl FreeList {
             high_water: start,
             limit,
             small: vec![Vec::new(); (SMALL_MAX / ALIGN) as usize],
-            flush_scratch: Vec::new(),
+            merge_scratch: Vec::new(),
         }
     }
 
@@ -84,52 +91,79 @@ impl FreeList {
         }
     }
 
-    /// Returns every cached small block to the coalescing tree. The blocks are sorted and
-    /// adjacent ones merged first, so the tree sees one insertion per run of free space, not
-    /// one per block.
+    /// Returns every cached small block to the coalescing tree, merged with its free
+    /// neighbours.
     pub(crate) fn flush_small(&mut self) {
-        let mut blocks = std::mem::take(&mut self.flush_scratch);
+        self.merge_cached(true);
+    }
+
+    /// Joins adjacent cached small blocks: a run larger than `SMALL_MAX` goes to the tree
+    /// (merged with its tree neighbours), a smaller one back to its size class. Blocks that
+    /// neighbour a tree block stay apart from it until the next `flush_small`.
+    pub(crate) fn merge_small(&mut self) {
+        self.merge_cached(false);
+    }
+
+    /// `flush_small` (`all`) or `merge_small`. The blocks are sorted and adjacent ones
+    /// merged first, so the tree sees one insertion per run of free space, not one per
+    /// block.
+    fn merge_cached(&mut self, all: bool) {
+        let mut blocks = std::mem::take(&mut self.merge_scratch);
         blocks.clear();
         for c in 0..self.small.len() {
             let size = (c as u32 + 1) * ALIGN;
-            blocks.extend(self.small[c].drain(..).map(|start| (start, size)));
+            blocks.extend(
+                self.small[c]
+                    .drain(..)
+                    .map(|start| u64::from(start) << 32 | u64::from(size)),
+            );
         }
-        // Frees arrive in collection order, which follows allocation order closely: the
-        // stable sort finds those runs and merges them in near-linear time.
-        blocks.sort();
+        // One word per block, the start in its high half: sorting words sorts by address.
+        blocks.sort_unstable();
         let mut run: Option<(u32, u32)> = None;
-        for &(start, size) in &blocks {
+        for &block in &blocks {
+            let (start, size) = ((block >> 32) as u32, block as u32);
             run = match run {
                 Some((s, len)) if s + len == start => Some((s, len + size)),
                 Some((s, len)) => {
-                    self.free_coalescing(s, len);
+                    self.release_run(s, len, all);
                     Some((start, size))
                 }
                 None => Some((start, size)),
             };
         }
         if let Some((s, len)) = run {
-            self.free_coalescing(s, len);
+            self.release_run(s, len, all);
         }
-        self.flush_scratch = blocks;
+        self.merge_scratch = blocks;
+    }
+
+    /// Frees a run of merged cached blocks: to the tree if `all` or if it is not small, or
+    /// at the frontier, else back to its size class.
+    fn release_run(&mut self, start: u32, len: u32, all: bool) {
+        match self.small_class(len) {
+            Some(c) if !all && start + len != self.frontier => self.small[c].push(start),
+            _ => self.free_coalescing(start, len),
+        }
     }
 
     /// A block of free space for bump allocation, at least `min` and at most `max` bytes
-    /// (multiples of the alignment): cached small blocks are flushed, then the largest free
-    /// block is used before the frontier grows, so bumping reuses freed space first.
+    /// (multiples of the alignment). In order: the largest tree block if it holds
+    /// `USEFUL_CHUNK` bytes, a cached small block (of the largest class cached), the
+    /// largest tree block, and the frontier, so that bumping reuses freed space first.
     pub(crate) fn alloc_chunk(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
-        if self.small.iter().any(|s| !s.is_empty()) {
-            self.flush_small();
+        if let Some(chunk) = self.chunk_from_tree(min.max(USEFUL_CHUNK.min(max)), max) {
+            return Some(chunk);
         }
-        if let Some(&(len, start)) = self.by_size.iter().next_back()
-            && len >= min
-        {
-            let take = len.min(max);
-            self.remove(start, len);
-            if len > take {
-                self.insert(start + take, len - take);
+        if let Some(first) = self.small_class(min) {
+            for c in (first..self.small.len()).rev() {
+                if let Some(start) = self.small[c].pop() {
+                    return Some((start, (c as u32 + 1) * ALIGN));
+                }
             }
-            return Some((start, take));
+        }
+        if let Some(chunk) = self.chunk_from_tree(min, max) {
+            return Some(chunk);
         }
         let available = self.limit - self.frontier;
         if available < min {
@@ -139,6 +173,20 @@ impl FreeList {
         let start = self.frontier;
         self.frontier += take;
         self.high_water = self.high_water.max(self.frontier);
+        Some((start, take))
+    }
+
+    /// Up to `max` bytes from the largest tree block, if it holds at least `min`.
+    fn chunk_from_tree(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
+        let &(len, start) = self.by_size.iter().next_back()?;
+        if len < min {
+            return None;
+        }
+        let take = len.min(max);
+        self.remove(start, len);
+        if len > take {
+            self.insert(start + take, len - take);
+        }
         Some((start, take))
     }
 
@@ -262,7 +310,8 @@ mod tests {
         let mut f = FreeList::new(16, 16 + 4096);
         let blocks: Vec<u32> = (0..8).map(|_| f.alloc(64).unwrap()).collect();
         let _kept = f.alloc(64).unwrap();
-        // Freed out of order, cached by size class: the flush merges them into one run.
+        // Freed out of order, cached by size class: the merge joins them into one run,
+        // larger than a small block, so it goes to the tree.
         for &b in blocks
             .iter()
             .rev()
@@ -271,11 +320,35 @@ mod tests {
         {
             f.free(b, 64);
         }
+        f.merge_small();
         assert_eq!(f.alloc_chunk(128, 256), Some((16, 256)));
         assert_eq!(f.alloc_chunk(128, 1024), Some((16 + 256, 256)));
         // Nothing freed is large enough: the frontier.
         assert_eq!(f.alloc_chunk(128, 1024), Some((16 + 9 * 64, 1024)));
         assert_eq!(f.alloc_chunk(4096, 4096), None);
+    }
+
+    #[test]
+    fn isolated_small_blocks_stay_cached_and_serve_as_chunks() {
+        let mut f = FreeList::new(16, 16 + 4096);
+        let blocks: Vec<u32> = (0..8).map(|_| f.alloc(32).unwrap()).collect();
+        // Every other block freed: isolated, they stay in their class after a merge; two
+        // neighbours freed together become one block of the next class.
+        f.free(blocks[1], 32);
+        f.free(blocks[3], 32);
+        f.free(blocks[5], 32);
+        f.free(blocks[6], 32);
+        f.merge_small();
+        assert_eq!(f.free_bytes(), 4 * 32);
+        assert_eq!(f.next_free_block(0), None, "nothing went to the tree");
+        // A chunk comes from the largest cached class first, with no tree work.
+        assert_eq!(f.alloc_chunk(32, 1024), Some((blocks[5], 64)));
+        assert_eq!(f.alloc(32), Some(blocks[3]));
+        // A chunk larger than every cached block comes from the frontier.
+        assert_eq!(f.alloc_chunk(64, 1024), Some((16 + 8 * 32, 1024)));
+        // Flushing moves what is left to the tree.
+        f.flush_small();
+        assert_eq!(f.next_free_block(0), Some((blocks[1], 32)));
     }
 
     #[test]

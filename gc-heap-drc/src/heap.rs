@@ -64,8 +64,11 @@ const CHILD_CHUNK: u32 = 1024;
 const MIN_ZCT_LIMIT: usize = 4096;
 /// Bytes of old objects allocated (`externref`s) between collections, at least.
 const MIN_ALLOC_LIMIT: u64 = 1 << 20;
-/// Young bytes allocated that trigger a collection.
-const YOUNG_LIMIT: u64 = 1 << 20;
+/// Young bytes allocated that trigger a collection, at least: the young generation's size
+/// while the old one is small.
+const MIN_YOUNG_LIMIT: u64 = 1 << 20;
+/// Young bytes allocated that trigger a collection, at most.
+const MAX_YOUNG_LIMIT: u64 = 16 << 20;
 
 /// A deferred-reference-counting heap.
 pub struct DrcHeap {
@@ -103,6 +106,9 @@ pub struct DrcHeap {
     /// Bytes of old objects allocated since the last collection.
     allocated_since_gc: u64,
     alloc_limit: u64,
+    /// Young bytes allocated that trigger the next collection: the old generation's bytes,
+    /// between `MIN_YOUNG_LIMIT` and `MAX_YOUNG_LIMIT` (see `next_young_limit`).
+    young_limit: u64,
     /// Live bytes after a collection above which the backup trace runs.
     trace_limit: u64,
     /// Backup traces run so far.
@@ -153,6 +159,7 @@ impl DrcHeap {
             zct_limit: MIN_ZCT_LIMIT,
             allocated_since_gc: 0,
             alloc_limit: MIN_ALLOC_LIMIT,
+            young_limit: MIN_YOUNG_LIMIT,
             trace_limit: MIN_TRACE_LIMIT,
             traces: 0,
             live_objects: 0,
@@ -838,7 +845,7 @@ unsafe impl GcHeap for DrcHeap {
 
     fn needs_gc(&self) -> bool {
         self.stress
-            || self.young_bytes() >= YOUNG_LIMIT
+            || self.young_bytes() >= self.young_limit
             || self.zct.len() >= self.zct_limit
             || self.allocated_since_gc >= self.alloc_limit
     }
@@ -918,6 +925,7 @@ unsafe impl GcHeap for DrcHeap {
         self.zct_limit = MIN_ZCT_LIMIT;
         self.allocated_since_gc = 0;
         self.alloc_limit = MIN_ALLOC_LIMIT;
+        self.young_limit = MIN_YOUNG_LIMIT;
         self.trace_limit = MIN_TRACE_LIMIT;
         self.traces = 0;
         self.live_objects = 0;
@@ -945,6 +953,19 @@ fn next_trace_limit(live: u64, max: u64) -> u64 {
     MIN_TRACE_LIMIT.max(live.saturating_mul(2).min(halfway))
 }
 
+/// The young bytes that trigger the next collection when `old` bytes of old objects are
+/// live: as many as the old generation holds, within `MIN_YOUNG_LIMIT..=MAX_YOUNG_LIMIT`.
+///
+/// A young generation too small for the program's short-lived structures promotes them
+/// before they die (a tree under construction, a table being filled), and each promoted
+/// object then costs its counting and its freeing. Sized like the old generation, the
+/// young one keeps the heap within about twice its live data, what a copying collector's
+/// two spaces take, while a program with little live data keeps a small, cache-resident
+/// young generation.
+fn next_young_limit(old: u64) -> u64 {
+    old.clamp(MIN_YOUNG_LIMIT, MAX_YOUNG_LIMIT)
+}
+
 /// One collection: the young collection, then a walk of the zero-count table freeing
 /// entries no frame holds, then the backup trace if live bytes call for one.
 struct DrcCollection<'a> {
@@ -969,7 +990,10 @@ impl DrcCollection<'_> {
         let heap = &mut *self.heap;
         heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
         heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
+        heap.young_limit = next_young_limit(heap.bytes_in_use);
         heap.allocated_since_gc = 0;
+        // What this collection freed, joined into runs where it lies together.
+        heap.free.merge_small();
         heap.zct_spare = std::mem::take(&mut self.pending);
         // The check walks the heap: after every collection of a small heap, and at most
         // once per `live / 1024` collections of a large one, so that it costs about 1024
@@ -1382,7 +1406,7 @@ mod tests {
         }
         assert_eq!(
             n * 32,
-            YOUNG_LIMIT,
+            MIN_YOUNG_LIMIT,
             "after the young limit, not a table length"
         );
         collect(&mut heap, &mut t, &mut []);
