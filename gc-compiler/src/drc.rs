@@ -2,9 +2,11 @@
 //!
 //! A store into a young object (see `gc_core::DrcHeader::YOUNG`) is a plain store. A
 //! store into an old object, a table or a global counts the new reference and releases
-//! the old one, unless they are equal; a young new value not yet in the young log is then
-//! logged by the runtime (a cold call, once per object). Initialising stores into a new
-//! object, which is young, are plain stores.
+//! the old one, unless they are equal. A young new value not yet in the young log, and an
+//! old value whose count reached zero and which is not in the zero-count table, are
+//! appended to the heap's barrier log inline (`gc_core::DrcHeader::LOG_CURSOR_OFFSET`);
+//! only a full log calls the runtime. Initialising stores into a new object, which is
+//! young, are plain stores.
 
 use crate::access::object_flags;
 use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler, GcRefKind};
@@ -17,6 +19,10 @@ const KIND_OFFSET: i32 = VMGcHeader::KIND_OFFSET as i32;
 /// The young object bit, and the bit saying a young object is in the young log.
 const YOUNG: u32 = DrcHeader::YOUNG;
 const LOGGED: u32 = DrcHeader::LOGGED;
+/// The kind word's bit saying an object is in the zero-count table (or the barrier log).
+const IN_ZCT: u32 = DrcHeader::IN_ZCT;
+/// The barrier log's cursor, from the heap base.
+const LOG_CURSOR: i32 = DrcHeader::LOG_CURSOR_OFFSET as i32;
 
 /// Code emission for the DRC collector.
 #[derive(Clone, Copy, Debug)]
@@ -116,7 +122,8 @@ impl DrcCompiler {
 
     /// Emits: if `r` (of static kind `kind`) is a heap object, add one to its count; if `r`
     /// is then young and not logged (which only a first count can make it), branch to
-    /// `log`, else continue in the block this returns into.
+    /// `log`, else continue in the block this returns into. Returns the object's address
+    /// and its kind word, for `log`.
     fn emit_increment(
         &self,
         env: &mut dyn GcCompileEnv,
@@ -124,7 +131,7 @@ impl DrcCompiler {
         r: Value,
         kind: GcRefKind,
         log: ir::Block,
-    ) {
+    ) -> (Value, Value) {
         let done = b.create_block();
         let (addr, count) = self.emit_adjust(env, b, r, kind, 1, done);
         // A young object with a count is logged already: only a first count can need the
@@ -140,6 +147,7 @@ impl DrcCompiler {
         b.ins().brif(young_unlogged, log, &[], done, &[]);
         b.seal_block(done);
         b.switch_to_block(done);
+        (addr, header)
     }
 
     /// Emits: if `r` (of static kind `kind`) is a heap object, add one to its count.
@@ -158,8 +166,8 @@ impl DrcCompiler {
     }
 
     /// Emits: if `r` (of static kind `kind`) is a heap object, subtract one from its count
-    /// and return the new count, in the block where `r` is one (the caller ends it). A
-    /// non-object continues in `done`.
+    /// and return its address and new count, in the block where `r` is one (the caller
+    /// ends it). A non-object continues in `done`.
     fn emit_decrement(
         &self,
         env: &mut dyn GcCompileEnv,
@@ -167,8 +175,51 @@ impl DrcCompiler {
         r: Value,
         kind: GcRefKind,
         done: ir::Block,
-    ) -> Value {
-        self.emit_adjust(env, b, r, kind, -1, done).1
+    ) -> (Value, Value) {
+        self.emit_adjust(env, b, r, kind, -1, done)
+    }
+
+    /// Emits, in a cold block: if the barrier log has room, append `entry` to it, set
+    /// `bit` in `kind_word` (the kind word of the object at `addr`) and jump to `done`;
+    /// else jump to `full`.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_log_append(
+        &self,
+        env: &mut dyn GcCompileEnv,
+        b: &mut FunctionBuilder<'_>,
+        entry: Value,
+        addr: Value,
+        kind_word: Value,
+        bit: u32,
+        done: ir::Block,
+        full: ir::Block,
+    ) {
+        // The cursor lies below the first object: always inside the heap.
+        let flags = object_flags();
+        let base = env.gc_heap_base(b);
+        let next = b.ins().load(I32, flags, base, LOG_CURSOR);
+        let limit = b.ins().load(I32, flags, base, LOG_CURSOR + 4);
+        let mut room = b.ins().icmp(IntCC::UnsignedLessThan, next, limit);
+        let next64 = b.ins().uextend(I64, next);
+        if self.bounds_checks {
+            // A corrupt cursor must not lead outside the heap.
+            let end = b.ins().iadd_imm_u(next64, 4);
+            let bound = env.gc_heap_bound(b);
+            let in_heap = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, bound);
+            room = b.ins().band(room, in_heap);
+        }
+        let append = b.create_block();
+        b.ins().brif(room, append, &[], full, &[]);
+        b.seal_block(append);
+        b.switch_to_block(append);
+        b.set_cold_block(append);
+        let slot = b.ins().iadd(base, next64);
+        b.ins().store(flags, entry, slot, 0);
+        let next = b.ins().iadd_imm_u(next, 4);
+        b.ins().store(flags, next, base, LOG_CURSOR);
+        let flagged = b.ins().bor_imm_u(kind_word, i64::from(bit));
+        b.ins().store(flags, flagged, addr, KIND_OFFSET);
+        b.ins().jump(done, &[]);
     }
 }
 
@@ -223,20 +274,24 @@ impl GcCompiler for DrcCompiler {
         let release = b.create_block();
         if slot.may_be_young && !Self::is_null_constant(b, value) {
             let log = b.create_block();
-            self.emit_increment(env, b, value, slot, log);
+            let (addr, header) = self.emit_increment(env, b, value, slot, log);
             b.ins().jump(release, &[]);
-            // Cold: the new value needs logging; release the old one first, then call the
-            // runtime for both.
+            // Cold: the new value needs logging, into the barrier log if it has room.
             b.switch_to_block(log);
             let first_cold = b.func.dfg.num_blocks();
+            let full = b.create_block();
+            self.emit_log_append(env, b, value, addr, header, LOGGED, release, full);
+            b.seal_block(log);
+            // The log is full: release the old value first, then call the runtime for both.
+            b.seal_block(full);
+            b.switch_to_block(full);
             let call = b.create_block();
             let released = b.append_block_param(call, GC_REF_TYPE);
             let skip = b.create_block();
-            let count = self.emit_decrement(env, b, old, slot, skip);
+            let (_, count) = self.emit_decrement(env, b, old, slot, skip);
             let reached_zero = b.ins().icmp_imm_u(IntCC::Equal, count, 0);
             let released_value = b.ins().select(reached_zero, old, null);
             b.ins().jump(call, &[ir::BlockArg::Value(released_value)]);
-            b.seal_block(log);
             b.seal_block(skip);
             b.switch_to_block(skip);
             b.ins().jump(call, &[ir::BlockArg::Value(null)]);
@@ -258,12 +313,27 @@ impl GcCompiler for DrcCompiler {
         }
         b.seal_block(release);
         b.switch_to_block(release);
-        let count = self.emit_decrement(env, b, old, slot, done);
+        let (addr, count) = self.emit_decrement(env, b, old, slot, done);
         let zero = b.create_block();
         b.ins().brif(count, done, &[], zero, &[]);
+        // Cold: the old value's count reached zero. An old object not yet in the ZCT goes
+        // to the barrier log (a young one is the young collection's to judge).
         b.seal_block(zero);
         b.switch_to_block(zero);
         b.set_cold_block(zero);
+        let header = b.ins().load(I32, object_flags(), addr, KIND_OFFSET);
+        let listed = b.ins().band_imm_u(header, i64::from(IN_ZCT | YOUNG));
+        let unlisted = b.create_block();
+        b.ins().brif(listed, done, &[], unlisted, &[]);
+        b.seal_block(unlisted);
+        b.switch_to_block(unlisted);
+        b.set_cold_block(unlisted);
+        let entry = b.ins().bor_imm_u(old, i64::from(DrcHeader::LOG_ZCT_TAG));
+        let full = b.create_block();
+        self.emit_log_append(env, b, entry, addr, header, IN_ZCT, done, full);
+        b.seal_block(full);
+        b.switch_to_block(full);
+        b.set_cold_block(full);
         env.gc_barrier_slow_path(b, [null, old]);
         b.ins().jump(done, &[]);
         b.seal_block(done);

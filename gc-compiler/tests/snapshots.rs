@@ -187,8 +187,8 @@ fn drc_barriers_use_the_static_type() {
     check("drc_store_barrier_non_null_object", &func);
     assert_eq!(
         count(&func, "band"),
-        1,
-        "no i31 tag test, only the young test"
+        2,
+        "no i31 tag test: only the new value's young test and the old one's ZCT test"
     );
     // A nullable slot of objects: the null tests stay, the tag tests go.
     let nullable = GcRefKind {
@@ -211,8 +211,8 @@ fn drc_barriers_use_the_static_type() {
     });
     assert_eq!(
         count(&func, "band"),
-        1,
-        "no i31 tag test, only the young test"
+        2,
+        "no i31 tag test: only the new value's young test and the old one's ZCT test"
     );
     // Storing the constant null increments nothing: one count update (the old value's).
     let func = build(|env, b, addr, _| {
@@ -275,8 +275,9 @@ fn drc_stores_into_young_objects_are_plain() {
     );
     assert_eq!(
         count(&func, "store"),
-        5,
-        "plain store; barrier store and both counts; the old count in the cold log path"
+        11,
+        "plain store; barrier store and both counts; the old count in the cold path of a \
+         full log; entry, cursor and flag for each of the two inline log appends"
     );
     // Initialising a new (young) object's field: one plain store, nothing else.
     let func = build(|env, b, addr, value| {

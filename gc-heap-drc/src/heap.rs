@@ -6,7 +6,10 @@
 //!
 //! Small objects are bump-allocated from a zeroed chunk of free space (by compiled code
 //! inline, or by `alloc_raw`), see `gc_core::GcBumpLayout`; the cursor lives at
-//! `CURSOR` in the heap's first object slot, where no object is. New structs, arrays and
+//! `CURSOR` in the heap's first object slot, where no object is. Beside it lies the barrier
+//! log's cursor (`gc_core::DrcHeader::LOG_CURSOR_OFFSET`): barriers append the young
+//! objects they log and the objects whose count reached zero to a buffer just above the
+//! first slot, and `drain_log` moves them to the young log and the ZCT. New structs, arrays and
 //! exceptions are young (`heap/young.rs`): listed nowhere, their fields uncounted, freed in
 //! bulk by the young collection that starts every collection unless it promotes them.
 //! `externref` objects are counted from birth, so that host values are dropped promptly.
@@ -37,6 +40,16 @@ const REF_COUNT: usize = DrcHeader::REF_COUNT_OFFSET as usize;
 const SIZE: usize = DrcHeader::SIZE_OFFSET as usize;
 const HOST_DATA: usize = DRC_LAYOUTS.externref_host_data_offset as usize;
 const CURSOR: usize = DrcHeader::CURSOR_OFFSET as usize;
+const LOG_CURSOR: usize = DrcHeader::LOG_CURSOR_OFFSET as usize;
+/// The barrier log buffer starts right after the first object slot.
+const LOG_START: u32 = DRC_LAYOUTS.object_align;
+/// Entries of the barrier log buffer (4 bytes each).
+const LOG_ENTRIES: u32 = 1024;
+/// Entries of the barrier log in stress mode: few, so the runtime path runs often too.
+const STRESS_LOG_ENTRIES: u32 = 4;
+/// Heaps smaller than this have no barrier log (every barrier that logs calls the
+/// runtime): the buffer would take too much of them.
+const MIN_LOG_HEAP: usize = 256 << 10;
 const BUMP_MAX: u32 = DrcHeader::BUMP_MAX;
 const IN_ZCT: u32 = DrcHeader::IN_ZCT;
 /// Alignment mask of objects.
@@ -122,6 +135,11 @@ pub struct DrcHeap {
     check_credit: usize,
     /// The capacity when created, restored by `reset`.
     initial_capacity: u32,
+    /// The end of the barrier log buffer, which starts at `LOG_START`; `LOG_START` if the
+    /// heap has none.
+    log_end: u32,
+    /// Where objects start: after the barrier log buffer.
+    first_object: u32,
 }
 
 impl std::fmt::Debug for DrcHeap {
@@ -140,11 +158,19 @@ impl DrcHeap {
     /// `config.reserve_index_space`.
     pub fn new(config: &GcHeapConfig) -> Result<DrcHeap> {
         let region = Region::new(config, &DRC_LAYOUTS)?;
-        let capacity = config.initial_size.clamp(64, region.size()) & !ALIGN_MASK;
-        Ok(DrcHeap {
+        let entries = match (region.size() >= MIN_LOG_HEAP, config.stress) {
+            (false, _) => 0,
+            (true, false) => LOG_ENTRIES,
+            (true, true) => STRESS_LOG_ENTRIES,
+        };
+        let log_end = LOG_START + 4 * entries;
+        let first_object = log_end.next_multiple_of(DRC_LAYOUTS.object_align);
+        let capacity = (config.initial_size.clamp(64, region.size()) & !ALIGN_MASK)
+            .max((first_object as usize).min(region.size()));
+        let mut heap = DrcHeap {
             region,
             types: Vec::new(),
-            free: FreeList::new(DRC_LAYOUTS.object_align, capacity as u32),
+            free: FreeList::new(first_object, capacity as u32),
             zct: Vec::new(),
             zct_spare: Vec::new(),
             children_scratch: Vec::new(),
@@ -168,7 +194,48 @@ impl DrcHeap {
             stress: config.stress,
             check_credit: 0,
             initial_capacity: capacity as u32,
-        })
+            log_end,
+            first_object,
+        };
+        heap.reset_log();
+        Ok(heap)
+    }
+
+    /// Empties the barrier log buffer.
+    fn reset_log(&mut self) {
+        self.region.set_cursor(LOG_CURSOR, LOG_START, self.log_end);
+    }
+
+    /// Moves the barrier log buffer's entries to the young log and the ZCT (their flags are
+    /// set already) and empties it.
+    fn drain_log(&mut self) {
+        let (next, limit) = self.region.cursor(LOG_CURSOR);
+        if next == LOG_START {
+            return;
+        }
+        assert!(
+            (LOG_START..=self.log_end).contains(&next)
+                && limit == self.log_end
+                && next.is_multiple_of(4),
+            "corrupt barrier log cursor {next:#x}, {limit:#x}"
+        );
+        let entries = &self.region[LOG_START as usize..next as usize];
+        for entry in entries.chunks_exact(4) {
+            let entry = u32::from_le_bytes(entry.try_into().expect("4 bytes"));
+            let raw = entry & !DrcHeader::LOG_ZCT_TAG;
+            // Checked here so that a corrupt entry fails at once; every later access
+            // through it is bounds-checked too.
+            assert!(
+                raw != 0 && raw & VMGcRef::I31_TAG == 0,
+                "corrupt barrier log entry {entry:#x}"
+            );
+            if entry & DrcHeader::LOG_ZCT_TAG != 0 {
+                self.zct.push(raw);
+            } else {
+                self.young.log.push(raw);
+            }
+        }
+        self.reset_log();
     }
 
     fn read_u32(&self, r: VMGcRef, offset: usize) -> u32 {
@@ -283,7 +350,7 @@ impl DrcHeap {
         }
         free.sort_unstable();
         let mut free = free.into_iter().peekable();
-        let mut pos = DRC_LAYOUTS.object_align;
+        let mut pos = self.first_object;
         let end = self.free.frontier();
         while pos < end {
             if let Some(&(start, len)) = free.peek()
@@ -353,6 +420,11 @@ impl DrcHeap {
             );
         }
         assert!(self.young.ranges.is_empty() && self.young.log.is_empty());
+        assert_eq!(
+            self.region.cursor(LOG_CURSOR).0,
+            LOG_START,
+            "the barrier log is empty"
+        );
         assert_eq!(
             (self.live_objects, self.bytes_in_use),
             (objects.len(), bytes),
@@ -807,6 +879,8 @@ unsafe impl GcHeap for DrcHeap {
     }
 
     fn barrier_slow_path(&mut self, r: VMGcRef) {
+        // Called when the barrier log is full, or when there is none.
+        self.drain_log();
         let kind = self.read_u32(r, KIND);
         let count = self.ref_count(r);
         if kind & YOUNG != 0 {
@@ -859,8 +933,10 @@ unsafe impl GcHeap for DrcHeap {
             self.no_gc_depth, 0,
             "garbage collection inside a no-GC scope"
         );
-        // Every young object now lies in a range the young collection sweeps.
+        // Every young object now lies in a range the young collection sweeps, and the
+        // young log and the ZCT hold every entry.
         self.retire_chunk();
+        self.drain_log();
         // Flag each object a frame holds; the collection clears the flags when dropped.
         let mut stack_roots = std::mem::take(&mut self.stack_roots_scratch);
         stack_roots.clear();
@@ -913,7 +989,7 @@ unsafe impl GcHeap for DrcHeap {
         // Every object, chunk and cursor lies below the free list's high-water mark.
         let used = self.free.high_water() as usize;
         self.region.clear(used);
-        self.free = FreeList::new(DRC_LAYOUTS.object_align, self.initial_capacity);
+        self.free = FreeList::new(self.first_object, self.initial_capacity);
         self.zct.clear();
         self.zct_spare.clear();
         self.young.clear();
@@ -921,6 +997,7 @@ unsafe impl GcHeap for DrcHeap {
         self.chunk_hole = None;
         self.chunk_end = 0;
         self.set_cursor(0, 0);
+        self.reset_log();
         self.deferred_host_drops.clear();
         self.zct_limit = MIN_ZCT_LIMIT;
         self.allocated_since_gc = 0;
@@ -1152,8 +1229,13 @@ mod tests {
         assert_eq!(heap.vmctx_gc_heap_base(), base);
         assert_eq!((heap.live_objects(), heap.bytes_in_use()), (0, 0));
         assert_eq!(heap.capacity(), GcHeapConfig::default().initial_size);
+        assert_eq!(
+            heap.region.cursor(LOG_CURSOR),
+            (LOG_START, LOG_START + 4 * LOG_ENTRIES),
+            "an empty barrier log"
+        );
         assert!(
-            heap.region[..4 << 20].iter().all(|&b| b == 0),
+            heap.region[LOG_CURSOR + 8..4 << 20].iter().all(|&b| b == 0),
             "memory reads as zero"
         );
         assert!(heap.has_type(5), "types stay registered");
@@ -1501,6 +1583,72 @@ mod tests {
         let (_, limit) = cursor(&heap);
         heap.region[CURSOR..CURSOR + 4].copy_from_slice(&(limit + 16).to_le_bytes());
         externref(&mut heap, &mut t, &drops);
+    }
+
+    /// What a compiled barrier does with room in the barrier log: append `entry`, set
+    /// `bit` in `r`'s kind word.
+    fn log_inline(heap: &mut DrcHeap, r: VMGcRef, entry: u32, bit: u32) {
+        let (next, limit) = heap.region.cursor(LOG_CURSOR);
+        assert!(next < limit, "room in the log");
+        heap.region[next as usize..next as usize + 4].copy_from_slice(&entry.to_le_bytes());
+        heap.region[LOG_CURSOR..LOG_CURSOR + 4].copy_from_slice(&(next + 4).to_le_bytes());
+        let kind = heap.read_u32(r, KIND);
+        heap.write_u32(r, KIND, kind | bit);
+    }
+
+    #[test]
+    fn barrier_log_entries_reach_the_young_log_and_the_zct() {
+        let (mut heap, mut t, _) = setup_with(1 << 20);
+        let (node, _) = register_node_and_pair(&mut heap);
+        let old = alloc(&mut heap, node);
+        heap.clone_gc_ref(&old);
+        promote(&mut heap, &mut t, &[old]);
+        assert_eq!(heap.zct_len(), 0);
+        let young = alloc(&mut heap, node);
+        // A table took `young` (count 1, logged inline) and dropped `old`'s last count.
+        heap.write_u32(young, REF_COUNT, 1);
+        log_inline(&mut heap, young, young.as_raw(), LOGGED);
+        heap.write_u32(old, REF_COUNT, 0);
+        let tagged = old.as_raw() | DrcHeader::LOG_ZCT_TAG;
+        log_inline(&mut heap, old, tagged, IN_ZCT);
+        assert_eq!(
+            (heap.zct_len(), heap.young.log.len()),
+            (0, 0),
+            "not drained yet"
+        );
+        collect(&mut heap, &mut t, &mut []);
+        assert_eq!(
+            heap.objects(),
+            [young],
+            "the logged one survives, the released is freed"
+        );
+        assert_eq!(heap.ref_count(young), 1);
+        assert!(!heap.is_young(young));
+        assert_eq!(heap.region.cursor(LOG_CURSOR).0, LOG_START, "drained");
+        // A full log sends barriers to the runtime, which drains it first.
+        let (_, limit) = heap.region.cursor(LOG_CURSOR);
+        let others: Vec<VMGcRef> = (0..(limit - LOG_START) / 4)
+            .map(|_| alloc(&mut heap, node))
+            .collect();
+        for &o in &others {
+            heap.write_u32(o, REF_COUNT, 1);
+            log_inline(&mut heap, o, o.as_raw(), LOGGED);
+        }
+        let last = alloc(&mut heap, node);
+        heap.write_u32(last, REF_COUNT, 1);
+        heap.barrier_slow_path(last);
+        assert_eq!(heap.young.log.len(), others.len() + 1);
+        assert_eq!(heap.region.cursor(LOG_CURSOR).0, LOG_START);
+    }
+
+    #[test]
+    #[should_panic(expected = "corrupt barrier log entry")]
+    fn a_corrupt_barrier_log_entry_panics() {
+        let (mut heap, mut t, _) = setup_with(1 << 20);
+        let (node, _) = register_node_and_pair(&mut heap);
+        let r = alloc(&mut heap, node);
+        log_inline(&mut heap, r, 0, 0);
+        collect(&mut heap, &mut t, &mut []);
     }
 
     #[test]

@@ -218,20 +218,38 @@ impl Drop for Bomb {
 
 #[test]
 fn a_panicking_host_drop_during_a_barrier_collection_unwinds_to_the_caller() {
-    // In stress mode the barrier's slow path collects, which drops the `Bomb` inside a
-    // builtin called from Wasm: the panic must reach the host's call, not abort.
+    // In stress mode the barrier's slow path, taken when its small barrier log is full,
+    // collects, which drops the `Bomb` inside a builtin called from Wasm: the panic must
+    // reach the host's call, not abort.
     let mut config = Config::new();
     config.gc_stress(true);
     let mut fx = fixture(&config);
     let bomb = ExternRef::new(&mut fx.store, Bomb).unwrap();
     fx.call("table_set", &[Val::I32(3), Val::ExternRef(Some(bomb))])
         .unwrap();
+    // Made first: in stress mode a host allocation collects too, outside Wasm.
+    let others: Vec<ExternRef> = (0..16)
+        .map(|i| ExternRef::new(&mut fx.store, i).unwrap())
+        .collect();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        fx.call("table_set", &[Val::I32(3), Val::ExternRef(None)])
+        // Released: logged inline. More releases fill the log, and the barrier that
+        // finds it full calls the runtime.
+        fx.call("table_set", &[Val::I32(3), Val::ExternRef(None)])?;
+        for other in &others {
+            fx.call(
+                "table_set",
+                &[Val::I32(2), Val::ExternRef(Some(other.clone()))],
+            )?;
+            fx.call("table_set", &[Val::I32(2), Val::ExternRef(None)])?;
+        }
+        anyhow::Ok(())
     }));
     let panic = result.expect_err("the Drop's panic propagates");
     assert_eq!(panic.downcast_ref::<&str>(), Some(&"bomb dropped"));
     // The store is still usable and its heap consistent.
+    drop(others);
+    fx.call("table_set", &[Val::I32(2), Val::ExternRef(None)])
+        .unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
     let r = fx.new_ref(&drops);
     let out = fx.call("id", &[Val::ExternRef(Some(r))]).unwrap();

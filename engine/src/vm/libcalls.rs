@@ -354,11 +354,8 @@ extern "C" fn gc_barrier_slow_path(vmctx: *mut u8, logged: u32, released: u32) -
     {
         store.gc.heap.barrier_slow_path(r);
     }
-    // Only a release is a reason to collect (a log entry is not garbage): logging, once
-    // per young object stored into an old one, stays cheap.
-    if released == 0 {
-        return 1;
-    }
+    // Compiled code calls only when the barrier log is full (or the heap has none): the
+    // entries just moved to the zero-count table may call for a collection.
     // A collection runs embedders' `Drop`s, which may panic; this frame cannot unwind.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.maybe_gc())) {
         Ok(()) => 1,

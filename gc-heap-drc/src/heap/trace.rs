@@ -72,8 +72,8 @@ impl Trace {
         heap.free.flush_small();
         Trace {
             step: Step::Walk,
-            walk: DRC_LAYOUTS.object_align,
-            next_free: heap.free.next_free_block(DRC_LAYOUTS.object_align),
+            walk: heap.first_object,
+            next_free: heap.free.next_free_block(heap.first_object),
             objects: Vec::with_capacity(heap.live_objects),
             next: 0,
             child_from: 0,
