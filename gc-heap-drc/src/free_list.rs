@@ -9,6 +9,7 @@
 //! moves the runs larger than a small block to the tree; `flush_small` (before a backup
 //! trace, which walks the heap by the tree) moves them all, merging with tree neighbours.
 
+use crate::radix::sort_by_high_half;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Free space of a heap, in bytes from its base. All sizes and starts are multiples of
@@ -29,7 +30,7 @@ pub(crate) struct FreeList {
     small: Vec<Vec<u32>>,
     /// Scratch space for merging cached blocks: blocks as `start << 32 | size`.
     merge_scratch: Vec<u64>,
-    /// Scratch space for `sort_by_start`.
+    /// Scratch space for `sort_by_high_half`.
     sort_scratch: Vec<u64>,
 }
 
@@ -121,7 +122,7 @@ impl FreeList {
                     .map(|start| u64::from(start) << 32 | u64::from(size)),
             );
         }
-        sort_by_start(&mut blocks, &mut self.sort_scratch, self.high_water);
+        sort_by_high_half(&mut blocks, &mut self.sort_scratch, self.high_water);
         let mut run: Option<(u32, u32)> = None;
         for &block in &blocks {
             let (start, size) = ((block >> 32) as u32, block as u32);
@@ -273,40 +274,6 @@ impl FreeList {
     }
 }
 
-/// Sorts `blocks` (each `start << 32 | size`, every start below `limit`) by start: a
-/// least-significant-digit radix sort of the starts' granule indices, 11 bits per pass
-/// (two passes for a heap of up to 64 MiB), where a comparison sort would cost `n log n`.
-fn sort_by_start(blocks: &mut Vec<u64>, scratch: &mut Vec<u64>, limit: u32) {
-    const DIGIT: u32 = 11;
-    if blocks.len() < 256 {
-        blocks.sort_unstable();
-        return;
-    }
-    let low = 32 + ALIGN.trailing_zeros();
-    let end = low + (32 - (limit / ALIGN).leading_zeros());
-    scratch.clear();
-    scratch.resize(blocks.len(), 0);
-    let mut shift = low;
-    while shift < end {
-        let digit = |b: u64| ((b >> shift) & ((1 << DIGIT) - 1)) as usize;
-        let mut counts = [0usize; 1 << DIGIT];
-        for &b in blocks.iter() {
-            counts[digit(b)] += 1;
-        }
-        let mut sum = 0;
-        for c in counts.iter_mut() {
-            (*c, sum) = (sum, sum + *c);
-        }
-        for &b in blocks.iter() {
-            let d = digit(b);
-            scratch[counts[d]] = b;
-            counts[d] += 1;
-        }
-        std::mem::swap(blocks, scratch);
-        shift += DIGIT;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,26 +352,6 @@ mod tests {
         // Flushing moves what is left to the tree.
         f.flush_small();
         assert_eq!(f.next_free_block(0), Some((blocks[1], 32)));
-    }
-
-    #[test]
-    fn radix_sort_orders_blocks_by_start() {
-        let mut state = 1u32;
-        let mut blocks: Vec<u64> = (0..5000)
-            .map(|i| {
-                state = state.wrapping_mul(1103515245).wrapping_add(12345);
-                let start = (state >> 4) % (1 << 26) * ALIGN;
-                (u64::from(start) << 32) | ((i % 16 + 1) * 16)
-            })
-            .collect();
-        let mut expected = blocks.clone();
-        expected.sort_unstable_by_key(|b| b >> 32);
-        sort_by_start(&mut blocks, &mut Vec::new(), (1 << 26) * ALIGN);
-        let starts = |v: &[u64]| v.iter().map(|b| b >> 32).collect::<Vec<_>>();
-        assert_eq!(starts(&blocks), starts(&expected));
-        expected.sort_unstable();
-        blocks.sort_unstable();
-        assert_eq!(blocks, expected, "the same blocks");
     }
 
     #[test]

@@ -66,6 +66,8 @@ const MARK: u32 = 2;
 const STACK_ROOT: u32 = 4;
 /// Live bytes that trigger the first backup trace.
 const MIN_TRACE_LIMIT: u64 = 4 << 20;
+/// The most the live bytes may grow, as a factor, between backup traces that find little.
+const MAX_TRACE_GROWTH: u64 = 16;
 /// Units of work (ZCT entries examined, objects visited by the backup trace) per
 /// collection increment.
 const INCREMENT_BUDGET: usize = 4096;
@@ -124,6 +126,12 @@ pub struct DrcHeap {
     young_limit: u64,
     /// Live bytes after a collection above which the backup trace runs.
     trace_limit: u64,
+    /// How much the live bytes may grow before the next backup trace: 2, doubled after
+    /// each trace that freed less than an eighth of the live bytes (a heap without cycles
+    /// gains nothing from tracing), up to `MAX_TRACE_GROWTH`.
+    trace_growth: u64,
+    /// Old bytes when the current backup trace started.
+    live_at_trace_start: u64,
     /// Backup traces run so far.
     traces: u64,
     /// Old objects and their bytes (young ones are counted by walking their ranges).
@@ -187,6 +195,8 @@ impl DrcHeap {
             alloc_limit: MIN_ALLOC_LIMIT,
             young_limit: MIN_YOUNG_LIMIT,
             trace_limit: MIN_TRACE_LIMIT,
+            trace_growth: 2,
+            live_at_trace_start: 0,
             traces: 0,
             live_objects: 0,
             bytes_in_use: 0,
@@ -1004,6 +1014,7 @@ unsafe impl GcHeap for DrcHeap {
         self.alloc_limit = MIN_ALLOC_LIMIT;
         self.young_limit = MIN_YOUNG_LIMIT;
         self.trace_limit = MIN_TRACE_LIMIT;
+        self.trace_growth = 2;
         self.traces = 0;
         self.live_objects = 0;
         self.bytes_in_use = 0;
@@ -1023,11 +1034,22 @@ unsafe impl GcHeap for DrcHeap {
 }
 
 /// The live bytes at which the next backup trace runs, after one left `live` bytes in a
-/// heap of at most `max`: twice the live bytes, but no later than halfway to the maximum,
-/// so that a heap with much live data traces before cyclic garbage has filled it.
-fn next_trace_limit(live: u64, max: u64) -> u64 {
+/// heap of at most `max`: `growth` times the live bytes, but no later than halfway to the
+/// maximum, so that a heap with much live data traces before cyclic garbage has filled it.
+fn next_trace_limit(live: u64, max: u64, growth: u64) -> u64 {
     let halfway = live + max.saturating_sub(live) / 2;
-    MIN_TRACE_LIMIT.max(live.saturating_mul(2).min(halfway))
+    MIN_TRACE_LIMIT.max(live.saturating_mul(growth).min(halfway))
+}
+
+/// The next `trace_growth`, after a trace found `live_before` bytes and left `live_after`:
+/// 2 when it freed at least an eighth, else twice `growth` (at most `MAX_TRACE_GROWTH`).
+fn next_trace_growth(growth: u64, live_before: u64, live_after: u64) -> u64 {
+    let freed = live_before.saturating_sub(live_after);
+    if freed.saturating_mul(8) >= live_before {
+        2
+    } else {
+        (growth * 2).min(MAX_TRACE_GROWTH)
+    }
 }
 
 /// The young bytes that trigger the next collection when `old` bytes of old objects are
@@ -1111,13 +1133,23 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
                 return GcProgress::Continue;
             }
             self.trace = None;
-            heap.trace_limit = next_trace_limit(heap.bytes_in_use, heap.region.size() as u64);
+            heap.trace_growth = next_trace_growth(
+                heap.trace_growth,
+                heap.live_at_trace_start,
+                heap.bytes_in_use,
+            );
+            heap.trace_limit = next_trace_limit(
+                heap.bytes_in_use,
+                heap.region.size() as u64,
+                heap.trace_growth,
+            );
             return self.finish();
         }
         for _ in 0..budget {
             let Some(raw) = self.pending.pop() else {
                 if !self.traced && heap.bytes_in_use >= heap.trace_limit {
                     self.traced = true;
+                    heap.live_at_trace_start = heap.bytes_in_use;
                     self.trace = Some(Trace::start(heap));
                     return GcProgress::Continue;
                 }
@@ -1709,10 +1741,24 @@ mod tests {
     #[test]
     fn the_next_trace_comes_no_later_than_halfway_to_the_maximum() {
         let mib = 1 << 20;
-        assert_eq!(next_trace_limit(0, 256 * mib), MIN_TRACE_LIMIT);
-        assert_eq!(next_trace_limit(10 * mib, 256 * mib), 20 * mib);
-        assert_eq!(next_trace_limit(150 * mib, 256 * mib), 203 * mib);
-        assert_eq!(next_trace_limit(256 * mib, 256 * mib), 256 * mib);
+        assert_eq!(next_trace_limit(0, 256 * mib, 2), MIN_TRACE_LIMIT);
+        assert_eq!(next_trace_limit(10 * mib, 256 * mib, 2), 20 * mib);
+        assert_eq!(next_trace_limit(10 * mib, 256 * mib, 8), 80 * mib);
+        assert_eq!(next_trace_limit(150 * mib, 256 * mib, 2), 203 * mib);
+        assert_eq!(next_trace_limit(150 * mib, 256 * mib, 16), 203 * mib);
+        assert_eq!(next_trace_limit(256 * mib, 256 * mib, 2), 256 * mib);
+    }
+
+    #[test]
+    fn traces_that_find_little_come_less_often() {
+        let mib = 1 << 20;
+        // Nothing freed: the live bytes may grow further before the next one.
+        assert_eq!(next_trace_growth(2, 10 * mib, 10 * mib), 4);
+        assert_eq!(next_trace_growth(8, 10 * mib, 10 * mib), 16);
+        assert_eq!(next_trace_growth(16, 10 * mib, 10 * mib), MAX_TRACE_GROWTH);
+        // An eighth or more freed: back to twice the live bytes.
+        assert_eq!(next_trace_growth(16, 8 * mib, 7 * mib), 2);
+        assert_eq!(next_trace_growth(4, 8 * mib, 7 * mib + 1), 8);
     }
 
     #[test]

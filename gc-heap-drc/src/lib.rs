@@ -32,6 +32,7 @@
 mod free_list;
 mod heap;
 mod null;
+mod radix;
 mod region;
 
 pub use heap::DrcHeap;

@@ -35,6 +35,7 @@
 //! the next one.
 
 use super::{DrcHeap, KIND, REF_COUNT, SIZE};
+use crate::radix::{sort_offsets, sort_pairs};
 use gc_core::{DrcHeader, VMGcRef};
 
 /// Collector bit in the kind word: the object is young.
@@ -174,6 +175,8 @@ pub(super) struct YoungCollection {
     children: Vec<u32>,
     /// The free space the sweep found so far, in address order.
     gaps: Vec<(u32, u32)>,
+    /// Working space for sorting the ranges and the kept objects.
+    sort_words: Vec<u64>,
     promoted_objects: u64,
     promoted_bytes: u64,
 }
@@ -195,6 +198,7 @@ impl YoungCollection {
             worklist: Vec::new(),
             children: Vec::new(),
             gaps: Vec::new(),
+            sort_words: Vec::new(),
             promoted_objects: 0,
             promoted_bytes: 0,
         };
@@ -377,10 +381,12 @@ impl YoungCollection {
             return;
         }
         self.walk = self.promoted_bytes * 2 >= young.bytes;
+        let limit = heap.free.high_water();
+        let young = &mut heap.young;
         if !self.walk {
-            young.kept.sort_unstable();
+            sort_offsets(&mut young.kept, &mut self.sort_words, limit);
         }
-        young.ranges.sort_unstable();
+        sort_pairs(&mut young.ranges, &mut self.sort_words, limit);
         // Chunks cut one after another from a free block are adjacent: merge them, so the
         // garbage between survivors is freed in as few blocks as possible.
         young.ranges.dedup_by(|next, prev| {
