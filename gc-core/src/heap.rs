@@ -116,6 +116,18 @@ pub unsafe trait GcHeap: Send {
     /// `len` bytes of object `r` from `offset`, mutably; as for `object_bytes`.
     fn object_bytes_mut(&mut self, r: VMGcRef, offset: u32, len: u32) -> &mut [u8];
 
+    /// Copies `len` bytes of object `src` from `src_offset` to object `dst` at
+    /// `dst_offset`, as `memmove` (the ranges may overlap, within one object). Panics as
+    /// `object_bytes` does if either range is not inside its object.
+    fn copy_object_bytes(
+        &mut self,
+        dst: VMGcRef,
+        dst_offset: u32,
+        src: VMGcRef,
+        src_offset: u32,
+        len: u32,
+    );
+
     /// The host data id of `externref` object `r`. Panics if `r` is not one.
     fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId;
 

@@ -797,6 +797,18 @@ unsafe impl GcHeap for DrcHeap {
         self.region.object_bytes_mut(r, SIZE, offset, len)
     }
 
+    fn copy_object_bytes(
+        &mut self,
+        dst: VMGcRef,
+        dst_offset: u32,
+        src: VMGcRef,
+        src_offset: u32,
+        len: u32,
+    ) {
+        self.region
+            .copy_object_bytes(SIZE, (dst, dst_offset), (src, src_offset), len);
+    }
+
     fn register_type(&mut self, ty: u32, trace: GcTypeTrace) {
         let i = ty as usize;
         if self.types.len() <= i {

@@ -152,6 +152,18 @@ unsafe impl GcHeap for NullHeap {
         self.region.object_bytes_mut(r, SIZE, offset, len)
     }
 
+    fn copy_object_bytes(
+        &mut self,
+        dst: VMGcRef,
+        dst_offset: u32,
+        src: VMGcRef,
+        src_offset: u32,
+        len: u32,
+    ) {
+        self.region
+            .copy_object_bytes(SIZE, (dst, dst_offset), (src, src_offset), len);
+    }
+
     fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId {
         self.region.externref_host_data(r, HOST_DATA)
     }

@@ -138,6 +138,20 @@ impl Region {
         &mut self.mmap[range]
     }
 
+    /// Copies `len` bytes of object `src` from `src_offset` to object `dst` at
+    /// `dst_offset` (see `object_range`), as `memmove`.
+    pub(crate) fn copy_object_bytes(
+        &mut self,
+        size_offset: usize,
+        (dst, dst_offset): (VMGcRef, u32),
+        (src, src_offset): (VMGcRef, u32),
+        len: u32,
+    ) {
+        let from = self.object_range(src, size_offset, src_offset, len);
+        let to = self.object_range(dst, size_offset, dst_offset, len);
+        self.mmap.copy_within(from, to.start);
+    }
+
     /// The header of object `r`.
     pub(crate) fn header(&self, r: VMGcRef) -> VMGcHeader {
         VMGcHeader::from_words([

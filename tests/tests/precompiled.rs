@@ -30,7 +30,15 @@ const MODULE: &str = r#"(module $m
     (block $h (result i32)
       (try_table (catch $oops $h) (call $thrower (local.get 0)))
       (i32.const -1)))
-  (func $thrower (param i32) (throw $oops (local.get 0))))"#;
+  (func $thrower (param i32) (throw $oops (local.get 0)))
+  (type $bytes (array (mut i8)))
+  (func (export "copy") (param $n i32) (result i32)
+    (local $a (ref $bytes))
+    (local.set $a (array.new $bytes (i32.const 7) (i32.const 16)))
+    (array.set $bytes (local.get $a) (i32.const 0) (i32.const 9))
+    ;; Numeric array.copy is a memmove from compiled code: a runtime-library relocation.
+    (array.copy $bytes $bytes (local.get $a) (i32.const 1) (local.get $a) (i32.const 0) (local.get $n))
+    (array.get_u $bytes (local.get $a) (local.get $n))))"#;
 
 fn stress() -> Config {
     let mut config = Config::new();
@@ -46,6 +54,9 @@ fn exercise(engine: &Engine, module: &Module) -> Result<()> {
     assert_eq!(sum.call(&mut store, 100)?, 5050);
     let ceil = instance.get_typed_func::<f32, f32>(&store, "ceil")?;
     assert_eq!(ceil.call(&mut store, 1.25)?, 2.0);
+    let copy = instance.get_typed_func::<i32, i32>(&store, "copy")?;
+    assert_eq!(copy.call(&mut store, 3)?, 7);
+    assert_eq!(copy.call(&mut store, 1)?, 9);
     let catch = instance.get_typed_func::<i32, i32>(&store, "catch")?;
     assert_eq!(catch.call(&mut store, 7)?, 7);
     let divide = instance.get_typed_func::<i32, i32>(&store, "divide")?;

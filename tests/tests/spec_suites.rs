@@ -247,6 +247,29 @@ fn table64_script() {
     }
 }
 
+/// The repository's script for numeric `array.copy`, which compiled code does inline
+/// (`tests/wast/gc`), normally and in GC stress mode.
+#[test]
+fn inline_array_copy_script() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wast/gc/array_copy_inline.wast");
+    let text = std::fs::read_to_string(&path).expect("the array.copy script");
+    for gc_stress in [false, true] {
+        let options = RunOptions {
+            gc_stress,
+            ..RunOptions::default()
+        };
+        let report = run_script(&path.display().to_string(), &text, &options);
+        let counts = report.counts();
+        assert!(
+            counts.failed == 0 && counts.skipped == 0,
+            "{}",
+            report.failure_message()
+        );
+        assert!(counts.passed >= 25, "{} passed", counts.passed);
+    }
+}
+
 /// Legacy exception handling is off by default: every module using it fails validation.
 #[test]
 fn legacy_exception_handling_is_off_by_default() {

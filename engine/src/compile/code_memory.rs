@@ -20,7 +20,7 @@ pub(crate) enum RelocTarget {
 
 /// The runtime-library functions compiled code may call (float rounding without SSE4.1,
 /// fused multiply-add), by position: what relocations and code images record.
-pub(crate) const LIBCALLS: [LibCall; 10] = [
+pub(crate) const LIBCALLS: [LibCall; 11] = [
     LibCall::CeilF32,
     LibCall::FloorF32,
     LibCall::TruncF32,
@@ -31,6 +31,7 @@ pub(crate) const LIBCALLS: [LibCall; 10] = [
     LibCall::NearestF64,
     LibCall::FmaF32,
     LibCall::FmaF64,
+    LibCall::Memmove,
 ];
 
 /// A relocation in a compiled function.

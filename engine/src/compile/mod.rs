@@ -387,6 +387,16 @@ pub(crate) fn translate_to_clif(
 /// Addresses for the runtime-library functions Cranelift may call (float rounding on
 /// machines without SSE4.1, for instance).
 pub(crate) fn libcall_address(lc: LibCall) -> Result<usize> {
+    /// # Safety
+    ///
+    /// `src` and `dst` must be valid for `n` bytes. Compiled code calls this for numeric
+    /// `array.copy` only, after checking that both ranges lie inside their arrays and
+    /// inside the GC heap's mapping.
+    unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+        // SAFETY: both ranges are valid for `n` bytes (see above); `copy` allows overlap.
+        unsafe { std::ptr::copy(src, dst, n) };
+        dst
+    }
     extern "C" fn ceilf(x: f32) -> f32 {
         x.ceil()
     }
@@ -428,6 +438,7 @@ pub(crate) fn libcall_address(lc: LibCall) -> Result<usize> {
         LibCall::NearestF64 => nearest as *const () as usize,
         LibCall::FmaF32 => fmaf as *const () as usize,
         LibCall::FmaF64 => fma as *const () as usize,
+        LibCall::Memmove => memmove as *const () as usize,
         other => anyhow::bail!("unsupported libcall {other:?}"),
     })
 }

@@ -66,6 +66,10 @@ unsafe impl GcHeap for UnavailableHeap {
         no_objects(r)
     }
 
+    fn copy_object_bytes(&mut self, dst: VMGcRef, _: u32, _: VMGcRef, _: u32, _: u32) {
+        no_objects(dst)
+    }
+
     fn externref_host_data(&self, r: VMGcRef) -> ExternRefHostDataId {
         no_objects(r)
     }

@@ -63,6 +63,8 @@ pub(crate) struct FuncEnv<'m> {
     pub(crate) handlers: Vec<CatchHandler>,
     /// Whether `relaxed_madd` is fused (`Tunables`).
     pub(crate) fused_madd: bool,
+    /// The target's pointer width and calling convention, for runtime-library calls.
+    pub(crate) frontend: cranelift_codegen::isa::TargetFrontendConfig,
 }
 
 /// A catch clause's block, which exceptions thrown through calls in its `try_table`
@@ -87,6 +89,7 @@ impl<'m> FuncEnv<'m> {
         vmctx: Value,
         gc: &'m dyn GcCompiler,
         registry: &'m crate::runtime::registry::TypeRegistry,
+        frontend: cranelift_codegen::isa::TargetFrontendConfig,
     ) -> Self {
         FuncEnv {
             info,
@@ -101,6 +104,7 @@ impl<'m> FuncEnv<'m> {
             epoch: None,
             fused_madd: true,
             handlers: Vec::new(),
+            frontend,
         }
     }
 

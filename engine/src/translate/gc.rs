@@ -555,13 +555,56 @@ pub(crate) fn array_fill(
     check_status(b, status);
 }
 
-/// `array.copy`.
-pub(crate) fn array_copy(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, args: [Value; 5]) {
-    let [dst, _, src, _, _] = args;
+/// `array.copy` into an array of module type `dst_type`. Reference elements go through
+/// the builtin, which counts them in bulk; other elements are one `memmove` from compiled
+/// code, after the bounds checks (the source's elements are the same size: validation
+/// requires its element type to match).
+pub(crate) fn array_copy(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    dst_type: u32,
+    args: [Value; 5],
+) {
+    let [dst, dst_off, src, src_off, len] = args;
     b.ins().trapz(dst, Trap::NullArrayReference.to_cranelift());
     b.ins().trapz(src, Trap::NullArrayReference.to_cranelift());
-    let status = env.builtin(b, Builtin::ArrayCopy, &args).expect("returns");
-    check_status(b, status);
+    let layout = array_layout(env, dst_type);
+    if layout.elem == GcFieldKind::GcRef {
+        let status = env.builtin(b, Builtin::ArrayCopy, &args).expect("returns");
+        check_status(b, status);
+        return;
+    }
+    let dst_end = array_range_end(env, b, dst, dst_off, len, &layout);
+    let src_end = array_range_end(env, b, src, src_off, len, &layout);
+    let len64 = b.ins().uextend(I64, len);
+    let bytes = b.ins().imul_imm_u(len64, i64::from(layout.elem.size()));
+    let to = b.ins().isub(dst_end, bytes);
+    let from = b.ins().isub(src_end, bytes);
+    b.call_memmove(env.frontend, to, from, bytes);
+}
+
+/// The address just past elements `[offset, offset + len)` of array `r` (not null),
+/// trapping unless they lie inside it and inside the heap.
+fn array_range_end(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    r: Value,
+    offset: Value,
+    len: Value,
+    layout: &GcArrayLayout,
+) -> Value {
+    let gc = env.gc_compiler();
+    let array_len = gc.load_array_len(env, b, r);
+    let end = b
+        .ins()
+        .uadd_overflow_trap(offset, len, Trap::ArrayOutOfBounds.to_cranelift());
+    let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, array_len);
+    b.ins().trapnz(oob, Trap::ArrayOutOfBounds.to_cranelift());
+    let end64 = b.ins().uextend(I64, end);
+    let scaled = b.ins().imul_imm_u(end64, i64::from(layout.elem.size()));
+    let end_offset = b.ins().iadd_imm_u(scaled, i64::from(layout.elems_offset));
+    // The heap bound is checked for the end, which covers the whole range.
+    gc.elem_addr(env, b, r, end_offset, 0)
 }
 
 /// `array.new_data` / `array.new_elem`.

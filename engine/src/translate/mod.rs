@@ -232,7 +232,7 @@ impl<'e> FuncTranslator<'e> {
             offset: 0,
             locals,
         };
-        let mut env = FuncEnv::new(info, vmctx, self.gc, self.registry);
+        let mut env = FuncEnv::new(info, vmctx, self.gc, self.registry, frontend);
         env.fused_madd = self.tunables.fused_madd;
         env.interrupts_entry(
             &mut b,
@@ -559,10 +559,14 @@ fn translate_op(
             env.bulk_op(b, args[3], cost::ARRAY_PER_ELEMENT);
             gc::array_fill(env, b, array_type_index, args[0], args[1], args[2], args[3]);
         }
-        Operator::ArrayCopy { .. } => {
+        Operator::ArrayCopy {
+            array_type_index_dst,
+            ..
+        } => {
             let args = state.popn(5);
             env.bulk_op(b, args[4], cost::ARRAY_PER_ELEMENT);
-            gc::array_copy(env, b, args.try_into().expect("five operands"));
+            let args = args.try_into().expect("five operands");
+            gc::array_copy(env, b, array_type_index_dst, args);
         }
         Operator::ArrayInitData {
             array_data_index, ..

@@ -602,31 +602,14 @@ extern "C" fn array_copy(
         copy_gc_refs(store, (d, &dl, dst_off), (s, &sl, src_off), len);
         return GcStatus::Ok as u32;
     }
-    // Plain bytes: within one array in place, between two through a small buffer (never a
-    // host copy of the whole range).
+    // Plain bytes: one memmove inside the heap, also within one array.
     let size = dl.elem.size();
     let byte = |layout: &gc_core::GcArrayLayout, i: u32| layout.elems_offset + i * size;
-    let total = len * size;
-    let heap = &mut store.gc.heap;
-    if d == s {
-        let (lo, hi) = (dst_off.min(src_off), dst_off.max(src_off));
-        let span = heap.object_bytes_mut(d, byte(&dl, lo), (hi - lo) * size + total);
-        let from = ((src_off - lo) * size) as usize;
-        span.copy_within(
-            from..from + total as usize,
-            ((dst_off - lo) * size) as usize,
-        );
-        return GcStatus::Ok as u32;
-    }
-    let mut buf = [0u8; 4096];
-    let mut done = 0;
-    while done < total {
-        let n = (total - done).min(buf.len() as u32);
-        buf[..n as usize].copy_from_slice(heap.object_bytes(s, byte(&sl, src_off) + done, n));
-        heap.object_bytes_mut(d, byte(&dl, dst_off) + done, n)
-            .copy_from_slice(&buf[..n as usize]);
-        done += n;
-    }
+    let (dst_byte, src_byte) = (byte(&dl, dst_off), byte(&sl, src_off));
+    store
+        .gc
+        .heap
+        .copy_object_bytes(d, dst_byte, s, src_byte, len * size);
     GcStatus::Ok as u32
 }
 
