@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 
 /// The first bytes of every artifact.
 const MAGIC: &[u8; 8] = b"\0gcwasm\x01";
+/// The contract between compiled code and the runtime that the version number does not
+/// capture during development: bump it whenever the `VMContext` layout, the builtins'
+/// signatures or the heap memory compiled code touches (cursors, barrier log) change, so
+/// that artifacts of an older build are refused instead of misread. Part of the
+/// fingerprint.
+const ABI: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Artifact {
@@ -41,8 +47,8 @@ fn fingerprint(engine: &Engine) -> String {
     let isa = engine.isa();
     let isa_flags: Vec<String> = isa.isa_flags().iter().map(|v| v.to_string()).collect();
     format!(
-        "features={:?} collector={} layouts={:?} fuel={} epoch={} opt={} gc_index_space={} \
-         gc_max={} gc_stress={} target={} flags=[{}] isa=[{}]",
+        "abi={ABI} features={:?} collector={} layouts={:?} fuel={} epoch={} opt={} \
+         gc_index_space={} gc_max={} gc_stress={} target={} flags=[{}] isa=[{}]",
         c.features,
         engine.gc_runtime().name(),
         engine.gc_runtime().layouts(),

@@ -195,6 +195,7 @@ impl ModuleInfo {
             num_globals: self.globals.len() as u32,
             num_funcs: self.funcs.len() as u32,
             num_tags: self.tags.len() as u32,
+            num_data: self.data.len() as u32,
         }
     }
 

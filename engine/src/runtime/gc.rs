@@ -7,8 +7,8 @@ use crate::store::StoreOpaque;
 use crate::trap::Trap;
 use anyhow::{Result, bail};
 use gc_core::{
-    ExternRefHostDataTable, GcArrayLayout, GcFieldKind, GcHeap, GcHeapConfig, GcRootsList,
-    GcStructLayout, VMGcKind, VMGcRef,
+    ExternRefHostDataTable, GcArrayLayout, GcHeap, GcHeapConfig, GcRootsList, GcStructLayout,
+    VMGcKind, VMGcRef,
 };
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -53,8 +53,6 @@ pub(crate) enum ArrayInit<'a> {
     Fill(u128),
     /// One value per element.
     Elems(&'a [u128]),
-    /// The elements' bytes, for numeric elements (as data segments store them).
-    Bytes(&'a [u8]),
 }
 
 /// The GC heap's capacity grows by at least this much at a time.
@@ -580,16 +578,6 @@ impl StoreOpaque {
         match init {
             ArrayInit::Fill(0) => {}
             ArrayInit::Fill(bits) => self.fill_gc_array(r, &layout, 0, len, bits),
-            ArrayInit::Bytes(bytes) => {
-                assert!(
-                    !matches!(layout.elem, GcFieldKind::GcRef | GcFieldKind::FuncRef),
-                    "bytes only initialise numeric elements"
-                );
-                self.gc
-                    .heap
-                    .object_bytes_mut(r, layout.elems_offset, bytes.len() as u32)
-                    .copy_from_slice(bytes);
-            }
             ArrayInit::Elems(elems) => {
                 debug_assert_eq!(elems.len(), len as usize);
                 for (i, &bits) in (0..).zip(elems) {

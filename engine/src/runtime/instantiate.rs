@@ -337,7 +337,7 @@ pub(crate) fn instantiate(
                 _ => bail!(Trap::MemoryOutOfBounds),
             }
             // An applied active segment is dropped at once, even if a later one fails.
-            opaque.instances[index].dropped_data[i] = true;
+            opaque.instances[index].drop_data(i);
         }
     }
     Ok(index)

@@ -7,7 +7,7 @@
 //! index-space reservation covers; array elements can lie further out, so their addresses
 //! are always checked against the heap bound (after the spec's check against the length).
 
-use super::env::{FuncEnv, gc_ref_kind, trusted};
+use super::env::{FuncEnv, gc_ref_kind, readonly, trusted};
 use crate::trap::Trap;
 use crate::types::{CompositeType, FieldType, StorageType};
 use crate::vm::{Builtin, GcStatus, field};
@@ -607,7 +607,41 @@ fn array_range_end(
     gc.elem_addr(env, b, r, end_offset, 0)
 }
 
-/// `array.new_data` / `array.new_elem`.
+/// `array.new_data`, compiled inline: the segment's bytes (`VMOffsets::data`, empty once
+/// dropped) are checked first, then the array is allocated (zeroed; this may collect) and
+/// filled with one `memmove`.
+pub(crate) fn array_new_data(
+    env: &mut FuncEnv<'_>,
+    b: &mut FunctionBuilder<'_>,
+    type_index: u32,
+    segment: u32,
+    offset: Value,
+    len: Value,
+) -> Value {
+    let layout = array_layout(env, type_index);
+    let entry = env.offsets.data(segment) as i32;
+    let segment_base = b.ins().load(I64, readonly(), env.vmctx, entry);
+    let segment_len = b
+        .ins()
+        .load(I64, trusted(), env.vmctx, entry + field::DATA_LENGTH);
+    let len64 = b.ins().uextend(I64, len);
+    let bytes = b.ins().imul_imm_u(len64, i64::from(layout.elem.size()));
+    let offset64 = b.ins().uextend(I64, offset);
+    // At most 2^32 + 16 * 2^32: no overflow.
+    let end = b.ins().iadd(offset64, bytes);
+    let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, segment_len);
+    b.ins().trapnz(oob, Trap::MemoryOutOfBounds.to_cranelift());
+    let r = array_alloc(env, b, type_index, len);
+    let end_offset = b.ins().iadd_imm_u(bytes, i64::from(layout.elems_offset));
+    let gc = env.gc_compiler();
+    let elems_end = gc.elem_addr(env, b, r, end_offset, 0);
+    let to = b.ins().isub(elems_end, bytes);
+    let from = b.ins().iadd(segment_base, offset64);
+    b.call_memmove(env.frontend, to, from, bytes);
+    r
+}
+
+/// `array.new_elem`.
 pub(crate) fn array_new_segment(
     env: &mut FuncEnv<'_>,
     b: &mut FunctionBuilder<'_>,

@@ -505,15 +505,7 @@ fn translate_op(
         } => {
             let (offset, len) = state.pop2();
             env.bulk_op(b, len, cost::ARRAY_PER_ELEMENT);
-            let r = gc::array_new_segment(
-                env,
-                b,
-                Builtin::ArrayNewData,
-                array_type_index,
-                array_data_index,
-                offset,
-                len,
-            );
+            let r = gc::array_new_data(env, b, array_type_index, array_data_index, offset, len);
             state.stack.push(r);
         }
         Operator::ArrayNewElem {

@@ -79,7 +79,19 @@ impl InstanceData {
             header::TYPE_IDS as u32,
             data.module.info().type_ids.as_ptr() as usize,
         );
+        // The module (which owns the segments' bytes) lives as long as the instance.
+        for (i, segment) in (0..).zip(&data.module.info().data) {
+            data.write(data.offsets.data(i), segment.bytes.as_ptr() as usize);
+            data.write(data.offsets.data(i) + 8, segment.bytes.len());
+        }
         data
+    }
+
+    /// Drops data segment `i` (`data.drop`, or an active segment once applied): its bytes
+    /// read as empty from then on, to builtins and compiled code alike.
+    pub(crate) fn drop_data(&mut self, i: usize) {
+        self.dropped_data[i] = true;
+        self.write(self.offsets.data(i as u32) + 8, 0);
     }
 
     fn write(&self, offset: u32, value: usize) {

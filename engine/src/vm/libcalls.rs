@@ -60,7 +60,6 @@ builtins! {
     InternFuncRef = intern_funcref(I64) -> I32;
     ArrayFill = array_fill(I32, I32, I64, I32) -> I32;
     ArrayCopy = array_copy(I32, I32, I32, I32, I32) -> I32;
-    ArrayNewData = array_new_data(I32, I32, I32, I32) -> I64;
     ArrayNewElem = array_new_elem(I32, I32, I32, I32) -> I64;
     ArrayInitData = array_init_data(I32, I32, I32, I32, I32) -> I32;
     ArrayInitElem = array_init_elem(I32, I32, I32, I32, I32) -> I32;
@@ -250,7 +249,7 @@ extern "C" fn memory_init(vmctx: *mut u8, mem: u32, data: u32, dst: u64, src: u3
 
 extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
     // SAFETY: as in `memory_grow`.
-    unsafe { instance(vmctx) }.dropped_data[data as usize] = true;
+    unsafe { instance(vmctx) }.drop_data(data as usize);
 }
 
 /// The GC heap of the store `inst` belongs to.
@@ -726,33 +725,6 @@ fn new_array_from(parts: crate::store::StoreParts<'_>, ty: u32, values: &[u128])
             Err(err) => packed(0, GcStatus::of_error(store, err)),
         }
     })
-}
-
-extern "C" fn array_new_data(vmctx: *mut u8, ty: u32, data: u32, offset: u32, len: u32) -> u64 {
-    // SAFETY: as in `gc_alloc`.
-    let inst = unsafe { instance(vmctx) };
-    // SAFETY: as in `gc_alloc`.
-    unsafe {
-        with_store_parts(vmctx, |parts| {
-            let layout = parts.opaque.array_layout(ty);
-            let Some(bytes) = elem_bytes(data_bytes(inst, data), offset, len, &layout) else {
-                return packed(0, GcStatus::MemoryOutOfBounds);
-            };
-            // One copy of the segment's bytes into the new array.
-            let crate::store::StoreParts { opaque, limiter } = parts;
-            collecting(opaque, |store| {
-                match store.new_array(
-                    limiter,
-                    ty,
-                    len,
-                    crate::runtime::gc::ArrayInit::Bytes(bytes),
-                ) {
-                    Ok(r) => packed(r.as_raw(), GcStatus::Ok),
-                    Err(err) => packed(0, GcStatus::of_error(store, err)),
-                }
-            })
-        })
-    }
 }
 
 extern "C" fn array_new_elem(vmctx: *mut u8, ty: u32, elem: u32, offset: u32, len: u32) -> u64 {

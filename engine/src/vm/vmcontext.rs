@@ -225,6 +225,10 @@ pub mod field {
     pub const STORE_BUILTIN_STATUS: i32 = offset_of!(VMStoreContext, builtin_status) as i32;
     /// Size of a `VMFuncRef`.
     pub const FUNCREF_SIZE: u32 = size_of::<VMFuncRef>() as u32;
+    /// Size of a data segment's entry (pointer and length).
+    pub const DATA_SIZE: u32 = 16;
+    /// Offset of a data segment's length in its entry.
+    pub const DATA_LENGTH: i32 = 8;
     /// Size of a `ValRaw`.
     pub const VALRAW_SIZE: u32 = size_of::<ValRaw>() as u32;
 }
@@ -242,6 +246,8 @@ pub struct VMOffsets {
     pub num_funcs: u32,
     /// Number of tags, imported and defined.
     pub num_tags: u32,
+    /// Number of data segments.
+    pub num_data: u32,
 }
 
 impl VMOffsets {
@@ -265,9 +271,14 @@ impl VMOffsets {
     pub fn tag(&self, i: u32) -> u32 {
         self.funcref(self.num_funcs) + 4 * i
     }
+    /// Offset of data segment `i`'s bytes: a pointer, then (8 bytes later) the length, 0
+    /// once the segment is dropped. Compiled `array.new_data` copies from there.
+    pub fn data(&self, i: u32) -> u32 {
+        self.tag(self.num_tags).next_multiple_of(8) + field::DATA_SIZE * i
+    }
     /// Total size in bytes.
     pub fn size(&self) -> u32 {
-        self.tag(self.num_tags)
+        self.data(self.num_data)
     }
 }
 
@@ -293,14 +304,17 @@ mod tests {
             num_tables: 2,
             num_globals: 3,
             num_funcs: 4,
-            num_tags: 2,
+            num_tags: 3,
+            num_data: 2,
         };
         assert_eq!(o.memory(0), 32);
         assert_eq!(o.table(0), 40);
         assert_eq!(o.global(0), 56);
         assert_eq!(o.funcref(0), 80);
         assert_eq!(o.tag(0), 80 + 4 * 24);
-        assert_eq!(o.size(), 80 + 4 * 24 + 2 * 4);
+        // Data segments' pointers are 8-aligned after the tags.
+        assert_eq!(o.data(0), 80 + 4 * 24 + 16);
+        assert_eq!(o.size(), 80 + 4 * 24 + 16 + 2 * 16);
     }
 
     #[test]
