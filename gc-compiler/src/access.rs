@@ -54,6 +54,43 @@ pub(crate) fn elem_addr(
     b.ins().iadd(base, start)
 }
 
+/// Takes `size` bytes (an `i64`) from the cursor at `base + offset`: a `u32` `next`, then a
+/// `u32` `limit`, heap offsets, lying below the first object (so always inside the heap).
+/// Branches to `no_room` unless `next + size <= limit` (and, if `bounds_checks`, the end
+/// is inside the heap too: a corrupt cursor must not lead outside it); otherwise
+/// continues in a new block, where it advances the cursor and returns `next` as a `u32`
+/// and as an `i64`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cursor_take(
+    bounds_checks: bool,
+    env: &mut dyn GcCompileEnv,
+    b: &mut FunctionBuilder<'_>,
+    base: Value,
+    offset: i32,
+    size: Value,
+    no_room: cranelift_codegen::ir::Block,
+) -> (Value, Value) {
+    let flags = object_flags();
+    let next = b.ins().load(I32, flags, base, offset);
+    let limit = b.ins().load(I32, flags, base, offset + 4);
+    let next64 = b.ins().uextend(I64, next);
+    let end = b.ins().iadd(next64, size);
+    let limit64 = b.ins().uextend(I64, limit);
+    let mut fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, limit64);
+    if bounds_checks {
+        let bound = env.gc_heap_bound(b);
+        let in_heap = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, bound);
+        fits = b.ins().band(fits, in_heap);
+    }
+    let taken = b.create_block();
+    b.ins().brif(fits, taken, &[], no_room, &[]);
+    b.seal_block(taken);
+    b.switch_to_block(taken);
+    let end32 = b.ins().ireduce(I32, end);
+    b.ins().store(flags, end32, base, offset);
+    (next, next64)
+}
+
 /// Loads the `u32` at `addr + offset` of an object.
 pub(crate) fn load_u32(b: &mut FunctionBuilder<'_>, addr: Value, offset: u32) -> Value {
     b.ins().load(I32, object_flags(), addr, offset as i32)

@@ -1,7 +1,7 @@
 //! Allocation: the inline bump fast path of `gc_core::GcBumpLayout`, and the runtime call
 //! as its cold slow path.
 
-use crate::access::object_flags;
+use crate::access::{cursor_take, object_flags};
 use crate::{GcCompileEnv, GcSize};
 use cranelift_codegen::ir::{self, InstBuilder, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
@@ -85,24 +85,7 @@ fn bump_fast_path(
     let flags = object_flags();
     let base = env.gc_heap_base(b);
     let cursor = bump.cursor_offset as i32;
-    let next = b.ins().load(I32, flags, base, cursor);
-    let limit = b.ins().load(I32, flags, base, cursor + 4);
-    let next64 = b.ins().uextend(I64, next);
-    let end = b.ins().iadd(next64, size);
-    let limit64 = b.ins().uextend(I64, limit);
-    let mut fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, limit64);
-    if bounds_checks {
-        // A corrupt cursor must not lead outside the heap.
-        let bound = env.gc_heap_bound(b);
-        let in_heap = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, bound);
-        fits = b.ins().band(fits, in_heap);
-    }
-    let fast = b.create_block();
-    b.ins().brif(fits, fast, &[], slow, &[]);
-    b.seal_block(fast);
-    b.switch_to_block(fast);
-    let end32 = b.ins().ireduce(I32, end);
-    b.ins().store(flags, end32, base, cursor);
+    let (next, next64) = cursor_take(bounds_checks, env, b, base, cursor, size, slow);
     let object = b.ins().iadd(base, next64);
     let kind_word = b
         .ins()

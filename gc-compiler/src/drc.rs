@@ -8,7 +8,7 @@
 //! only a full log calls the runtime. Initialising stores into a new object, which is
 //! young, are plain stores.
 
-use crate::access::object_flags;
+use crate::access::{cursor_take, object_flags};
 use crate::{GC_REF_TYPE, GcCompileEnv, GcCompiler, GcRefKind};
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types::*};
 use cranelift_frontend::FunctionBuilder;
@@ -194,29 +194,13 @@ impl DrcCompiler {
         done: ir::Block,
         full: ir::Block,
     ) {
-        // The cursor lies below the first object: always inside the heap.
         let flags = object_flags();
         let base = env.gc_heap_base(b);
-        let next = b.ins().load(I32, flags, base, LOG_CURSOR);
-        let limit = b.ins().load(I32, flags, base, LOG_CURSOR + 4);
-        let mut room = b.ins().icmp(IntCC::UnsignedLessThan, next, limit);
-        let next64 = b.ins().uextend(I64, next);
-        if self.bounds_checks {
-            // A corrupt cursor must not lead outside the heap.
-            let end = b.ins().iadd_imm_u(next64, 4);
-            let bound = env.gc_heap_bound(b);
-            let in_heap = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, bound);
-            room = b.ins().band(room, in_heap);
-        }
-        let append = b.create_block();
-        b.ins().brif(room, append, &[], full, &[]);
-        b.seal_block(append);
-        b.switch_to_block(append);
-        b.set_cold_block(append);
+        let four = b.ins().iconst(I64, 4);
+        let (_, next64) = cursor_take(self.bounds_checks, env, b, base, LOG_CURSOR, four, full);
+        b.set_cold_block(b.current_block().expect("in the appending block"));
         let slot = b.ins().iadd(base, next64);
         b.ins().store(flags, entry, slot, 0);
-        let next = b.ins().iadd_imm_u(next, 4);
-        b.ins().store(flags, next, base, LOG_CURSOR);
         let flagged = b.ins().bor_imm_u(kind_word, i64::from(bit));
         b.ins().store(flags, flagged, addr, KIND_OFFSET);
         b.ins().jump(done, &[]);
@@ -267,9 +251,10 @@ impl GcCompiler for DrcCompiler {
         b.seal_block(store);
         b.switch_to_block(store);
         b.ins().store(flags, value, addr, offset);
-        // The runtime is called once, when both counts are right: for the old value if its
-        // count reached zero, and for a young new value not yet logged. Neither value is
-        // used after the call, so neither needs a stack slot for it.
+        // The old value if its count reached zero, and a young new value not yet logged, go
+        // to the barrier log once both counts are right; only a full log calls the runtime
+        // (once, for both). Neither value is used after the call, so neither needs a stack
+        // slot for it.
         let null = b.ins().iconst(GC_REF_TYPE, 0);
         let release = b.create_block();
         if slot.may_be_young && !Self::is_null_constant(b, value) {

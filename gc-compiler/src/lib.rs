@@ -48,8 +48,9 @@ pub trait GcCompileEnv {
     /// Emits the runtime call of the write barrier's slow path
     /// (`gc_core::GcHeap::barrier_slow_path`) for each of `[logged, released]` that is not
     /// null (`i32` zero): `logged` is a young object compiled code just counted and that is
-    /// not logged, `released` one whose count it just set to zero. The call may collect
-    /// when `released` is not null.
+    /// not logged, `released` one whose count it just set to zero. The DRC barriers call it
+    /// only when the heap's barrier log is full (or the heap has none). The call may
+    /// collect.
     fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]);
     /// Emits the runtime call that makes heap object `r` (not null, not an `i31`) an
     /// `externref` (`gc_core::GcHeap::externalize`).

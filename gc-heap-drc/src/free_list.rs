@@ -152,14 +152,17 @@ impl FreeList {
 
     /// A block of free space for bump allocation, at least `min` and at most `max` bytes
     /// (multiples of the alignment). In order: the largest tree block if it holds
-    /// `USEFUL_CHUNK` bytes, a cached small block (of the largest class cached), the
-    /// largest tree block, and the frontier, so that bumping reuses freed space first.
+    /// `USEFUL_CHUNK` bytes, a cached small block (of the largest class cached up to
+    /// `max`), the largest tree block, and the frontier, so that bumping reuses freed space
+    /// first.
     pub(crate) fn alloc_chunk(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
         if let Some(chunk) = self.chunk_from_tree(min.max(USEFUL_CHUNK.min(max)), max) {
             return Some(chunk);
         }
         if let Some(first) = self.small_class(min) {
-            for c in (first..self.small.len()).rev() {
+            // Classes `first..end` hold blocks of `min` to `max` bytes.
+            let end = self.small_class(max).map_or(self.small.len(), |c| c + 1);
+            for c in (first..end).rev() {
                 if let Some(start) = self.small[c].pop() {
                     return Some((start, (c as u32 + 1) * ALIGN));
                 }
@@ -349,9 +352,13 @@ mod tests {
         assert_eq!(f.alloc(32), Some(blocks[3]));
         // A chunk larger than every cached block comes from the frontier.
         assert_eq!(f.alloc_chunk(64, 1024), Some((16 + 8 * 32, 1024)));
+        // A cached block never makes a chunk larger than asked.
+        f.free(blocks[5], 64);
+        assert_eq!(f.alloc_chunk(32, 32), Some((blocks[1], 32)));
+        assert_eq!(f.alloc_chunk(32, 32), Some((16 + 8 * 32 + 1024, 32)));
         // Flushing moves what is left to the tree.
         f.flush_small();
-        assert_eq!(f.next_free_block(0), Some((blocks[1], 32)));
+        assert_eq!(f.next_free_block(0), Some((blocks[5], 64)));
     }
 
     #[test]

@@ -93,7 +93,8 @@ pub struct DrcHeap {
     /// The heap's memory; its size is the heap's most bytes. The capacity, what may be
     /// allocated now, is the free list's limit.
     free: FreeList,
-    /// The zero-count table: old objects with `IN_ZCT` set.
+    /// The zero-count table: old objects with `IN_ZCT` set (besides those only in the
+    /// barrier log so far, which `drain_log` moves here).
     zct: Vec<u32>,
     /// An empty buffer with capacity, swapped with `zct` when a collection takes it, so
     /// steady-state collections do not reallocate the table.
@@ -1073,8 +1074,12 @@ fn next_trace_growth(growth: u64, live_before: u64, live_after: u64) -> u64 {
 /// young one keeps the heap within about twice its live data, what a copying collector's
 /// two spaces take, while a program with little live data keeps a small, cache-resident
 /// young generation.
-fn next_young_limit(old: u64) -> u64 {
-    old.clamp(MIN_YOUNG_LIMIT, MAX_YOUNG_LIMIT)
+///
+/// It is also at most half the room left below the heap's maximum `max`, so that a heap
+/// near its maximum collects young objects before it fills (and needs a full collection).
+fn next_young_limit(old: u64, max: u64) -> u64 {
+    old.min(max.saturating_sub(old) / 2)
+        .clamp(MIN_YOUNG_LIMIT, MAX_YOUNG_LIMIT)
 }
 
 /// One collection: the young collection, then a walk of the zero-count table freeing
@@ -1101,7 +1106,7 @@ impl DrcCollection<'_> {
         let heap = &mut *self.heap;
         heap.zct_limit = MIN_ZCT_LIMIT.max(2 * heap.zct.len());
         heap.alloc_limit = MIN_ALLOC_LIMIT.max(heap.bytes_in_use);
-        heap.young_limit = next_young_limit(heap.bytes_in_use);
+        heap.young_limit = next_young_limit(heap.bytes_in_use, heap.region.size() as u64);
         heap.allocated_since_gc = 0;
         // What this collection freed, joined into runs where it lies together.
         heap.free.merge_small();
@@ -1759,6 +1764,17 @@ mod tests {
         assert_eq!(next_trace_limit(150 * mib, 256 * mib, 2), 203 * mib);
         assert_eq!(next_trace_limit(150 * mib, 256 * mib, 16), 203 * mib);
         assert_eq!(next_trace_limit(256 * mib, 256 * mib, 2), 256 * mib);
+    }
+
+    #[test]
+    fn the_young_generation_follows_the_old_within_the_room_left() {
+        let mib = 1 << 20;
+        assert_eq!(next_young_limit(0, 256 * mib), MIN_YOUNG_LIMIT);
+        assert_eq!(next_young_limit(5 * mib, 256 * mib), 5 * mib);
+        assert_eq!(next_young_limit(100 * mib, 256 * mib), MAX_YOUNG_LIMIT);
+        // Near the maximum: half the room left, and never below the minimum.
+        assert_eq!(next_young_limit(5 * mib, 8 * mib), 3 * mib / 2);
+        assert_eq!(next_young_limit(8 * mib, 8 * mib), MIN_YOUNG_LIMIT);
     }
 
     #[test]

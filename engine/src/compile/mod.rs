@@ -390,8 +390,9 @@ pub(crate) fn libcall_address(lc: LibCall) -> Result<usize> {
     /// # Safety
     ///
     /// `src` and `dst` must be valid for `n` bytes. Compiled code calls this for numeric
-    /// `array.copy` only, after checking that both ranges lie inside their arrays and
-    /// inside the GC heap's mapping.
+    /// `array.copy` (both ranges checked to lie inside their arrays and the GC heap's
+    /// mapping) and `array.new_data` (the source checked against the data segment's
+    /// bytes, which the module owns, the destination as for `array.copy`).
     unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
         // SAFETY: both ranges are valid for `n` bytes (see above); `copy` allows overlap.
         unsafe { std::ptr::copy(src, dst, n) };

@@ -13,6 +13,8 @@
 //!     globals:    [*mut VMGlobalDefinition; num_globals]
 //!     funcrefs:   [VMFuncRef; num_funcs]   imported first, then defined
 //!     tags:       [u32; num_tags]          each tag's identity in the store
+//!     data:       [(*const u8, usize); num_data]  each data segment's bytes (8-aligned;
+//!                                          length 0 once dropped)
 //! ```
 
 use std::mem::{offset_of, size_of};

@@ -54,22 +54,24 @@ impl DrcHeader {
     pub const YOUNG: u32 = 8;
     /// Collector bit of the kind word: a young object whose count is not zero (something
     /// counted holds it: an old object, a table, a global, a segment or a host handle) and
-    /// which is in the heap's young log, the young collection's roots. The barrier that
-    /// counts a reference to a young object without it calls the runtime to log it.
+    /// which is in the heap's young log (or its barrier log, on the way there), the young
+    /// collection's roots. The barrier that counts a reference to a young object without
+    /// it sets it and appends the object to the barrier log.
     pub const LOGGED: u32 = 16;
     /// Where the bump cursor (`next`, then `limit`) lies, from the heap base: inside the
     /// first object slot, which is never allocated (index 0 is null).
     pub const CURSOR_OFFSET: u32 = 0;
     /// Where the barrier log's cursor (`next`, then `limit`, heap offsets of `u32` entries)
     /// lies, beside the bump cursor. Barriers append to the log inline, without a runtime
-    /// call, while `next < limit`:
+    /// call, while `next + 4 <= limit`:
     /// - a young object counted for the first time, its kind word given `LOGGED`: the
     ///   entry is the reference;
     /// - an old object whose count reached zero and whose kind word lacked `IN_ZCT`, now
     ///   given it: the entry is the reference with `LOG_ZCT_TAG` set.
     ///
-    /// A full log (or one of `limit` 0: none) sends the barrier to the runtime, which moves
-    /// the entries to the young log and the zero-count table and resets the cursor.
+    /// A full log (or an empty one, `next == limit`: a heap too small for a log) sends the
+    /// barrier to the runtime, which moves the entries to the young log and the zero-count
+    /// table and resets the cursor.
     pub const LOG_CURSOR_OFFSET: u32 = 8;
     /// Tag of a barrier log entry naming a zero-count object (object references are
     /// aligned, so their low bits are free).
