@@ -20,6 +20,9 @@ pub(crate) struct FreeList {
     by_start: BTreeMap<u32, u32>,
     /// Free blocks by (length, start), for best fit.
     by_size: BTreeSet<(u32, u32)>,
+    /// The length of the largest block in the tree (0: none), so that a chunk request the
+    /// tree cannot serve does not search it.
+    largest: u32,
     /// Everything at or above this offset has never been allocated.
     frontier: u32,
     /// The highest the frontier has been: everything ever handed out lies below.
@@ -28,6 +31,8 @@ pub(crate) struct FreeList {
     limit: u32,
     /// Freed small blocks by size class (`size / ALIGN - 1`), reused last-in first-out.
     small: Vec<Vec<u32>>,
+    /// Bit `c` set: class `c` holds a block (so a chunk request finds one without looking).
+    small_classes: u32,
     /// Scratch space for merging cached blocks: blocks as `start << 32 | size`.
     merge_scratch: Vec<u64>,
     /// Scratch space for `sort_by_high_half`.
@@ -48,10 +53,12 @@ impl FreeList {
         FreeList {
             by_start: BTreeMap::new(),
             by_size: BTreeSet::new(),
+            largest: 0,
             frontier: start,
             high_water: start,
             limit,
             small: vec![Vec::new(); (SMALL_MAX / ALIGN) as usize],
+            small_classes: 0,
             merge_scratch: Vec::new(),
             sort_scratch: Vec::new(),
         }
@@ -60,7 +67,7 @@ impl FreeList {
     /// Allocates `size` bytes (a multiple of the alignment); the start, or `None` if
     /// nothing fits.
     pub(crate) fn alloc(&mut self, size: u32) -> Option<u32> {
-        if let Some(start) = self.small_class(size).and_then(|c| self.small[c].pop()) {
+        if let Some(start) = self.small_class(size).and_then(|c| self.pop_small(c)) {
             return Some(start);
         }
         if let Some(&(len, start)) = self.by_size.range((size, 0)..).next() {
@@ -80,6 +87,19 @@ impl FreeList {
         Some(start)
     }
 
+    fn push_small(&mut self, c: usize, start: u32) {
+        self.small[c].push(start);
+        self.small_classes |= 1 << c;
+    }
+
+    fn pop_small(&mut self, c: usize) -> Option<u32> {
+        let start = self.small[c].pop();
+        if self.small[c].is_empty() {
+            self.small_classes &= !(1 << c);
+        }
+        start
+    }
+
     fn small_class(&self, size: u32) -> Option<usize> {
         (ALIGN..=SMALL_MAX)
             .contains(&size)
@@ -90,7 +110,7 @@ impl FreeList {
     /// with free neighbours.
     pub(crate) fn free(&mut self, start: u32, size: u32) {
         match self.small_class(size) {
-            Some(c) => self.small[c].push(start),
+            Some(c) => self.push_small(c, start),
             None => self.free_coalescing(start, size),
         }
     }
@@ -114,6 +134,7 @@ impl FreeList {
     fn merge_cached(&mut self, all: bool) {
         let mut blocks = std::mem::take(&mut self.merge_scratch);
         blocks.clear();
+        self.small_classes = 0;
         for c in 0..self.small.len() {
             let size = (c as u32 + 1) * ALIGN;
             blocks.extend(
@@ -145,7 +166,7 @@ impl FreeList {
     /// at the frontier, else back to its size class.
     fn release_run(&mut self, start: u32, len: u32, all: bool) {
         match self.small_class(len) {
-            Some(c) if !all && start + len != self.frontier => self.small[c].push(start),
+            Some(c) if !all && start + len != self.frontier => self.push_small(c, start),
             _ => self.free_coalescing(start, len),
         }
     }
@@ -156,16 +177,27 @@ impl FreeList {
     /// `max`), the largest tree block, and the frontier, so that bumping reuses freed space
     /// first.
     pub(crate) fn alloc_chunk(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
+        debug_assert_eq!(
+            self.largest,
+            self.by_size.last().map_or(0, |&(l, _)| l),
+            "the largest tree block"
+        );
+        debug_assert!(
+            (0..self.small.len())
+                .all(|c| (self.small_classes >> c & 1 == 1) != self.small[c].is_empty()),
+            "the cached classes"
+        );
         if let Some(chunk) = self.chunk_from_tree(min.max(USEFUL_CHUNK.min(max)), max) {
             return Some(chunk);
         }
         if let Some(first) = self.small_class(min) {
-            // Classes `first..end` hold blocks of `min` to `max` bytes.
+            // Classes `first..end` hold blocks of `min` to `max` bytes: the largest cached.
             let end = self.small_class(max).map_or(self.small.len(), |c| c + 1);
-            for c in (first..end).rev() {
-                if let Some(start) = self.small[c].pop() {
-                    return Some((start, (c as u32 + 1) * ALIGN));
-                }
+            let wanted = self.small_classes & ((1u32 << end) - 1) & !((1u32 << first) - 1);
+            if wanted != 0 {
+                let c = (31 - wanted.leading_zeros()) as usize;
+                let start = self.pop_small(c).expect("the class holds a block");
+                return Some((start, (c as u32 + 1) * ALIGN));
             }
         }
         if let Some(chunk) = self.chunk_from_tree(min, max) {
@@ -184,10 +216,10 @@ impl FreeList {
 
     /// Up to `max` bytes from the largest tree block, if it holds at least `min`.
     fn chunk_from_tree(&mut self, min: u32, max: u32) -> Option<(u32, u32)> {
-        let &(len, start) = self.by_size.iter().next_back()?;
-        if len < min {
+        if self.largest < min {
             return None;
         }
+        let &(len, start) = self.by_size.last()?;
         let take = len.min(max);
         self.remove(start, len);
         if len > take {
@@ -220,11 +252,15 @@ impl FreeList {
     fn insert(&mut self, start: u32, len: u32) {
         self.by_start.insert(start, len);
         self.by_size.insert((len, start));
+        self.largest = self.largest.max(len);
     }
 
     fn remove(&mut self, start: u32, len: u32) {
         self.by_start.remove(&start);
         self.by_size.remove(&(len, start));
+        if len == self.largest {
+            self.largest = self.by_size.last().map_or(0, |&(l, _)| l);
+        }
     }
 
     /// The first free block (start, length) starting at or after `pos`.
