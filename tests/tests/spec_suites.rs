@@ -261,6 +261,13 @@ fn inline_bulk_array_script() {
     repository_script("gc/array_bulk_inline.wast", 42);
 }
 
+/// The repository's script for the null checks the translator leaves out after a `br_if`
+/// on `ref.is_null`, and those it must keep.
+#[test]
+fn null_check_script() {
+    repository_script("gc/null_checks.wast", 10);
+}
+
 /// Legacy exception handling is off by default: every module using it fails validation.
 #[test]
 fn legacy_exception_handling_is_off_by_default() {

@@ -65,6 +65,10 @@ pub(crate) struct FuncEnv<'m> {
     pub(crate) fused_madd: bool,
     /// The target's pointer width and calling convention, for runtime-library calls.
     pub(crate) frontend: cranelift_codegen::isa::TargetFrontendConfig,
+    /// References known not to be null throughout a block: the fall-through block of a
+    /// `br_if` on their `ref.is_null` (a list walk's `br_if $done (ref.is_null ...)`).
+    /// Null checks of them there are left out.
+    non_null: std::collections::HashSet<(ir::Block, Value)>,
 }
 
 /// A catch clause's block, which exceptions thrown through calls in its `try_table`
@@ -105,6 +109,53 @@ impl<'m> FuncEnv<'m> {
             fused_madd: true,
             handlers: Vec::new(),
             frontend,
+            non_null: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Traps with `trap` if reference `r` is null, unless it is known not to be here.
+    pub(crate) fn null_check(&self, b: &mut FunctionBuilder<'_>, r: Value, trap: Trap) {
+        let here = b.current_block().expect("translating into a block");
+        if !self.non_null.contains(&(here, r)) {
+            b.ins().trapz(r, trap.to_cranelift());
+        }
+    }
+
+    /// Notes that the block being entered is the fall-through of a branch taken when
+    /// `cond` is non-zero: if `cond` is a `ref.is_null` of some reference, that reference is
+    /// not null in this block.
+    pub(crate) fn note_fallthrough_of(&mut self, b: &FunctionBuilder<'_>, cond: Value) {
+        let dfg = &b.func.dfg;
+        let def = |v: Value| match dfg.value_def(v) {
+            ir::ValueDef::Result(inst, 0) => Some(&dfg.insts[inst]),
+            _ => None,
+        };
+        // `ref.is_null` translates to `uextend.i32 (icmp eq r, (iconst 0))`.
+        let Some(&ir::InstructionData::Unary {
+            opcode: ir::Opcode::Uextend,
+            arg,
+        }) = def(cond)
+        else {
+            return;
+        };
+        let Some(&ir::InstructionData::IntCompare {
+            opcode: ir::Opcode::Icmp,
+            cond: IntCC::Equal,
+            args: [r, zero],
+        }) = def(arg)
+        else {
+            return;
+        };
+        let is_zero = matches!(
+            def(zero),
+            Some(&ir::InstructionData::UnaryImm {
+                opcode: ir::Opcode::Iconst,
+                imm,
+            }) if imm.bits() == 0
+        );
+        if is_zero && dfg.value_type(r) == gc_compiler::GC_REF_TYPE {
+            let here = b.current_block().expect("translating into a block");
+            self.non_null.insert((here, r));
         }
     }
 

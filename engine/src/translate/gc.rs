@@ -309,7 +309,7 @@ pub(crate) fn struct_get(
     r: Value,
     extend: Extend,
 ) -> Value {
-    b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
+    env.null_check(b, r, Trap::NullStructReference);
     let (offset, kind) = struct_layout(env, type_index).fields[field_index as usize];
     let base = object_addr(env, b, r, offset + kind.size());
     read(env, b, kind, extend, base, offset as i32)
@@ -324,7 +324,7 @@ pub(crate) fn struct_set(
     r: Value,
     value: Value,
 ) {
-    b.ins().trapz(r, Trap::NullStructReference.to_cranelift());
+    env.null_check(b, r, Trap::NullStructReference);
     let (offset, kind) = struct_layout(env, type_index).fields[field_index as usize];
     let refs = refs_of(&struct_fields(env, type_index)[field_index as usize]);
     let base = object_addr(env, b, r, offset + kind.size());
@@ -478,7 +478,7 @@ fn elem_addr_unchecked(
 
 /// The length of array `r`, trapping on null.
 pub(crate) fn array_len(env: &mut FuncEnv<'_>, b: &mut FunctionBuilder<'_>, r: Value) -> Value {
-    b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
+    env.null_check(b, r, Trap::NullArrayReference);
     let gc = env.gc_compiler();
     gc.load_array_len(env, b, r)
 }
@@ -535,7 +535,7 @@ pub(crate) fn array_fill(
     value: Value,
     len: Value,
 ) {
-    b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
+    env.null_check(b, r, Trap::NullArrayReference);
     let kind = array_layout(env, type_index).elem;
     if kind == GcFieldKind::V128 {
         // Bounds first, then element by element.
@@ -566,8 +566,8 @@ pub(crate) fn array_copy(
     args: [Value; 5],
 ) {
     let [dst, dst_off, src, src_off, len] = args;
-    b.ins().trapz(dst, Trap::NullArrayReference.to_cranelift());
-    b.ins().trapz(src, Trap::NullArrayReference.to_cranelift());
+    env.null_check(b, dst, Trap::NullArrayReference);
+    env.null_check(b, src, Trap::NullArrayReference);
     let layout = array_layout(env, dst_type);
     if layout.elem == GcFieldKind::GcRef {
         let status = env.builtin(b, Builtin::ArrayCopy, &args).expect("returns");
@@ -668,7 +668,7 @@ pub(crate) fn array_init_segment(
     args: [Value; 4],
 ) {
     let [r, dst, src, len] = args;
-    b.ins().trapz(r, Trap::NullArrayReference.to_cranelift());
+    env.null_check(b, r, Trap::NullArrayReference);
     let seg = b.ins().iconst(I32, i64::from(segment));
     let status = env
         .builtin(b, builtin, &[r, dst, seg, src, len])

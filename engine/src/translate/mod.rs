@@ -384,6 +384,7 @@ fn translate_op(
         Operator::BrIf { relative_depth } => {
             let cond = state.pop();
             control::br_if(b, env, state, relative_depth, cond, &[]);
+            env.note_fallthrough_of(b, cond);
         }
         Operator::BrTable { ref targets } => control::br_table(b, env, state, targets)?,
         Operator::Return => {
