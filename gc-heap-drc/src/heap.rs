@@ -472,6 +472,21 @@ impl DrcHeap {
         self.set_cursor(0, 0);
     }
 
+    /// Zeroes `[start, end)`, new space for objects, except what lies at or above
+    /// `untouched`: the free list's high-water mark before the space was taken. Nothing was
+    /// ever written there since the heap was created or reset, so it is zero already (and
+    /// its pages need not be touched before the objects are written).
+    fn zero(&mut self, start: u32, end: u32, untouched: u32) {
+        let written_end = end.min(untouched.max(start));
+        self.region[start as usize..written_end as usize].fill(0);
+        debug_assert!(
+            self.region[written_end as usize..end as usize]
+                .iter()
+                .all(|&b| b == 0),
+            "space above the high-water mark {untouched:#x} was written"
+        );
+    }
+
     /// Starts a new zeroed bump chunk with room for at least `min` bytes; false if no free
     /// block is that large.
     fn refill_chunk(&mut self, min: u32) -> bool {
@@ -481,6 +496,7 @@ impl DrcHeap {
         } else {
             CHUNK
         };
+        let untouched = self.free.high_water();
         let Some((start, len)) = self.chunk_from_holes(min, max).or_else(|| {
             self.chunk_hole = None;
             self.free.alloc_chunk(min, max)
@@ -488,7 +504,7 @@ impl DrcHeap {
             return false;
         };
         let end = start + len;
-        self.region[start as usize..end as usize].fill(0);
+        self.zero(start, end, untouched);
         self.chunk_start = start;
         self.chunk_end = end;
         self.set_cursor(start, end);
@@ -633,10 +649,9 @@ impl DrcHeap {
             // Zeroed by the chunk.
             Some(start) => (start, true),
             None => {
+                let untouched = self.free.high_water();
                 let start = self.free.alloc(size)?;
-                let r = VMGcRef::from_raw(start).expect("allocations start above 0");
-                let range = self.region.range(r, 0, size as usize);
-                self.region[range].fill(0);
+                self.zero(start, start + size, untouched);
                 (start, false)
             }
         };
@@ -1046,6 +1061,57 @@ unsafe impl GcHeap for DrcHeap {
     }
 }
 
+/// Calls `f` with the region and each heap object (not null, not an `i31`) among object
+/// `o`'s (of type `ty`) references from position `from` on, at most `heap.child_chunk` of an array's;
+/// returns the position to continue from if any remain. Positions are array indices; a
+/// struct's references all come at position 0. The heap is taken apart so that `f` may
+/// write the region (counts, marks) while the type table is read. Inlined into each
+/// collection step's loop: it runs once per object and step.
+#[inline(always)]
+fn visit_children(
+    heap: &mut DrcHeap,
+    o: u32,
+    ty: u32,
+    from: u32,
+    mut f: impl FnMut(&mut Region, u32),
+) -> Option<u32> {
+    let DrcHeap {
+        region,
+        types,
+        child_chunk,
+        ..
+    } = heap;
+    let r = VMGcRef::from_raw(o).expect("objects are above 0");
+    let mut visit = |region: &mut Region, offset: u32| {
+        let c = region.read_u32(r, offset as usize);
+        if c != 0 && c & VMGcRef::I31_TAG == 0 {
+            f(region, c);
+        }
+    };
+    match types.get(ty as usize).and_then(Option::as_ref) {
+        Some(GcTypeTrace::Struct { gc_ref_offsets }) => {
+            if from == 0 {
+                for &offset in gc_ref_offsets.iter() {
+                    visit(region, offset);
+                }
+            }
+            None
+        }
+        Some(GcTypeTrace::Array {
+            elems_are_gc_refs: true,
+            layout,
+        }) => {
+            let len = region.read_u32(r, layout.length_offset as usize);
+            let end = len.min(from.saturating_add(*child_chunk));
+            for i in from..end {
+                visit(region, layout.elems_offset + 4 * i);
+            }
+            (end < len).then_some(end)
+        }
+        _ => None,
+    }
+}
+
 /// The live bytes at which the next backup trace runs, after one left `live` bytes in a
 /// heap of at most `max`: `growth` times the live bytes, but no later than halfway to the
 /// maximum, so that a heap with much live data traces before cyclic garbage has filled it.
@@ -1150,6 +1216,12 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
                 return GcProgress::Continue;
             }
             self.trace = None;
+            log::debug!(
+                "gc: backup trace {}: {} of {} live bytes left",
+                heap.traces,
+                heap.bytes_in_use,
+                heap.live_at_trace_start
+            );
             heap.trace_growth = next_trace_growth(
                 heap.trace_growth,
                 heap.live_at_trace_start,

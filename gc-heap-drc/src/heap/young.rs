@@ -34,7 +34,7 @@
 //! starts over from its roots. Dropped while sweeping, the ranges not yet swept stay for
 //! the next one.
 
-use super::{DrcHeap, KIND, REF_COUNT, SIZE};
+use super::{DrcHeap, KIND, REF_COUNT, SIZE, visit_children};
 use crate::radix::{sort_offsets, sort_pairs};
 use gc_core::{DrcHeader, VMGcRef};
 
@@ -172,7 +172,6 @@ pub(super) struct YoungCollection {
     kept_next: usize,
     /// Reached, not yet promoted: young objects with `YOUNG_MARK` set.
     worklist: Vec<u32>,
-    children: Vec<u32>,
     /// The free space the sweep found so far, in address order.
     gaps: Vec<(u32, u32)>,
     /// Working space for sorting the ranges and the kept objects.
@@ -196,7 +195,6 @@ impl YoungCollection {
             next: 0,
             kept_next: 0,
             worklist: Vec::new(),
-            children: Vec::new(),
             gaps: Vec::new(),
             sort_words: Vec::new(),
             promoted_objects: 0,
@@ -286,67 +284,29 @@ impl YoungCollection {
         }
     }
 
-    /// Promotes `o`: counts the references in its fields (marking the young ones), clears
-    /// its young bits and lists it as kept. Returns the units of work it took beyond one
-    /// (an array's references, per `child_chunk`).
+    /// Promotes `o`: counts the references in its fields (marking the young ones, one
+    /// header read each), clears its young bits and lists it as kept. Returns the units of
+    /// work it took beyond one (an array's references, per `child_chunk`).
     fn promote(&mut self, heap: &mut DrcHeap, o: u32) -> usize {
         let r = object(o);
         let [kind, ty, _, size] = heap.header_words(r);
+        let worklist = &mut self.worklist;
+        let mut from = 0;
         let mut units = 0;
-        // The type table is set aside while the fields are counted, so that a struct's
-        // reference offsets can be read without a copy (counting touches no type).
-        let types = std::mem::take(&mut heap.types);
-        match types.get(ty as usize).and_then(Option::as_ref) {
-            Some(gc_core::GcTypeTrace::Struct { gc_ref_offsets }) => {
-                for &offset in gc_ref_offsets.iter() {
-                    let c = heap.read_u32(r, offset as usize);
-                    if c != 0 && c & VMGcRef::I31_TAG == 0 {
-                        self.count_child(heap, c);
-                    }
-                }
+        while let Some(next) = visit_children(heap, o, ty, from, |region, c| {
+            let child = object(c);
+            let [kind, _, count, _] = region.read_words(child);
+            let count = count.checked_add(1).expect("reference count overflow");
+            region.write_u32(child, REF_COUNT, count);
+            if kind & (YOUNG | YOUNG_MARK) == YOUNG {
+                region.write_u32(child, KIND, kind | YOUNG_MARK);
+                worklist.push(c);
             }
-            Some(gc_core::GcTypeTrace::Array {
-                elems_are_gc_refs: true,
-                ..
-            }) => {
-                heap.types = types;
-                let mut from = 0;
-                let mut children = std::mem::take(&mut self.children);
-                loop {
-                    let more = heap.collect_children_chunk(o, from, &mut children);
-                    for &c in &children {
-                        self.count_child(heap, c);
-                    }
-                    match more {
-                        Some(next) => {
-                            from = next;
-                            units += 1;
-                        }
-                        None => break,
-                    }
-                }
-                self.children = children;
-                return units + self.finish_promotion(heap, r, kind, size);
-            }
-            _ => {}
+        }) {
+            from = next;
+            units += 1;
         }
-        heap.types = types;
         units + self.finish_promotion(heap, r, kind, size)
-    }
-
-    /// Counts the reference a promoted object holds to heap object `c`, marking `c` if it
-    /// is young: one header read.
-    fn count_child(&mut self, heap: &mut DrcHeap, c: u32) {
-        let child = object(c);
-        let [kind, _, count, _] = heap.header_words(child);
-        heap.write_u32(
-            child,
-            REF_COUNT,
-            count.checked_add(1).expect("reference count overflow"),
-        );
-        if Self::mark(heap, c, kind) {
-            self.worklist.push(c);
-        }
     }
 
     /// Clears promoted object `r`'s young bits (its kind word is `kind`, its size `size`)
