@@ -8,6 +8,11 @@ use gc_core::{ExternRefHostDataId, GcHeapConfig, GcLayouts, VMGcHeader, VMGcKind
 /// next user); beyond it, it discards the pages.
 const CLEAR_BY_WRITING: usize = 256 << 10;
 
+/// Where transparent huge pages start: the heap's first 4 MiB, all that a small heap
+/// touches, stay in small pages, so a small store keeps a small resident set; beyond
+/// them, 2 MiB pages spare the TLB misses of a large heap's scattered reference counts.
+const HUGE_PAGES_FROM: usize = 4 << 20;
+
 /// A heap's mapping: `size` usable bytes (its maximum), within a reservation that may be
 /// larger (`GcHeapConfig::reserve_index_space`). Dereferences to the whole mapping.
 pub(crate) struct Region {
@@ -41,6 +46,14 @@ impl Region {
             .no_reserve_swap()
             .map_anon()?;
         let mut mmap = mmap;
+        if size > HUGE_PAGES_FROM {
+            // Best effort: the kernel may not offer transparent huge pages.
+            let _ = mmap.advise_range(
+                memmap2::Advice::HugePage,
+                HUGE_PAGES_FROM,
+                size - HUGE_PAGES_FROM,
+            );
+        }
         let base = mmap.as_mut_ptr();
         Ok(Region { mmap, base, size })
     }
