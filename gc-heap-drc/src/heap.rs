@@ -77,6 +77,8 @@ const INCREMENT_BUDGET: usize = 4096;
 const CHILD_CHUNK: u32 = 1024;
 /// The zero-count table size that triggers a collection, at least.
 const MIN_ZCT_LIMIT: usize = 4096;
+/// How many ZCT entries ahead the collection prefetches headers.
+const ZCT_PREFETCH: usize = 8;
 /// Bytes of old objects allocated (`externref`s) between collections, at least.
 const MIN_ALLOC_LIMIT: u64 = 1 << 20;
 /// Young bytes allocated that trigger a collection, at least: the young generation's size
@@ -1235,6 +1237,10 @@ impl GarbageCollection<'_> for DrcCollection<'_> {
             return self.finish();
         }
         for _ in 0..budget {
+            // The entries are scattered over the heap: fetch a header a few entries ahead.
+            if let Some(i) = self.pending.len().checked_sub(ZCT_PREFETCH) {
+                heap.region.prefetch(self.pending[i]);
+            }
             let Some(raw) = self.pending.pop() else {
                 if !self.traced && heap.bytes_in_use >= heap.trace_limit {
                     self.traced = true;

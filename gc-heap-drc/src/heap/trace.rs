@@ -61,6 +61,9 @@ pub(super) struct Trace {
     garbage: Vec<u32>,
 }
 
+/// How many worklist entries ahead marking prefetches headers.
+const MARK_PREFETCH: usize = 8;
+
 fn object(raw: u32) -> VMGcRef {
     VMGcRef::from_raw(raw).expect("objects are above 0")
 }
@@ -176,6 +179,10 @@ impl Trace {
         let mut used = 0;
         while used < budget {
             used += 1;
+            // Worklist entries are scattered: fetch a header a few entries ahead.
+            if let Some(i) = self.worklist.len().checked_sub(MARK_PREFETCH) {
+                heap.region.prefetch(self.worklist[i].0);
+            }
             let (o, from) = match self.worklist.pop() {
                 Some(entry) => entry,
                 None => {

@@ -180,6 +180,9 @@ pub(super) struct YoungCollection {
     promoted_bytes: u64,
 }
 
+/// How many young-log entries ahead the collection prefetches headers.
+const LOG_PREFETCH: usize = 8;
+
 fn object(raw: u32) -> VMGcRef {
     VMGcRef::from_raw(raw).expect("objects are above 0")
 }
@@ -232,6 +235,10 @@ impl YoungCollection {
             }
             match self.step {
                 Step::Log => {
+                    // Logged objects are scattered: fetch a header a few entries ahead.
+                    if let Some(&ahead) = heap.young.log.get(self.next + LOG_PREFETCH) {
+                        heap.region.prefetch(ahead);
+                    }
                     let Some(&r) = heap.young.log.get(self.next) else {
                         self.step = Step::Mark;
                         continue;
