@@ -248,3 +248,31 @@ impl std::ops::DerefMut for Region {
         &mut self.mmap
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefetching_any_offset_is_harmless() {
+        let config = GcHeapConfig {
+            max_size: 8 << 20,
+            ..GcHeapConfig::default()
+        };
+        let mut region = Region::new(&config, &gc_core::DRC_LAYOUTS).unwrap();
+        // Past the heap, at its end, inside untouched (huge-page) space, and at 0.
+        for raw in [u32::MAX, region.size() as u32, (5 << 20) + 16, 0] {
+            region.prefetch(raw);
+        }
+        let near = |at: usize| at..at + 64;
+        for range in [near(0), near(5 << 20), near(region.size() - 64)] {
+            assert!(
+                region[range].iter().all(|&b| b == 0),
+                "a prefetch writes nothing"
+            );
+        }
+        region[16] = 1;
+        region.prefetch(16);
+        assert_eq!(region[16], 1);
+    }
+}
