@@ -597,46 +597,6 @@ impl DrcHeap {
         self.young.collections
     }
 
-    /// Replaces `out` with the heap objects (not i31 values, not null) among object `o`'s
-    /// references from position `from` on, at most `CHILD_CHUNK` of them for an array;
-    /// returns the position to continue from if any remain. Positions are array indices
-    /// (multiples of `CHILD_CHUNK`); a struct's references all come at position 0.
-    fn collect_children_chunk(&self, o: u32, from: u32, out: &mut Vec<u32>) -> Option<u32> {
-        out.clear();
-        let r = VMGcRef::from_raw(o).expect("above 0");
-        let mut keep = |c: u32| {
-            if c != 0 && c & VMGcRef::I31_TAG == 0 {
-                out.push(c);
-            }
-        };
-        match self
-            .types
-            .get(self.read_u32(r, TYPE) as usize)
-            .and_then(Option::as_ref)
-        {
-            Some(GcTypeTrace::Array {
-                elems_are_gc_refs: true,
-                layout,
-            }) => {
-                let len = self.read_u32(r, layout.length_offset as usize);
-                let end = len.min(from.saturating_add(self.child_chunk));
-                for i in from..end {
-                    keep(self.read_u32(r, (layout.elems_offset + 4 * i) as usize));
-                }
-                (end < len).then_some(end)
-            }
-            Some(GcTypeTrace::Struct { gc_ref_offsets }) => {
-                if from == 0 {
-                    for &o in gc_ref_offsets.iter() {
-                        keep(self.read_u32(r, o as usize));
-                    }
-                }
-                None
-            }
-            _ => None,
-        }
-    }
-
     /// The number of entries in the zero-count table.
     pub fn zct_len(&self) -> usize {
         self.zct.len()

@@ -34,7 +34,7 @@
 //! starts over from its roots. Dropped while sweeping, the ranges not yet swept stay for
 //! the next one.
 
-use super::{DrcHeap, KIND, REF_COUNT, SIZE, visit_children};
+use super::{DrcHeap, KIND, REF_COUNT, SIZE, TYPE, visit_children};
 use crate::radix::{sort_offsets, sort_pairs};
 use gc_core::{DrcHeader, VMGcRef};
 
@@ -114,10 +114,12 @@ impl DrcHeap {
         let kind = self.read_u32(r, KIND);
         debug_assert_eq!(kind & YOUNG_MARK, 0, "no young collection is in progress");
         self.write_u32(r, KIND, kind & !(YOUNG | LOGGED));
+        let ty = self.read_u32(r, TYPE);
         let mut from = 0;
         let mut children = std::mem::take(&mut self.children_scratch);
         loop {
-            let more = self.collect_children_chunk(r.as_raw(), from, &mut children);
+            children.clear();
+            let more = visit_children(self, r.as_raw(), ty, from, |_, c| children.push(c));
             for &c in &children {
                 let c = object(c);
                 let count = self.ref_count(c);
