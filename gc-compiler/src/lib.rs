@@ -49,8 +49,8 @@ pub trait GcCompileEnv {
     /// (`gc_core::GcHeap::barrier_slow_path`) for each of `[logged, released]` that is not
     /// null (`i32` zero): `logged` is a young object compiled code just counted and that is
     /// not logged, `released` one whose count it just set to zero. The DRC barriers call it
-    /// only when the heap's barrier log is full (or the heap has none). The call may
-    /// collect.
+    /// only when the heap's barrier log is full (or the heap has none). The call never
+    /// collects, so it is no safepoint: values live across it need no stack slot.
     fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]);
     /// Emits the runtime call that makes heap object `r` (not null, not an `i31`) an
     /// `externref` (`gc_core::GcHeap::externalize`).

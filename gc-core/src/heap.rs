@@ -197,7 +197,9 @@ pub unsafe trait GcHeap: Send {
     /// The slow path of compiled code's write barrier (for reference-counting collectors;
     /// others never emit that call): compiled code has just set `r`'s count to zero, or
     /// counted a reference to a young object it has not logged, and could not record it
-    /// itself (the DRC heap's barrier log is full: the heap drains it first).
+    /// itself (the DRC heap's barrier log is full: the heap drains it first). Must not
+    /// collect: compiled code calls it without a stack map. A collection it makes due
+    /// shows in [`GcHeap::needs_gc`].
     fn barrier_slow_path(&mut self, r: VMGcRef);
 
     /// Notes that `r` is being handed to Wasm code, where it will be held by frames the

@@ -69,6 +69,9 @@ pub(crate) struct FuncEnv<'m> {
     /// `br_if` on their `ref.is_null` (a list walk's `br_if $done (ref.is_null ...)`).
     /// Null checks of them there are left out.
     non_null: std::collections::HashSet<(ir::Block, Value)>,
+    /// The calls `no_gc_call` deferred: each block, whose parameters are the arguments, and
+    /// the builtin it calls.
+    no_gc_calls: Vec<(ir::Block, Builtin)>,
 }
 
 /// A catch clause's block, which exceptions thrown through calls in its `try_table`
@@ -110,6 +113,7 @@ impl<'m> FuncEnv<'m> {
             handlers: Vec::new(),
             frontend,
             non_null: std::collections::HashSet::new(),
+            no_gc_calls: Vec::new(),
         }
     }
 
@@ -633,6 +637,56 @@ impl<'m> FuncEnv<'m> {
         (sig, f, full)
     }
 
+    /// A call of `builtin` (one that never collects and preserves every register) with
+    /// `args`, on which the frontend's stack-map pass must not act: every call is a
+    /// safepoint to it, which would give every reference live across the call a stack slot,
+    /// stored at its definition and reloaded at each use. So the arguments go to a cold
+    /// block of their own here, and `insert_no_gc_calls` puts the call there after the
+    /// pass. The current block continues there; the caller ends it.
+    fn no_gc_call(&mut self, b: &mut FunctionBuilder<'_>, builtin: Builtin, args: &[Value]) {
+        debug_assert!(builtin.preserves_all() && builtin.signature().1.is_none());
+        let block = b.create_block();
+        let args: Vec<ir::BlockArg> = args
+            .iter()
+            .map(|&a| {
+                b.append_block_param(block, b.func.dfg.value_type(a));
+                ir::BlockArg::Value(a)
+            })
+            .collect();
+        b.ins().jump(block, &args);
+        b.seal_block(block);
+        b.switch_to_block(block);
+        b.set_cold_block(block);
+        self.no_gc_calls.push((block, builtin));
+    }
+
+    /// Puts the calls `no_gc_call` deferred into `func`, after the frontend's
+    /// `finalize`: each at the start of its block, with the block's parameters.
+    pub(crate) fn insert_no_gc_calls(&mut self, func: &mut ir::Function) {
+        use cranelift_codegen::cursor::{Cursor, FuncCursor};
+        for (block, builtin) in std::mem::take(&mut self.no_gc_calls) {
+            let sig = func.import_signature(crate::compile::builtin_signature(I64, builtin));
+            let mut args = vec![self.vmctx];
+            args.extend_from_slice(func.dfg.block_params(block));
+            // At the operator of the barrier that branched here.
+            let end = func
+                .layout
+                .last_inst(block)
+                .expect("the block ends in a jump");
+            let srcloc = func.srcloc(end);
+            let mut pos = FuncCursor::new(func).with_srcloc(srcloc);
+            pos.goto_first_insertion_point(block);
+            // Loaded here, in the cold block: a hoisted address would hold a register
+            // through every loop around the call.
+            let flags = MemFlagsData::trusted().with_readonly();
+            let table = pos.ins().load(I64, flags, self.vmctx, header::BUILTINS);
+            let f = pos
+                .ins()
+                .load(I64, flags, table, builtin.index() as i32 * 8);
+            pos.ins().call_indirect(sig, f, &args);
+        }
+    }
+
     /// Throws exception `exn` (non-null), thrown with module tag `known_tag` if that is
     /// known statically (`throw`, not `throw_ref`). This function's own handlers are tried
     /// inline, innermost first: a catch-all or a handler of the same tag is a jump, one of
@@ -732,8 +786,9 @@ impl GcCompileEnv for FuncEnv<'_> {
     }
 
     fn gc_barrier_slow_path(&mut self, b: &mut FunctionBuilder<'_>, refs: [Value; 2]) {
-        // Fails only if an embedder's `Drop` panicked during a collection.
-        self.checked_builtin(b, Builtin::GcBarrierSlowPath, &refs, Trap::HostError);
+        // The call never collects: it is made after the frontend's stack-map pass, so that
+        // the references live across it are not spilled for it (see `no_gc_call`).
+        self.no_gc_call(b, Builtin::GcBarrierSlowPath, &refs);
     }
 
     fn gc_externalize(&mut self, b: &mut FunctionBuilder<'_>, r: Value) {

@@ -65,7 +65,8 @@ pub(crate) struct FuncTranslator<'e> {
     gc: &'e dyn gc_compiler::GcCompiler,
     /// The engine's types, with their GC layouts.
     registry: &'e crate::runtime::registry::TypeRegistry,
-    tunables: Tunables,
+    /// What the engine's configuration chose (the inliner translates without epoch checks).
+    pub(crate) tunables: Tunables,
 }
 
 /// Code-generation choices from the engine's configuration.
@@ -259,6 +260,7 @@ impl<'e> FuncTranslator<'e> {
         }
         env.interrupts_finish(&mut b);
         b.finalize(frontend);
+        env.insert_no_gc_calls(func);
         Ok(())
     }
 }

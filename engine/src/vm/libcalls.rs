@@ -54,7 +54,7 @@ builtins! {
     TableInit = table_init(I32, I32, I64, I32, I32) -> I8;
     ElemDrop = elem_drop(I32);
     GcExternalize = gc_externalize(I32);
-    GcBarrierSlowPath = gc_barrier_slow_path(I32, I32) -> I8;
+    GcBarrierSlowPath = gc_barrier_slow_path(I32, I32);
     IsSubtype = is_subtype(I32, I32) -> I8;
     GcAlloc = gc_alloc(I32, I64, I32) -> I64;
     InternFuncRef = intern_funcref(I64) -> I32;
@@ -69,12 +69,16 @@ builtins! {
 
 impl Builtin {
     /// Whether compiled code calls this builtin on a cold path of hot code (a loop header's
-    /// epoch check), through a trampoline that preserves every register; its result (at
-    /// most 32 bits) comes back in `VMStoreContext::builtin_status`.
+    /// epoch check, a write barrier whose log is full), through a trampoline that preserves
+    /// every register; its result (at most 32 bits) comes back in
+    /// `VMStoreContext::builtin_status`.
     pub(crate) fn preserves_all(self) -> bool {
         // `ThrowRef` for another reason: a `try_call` of it must clobber everything on the
         // exceptional edge, which the C convention does not.
-        matches!(self, Builtin::NewEpoch | Builtin::ThrowRef)
+        matches!(
+            self,
+            Builtin::NewEpoch | Builtin::ThrowRef | Builtin::GcBarrierSlowPath
+        )
     }
 }
 
@@ -338,30 +342,21 @@ extern "C" fn gc_externalize(vmctx: *mut u8, gc_ref: u32) {
     }
 }
 
-/// Returns 0 if a host value's `Drop` panicked during a collection: compiled code then
-/// raises `Trap::HostError`, and the call that entered Wasm resumes the panic.
-extern "C" fn gc_barrier_slow_path(vmctx: *mut u8, logged: u32, released: u32) -> u8 {
+/// Never collects: it only moves the barrier log's entries, and the two given, to the
+/// collector's tables. So compiled code calls it as no safepoint (no stack map, nothing
+/// spilled for it) and through a trampoline that preserves every register
+/// (`Builtin::preserves_all`). A collection the entries call for runs at the next
+/// allocation that leaves compiled code, or the next collection the host asks for.
+extern "C" fn gc_barrier_slow_path(vmctx: *mut u8, logged: u32, released: u32) {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
-    // SAFETY: the store outlives its instances. Compiled code reached this builtin through
-    // an exit trampoline, so a collection here can walk the Wasm frames above.
+    // SAFETY: the store outlives its instances.
     let store = unsafe { store(inst.vmctx()) };
-    // Both first: the heap is consistent again before anything collects.
     for r in [logged, released]
         .into_iter()
         .filter_map(gc_core::VMGcRef::from_raw)
     {
         store.gc.heap.barrier_slow_path(r);
-    }
-    // Compiled code calls only when the barrier log is full (or the heap has none): the
-    // entries just moved to the zero-count table may call for a collection.
-    // A collection runs embedders' `Drop`s, which may panic; this frame cannot unwind.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.maybe_gc())) {
-        Ok(()) => 1,
-        Err(panic) => {
-            store.pending_panic = Some(panic);
-            0
-        }
     }
 }
 
