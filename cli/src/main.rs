@@ -8,7 +8,8 @@
 //!   (`validate.rs`).
 //! - `gcwasm compile [OPTIONS] FILE [-o OUT]` writes a precompiled module, which
 //!   `run --allow-precompiled` loads without compiling (`compile.rs`).
-//! - Engine options shared by both (`-W`, `--collector`, `--gc-stress`): `options.rs`.
+//! - Engine options shared by both (`-W`, `--collector`, `--gc-stress`, `--no-inlining`):
+//!   `options.rs`.
 //!
 //! Exit status: the program's (`proc_exit`'s, 0 when `_start` returns), 1 on an error or a
 //! trap (with its message and Wasm backtrace on stderr), 2 on bad arguments.

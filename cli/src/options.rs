@@ -18,6 +18,9 @@ pub struct EngineOptions {
     /// Collect garbage at every opportunity (to expose missing roots in tests).
     #[arg(long)]
     pub gc_stress: bool,
+    /// Do not inline tiny leaf functions at their calls.
+    #[arg(long)]
+    pub no_inlining: bool,
 }
 
 /// What `-W` asks for.
@@ -76,7 +79,10 @@ impl EngineOptions {
     pub fn config(&self) -> Result<Config> {
         let wasm = self.wasm_options()?;
         let mut config = Config::new();
-        config.collector(self.collector).gc_stress(self.gc_stress);
+        config
+            .collector(self.collector)
+            .gc_stress(self.gc_stress)
+            .inlining(!self.no_inlining);
         let mut features = config.features();
         for (feature, on) in wasm.features {
             features.set(feature, on);
@@ -99,6 +105,7 @@ mod tests {
             wasm: wasm.iter().map(|s| s.to_string()).collect(),
             collector: Collector::Drc,
             gc_stress: false,
+            no_inlining: false,
         }
     }
 

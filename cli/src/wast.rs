@@ -43,6 +43,9 @@ impl WastCommand {
         if self.engine.gc_stress {
             args.push("--gc-stress".into());
         }
+        if self.engine.no_inlining {
+            args.push("--no-inlining".into());
+        }
         if wasm.legacy_exceptions == Some(true) {
             args.push("--legacy-exceptions".into());
         }

@@ -17,6 +17,7 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) parallel_compilation: bool,
+    pub(crate) inlining: bool,
     pub(crate) relaxed_simd_deterministic: bool,
 }
 
@@ -113,6 +114,7 @@ impl Config {
             consume_fuel: false,
             epoch_interruption: false,
             parallel_compilation: true,
+            inlining: true,
             relaxed_simd_deterministic: false,
         }
     }
@@ -212,6 +214,15 @@ impl Config {
     /// FMA instructions, rounding twice elsewhere.
     pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
         self.relaxed_simd_deterministic = enable;
+        self
+    }
+
+    /// Inlines tiny leaf functions (at most a dozen operators that cannot trap, call,
+    /// loop or allocate: accessors, identities, small arithmetic) at their direct calls.
+    /// Default on; off while fuel is on, so that every function entry is costed as in
+    /// Wasmtime.
+    pub fn inlining(&mut self, enable: bool) -> &mut Self {
+        self.inlining = enable;
         self
     }
 

@@ -91,8 +91,9 @@ impl Module {
     }
 
     /// The Cranelift IR the translator produces for each defined function of `wasm` (binary
-    /// or text), before Cranelift's optimisations: for inspecting code generation and for
-    /// snapshot tests of barriers and calls.
+    /// or text), with tiny leaf functions inlined ([`Config::inlining`](crate::Config::inlining)),
+    /// before Cranelift's optimisations: for inspecting code generation and for snapshot
+    /// tests of barriers and calls.
     pub fn clif(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Vec<String>> {
         let binary = to_binary(wasm.as_ref())?;
         let info = parse(engine, &binary)?;

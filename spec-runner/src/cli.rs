@@ -24,6 +24,7 @@ Options:
   --suite NAME    Run an embedded suite: wasm-v1, wasm-v2, wasm-v3, wasm-latest, or a
                   proposal folder (gc, tail-call, function-references, ...). Repeatable.
   --gc-stress     Run the engine in GC stress mode.
+  --no-inlining   Do not inline tiny leaf functions at their calls.
   --collector NAME
                   The garbage collector: drc (the default) or null (never frees).
   --timeout SECS  Stop a script after SECS seconds (default 300; 0 for no limit): its
@@ -72,6 +73,7 @@ struct Cli {
     filters: Vec<String>,
     gc_stress: bool,
     collector: engine::Collector,
+    no_inlining: bool,
     verbose: bool,
     timeout: Option<Duration>,
     fuel: Option<u64>,
@@ -93,6 +95,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
         filters: Vec::new(),
         gc_stress: false,
         collector: engine::Collector::default(),
+        no_inlining: false,
         verbose: false,
         timeout: Some(DEFAULT_TIMEOUT),
         fuel: None,
@@ -119,6 +122,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> anyhow::Result<Cli> {
             cli.suites.push(name.to_owned());
         } else if arg == "--gc-stress" {
             cli.gc_stress = true;
+        } else if arg == "--no-inlining" {
+            cli.no_inlining = true;
         } else if arg == "--collector" {
             let Some(name) = args.next() else {
                 bail!("--collector needs a collector name");
@@ -190,6 +195,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
     let options = RunOptions {
         gc_stress: cli.gc_stress,
         collector: cli.collector,
+        no_inlining: cli.no_inlining,
         verbose: cli.verbose,
         features: None,
         timeout: cli.timeout,
@@ -411,6 +417,7 @@ mod tests {
             "wasm-v1",
             "--gc-stress",
             "--suite=gc",
+            "--no-inlining",
             "--verbose",
             "--test-threads",
             "1",
@@ -419,7 +426,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.suites, ["wasm-v1", "gc"]);
-        assert!(cli.gc_stress && cli.verbose && !cli.help);
+        assert!(cli.gc_stress && cli.no_inlining && cli.verbose && !cli.help);
         assert!(cli.paths.is_empty());
         assert_eq!(
             cli.libtest,

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub gc_stress: bool,
     /// The garbage collector ([`engine::Config::collector`]).
     pub collector: engine::Collector,
+    /// Do not inline tiny leaf functions ([`engine::Config::inlining`]).
+    pub no_inlining: bool,
     /// The Wasm features to validate with; `None` for the engine's defaults. The embedded
     /// suites of older spec versions need theirs ([`suite_features`](crate::suite_features)).
     pub features: Option<engine::WasmFeatures>,
@@ -285,6 +287,7 @@ impl Runner {
         let mut config = Config::new();
         config.gc_stress(options.gc_stress);
         config.collector(options.collector);
+        config.inlining(!options.no_inlining);
         config.epoch_interruption(options.timeout.is_some());
         config.consume_fuel(options.fuel.is_some());
         if let Some(features) = options.features {

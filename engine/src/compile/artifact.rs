@@ -47,7 +47,7 @@ fn fingerprint(engine: &Engine) -> String {
     let isa = engine.isa();
     let isa_flags: Vec<String> = isa.isa_flags().iter().map(|v| v.to_string()).collect();
     format!(
-        "abi={ABI} features={:?} collector={} layouts={:?} fuel={} epoch={} opt={} \
+        "abi={ABI} features={:?} collector={} layouts={:?} fuel={} epoch={} opt={} inline={} \
          gc_index_space={} gc_max={} gc_stress={} target={} flags=[{}] isa=[{}]",
         c.features,
         engine.gc_runtime().name(),
@@ -55,6 +55,7 @@ fn fingerprint(engine: &Engine) -> String {
         c.consume_fuel,
         c.epoch_interruption,
         c.opt_level_name(),
+        c.inlining,
         c.gc_heap_reserve_index_space,
         c.gc_heap_max_size,
         c.gc_stress,

@@ -4,6 +4,7 @@
 pub(crate) mod artifact;
 mod builtins;
 mod code_memory;
+mod inline;
 mod trampolines;
 
 pub(crate) use builtins::{BuiltinTable, builtin_signature, compile_builtins};
@@ -23,6 +24,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, ExternalName, LibCall, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use std::collections::HashMap;
 
 /// Builds the host ISA with the settings compiled Wasm relies on.
 pub(crate) fn build_isa(config: &Config) -> Result<OwnedTargetIsa> {
@@ -218,10 +220,17 @@ struct Worker<'a> {
     wasm: &'a [u8],
     ctx: cranelift_codegen::Context,
     translator: crate::translate::FuncTranslator<'a>,
+    /// The translated bodies of the functions inlined at their direct calls.
+    inlined: &'a HashMap<u32, ir::Function>,
 }
 
 impl<'a> Worker<'a> {
-    fn new(engine: &'a crate::Engine, info: &'a ModuleInfo, wasm: &'a [u8]) -> Worker<'a> {
+    fn new(
+        engine: &'a crate::Engine,
+        info: &'a ModuleInfo,
+        wasm: &'a [u8],
+        inlined: &'a HashMap<u32, ir::Function>,
+    ) -> Worker<'a> {
         let config = engine.config();
         let host_fma = engine
             .isa()
@@ -238,6 +247,7 @@ impl<'a> Worker<'a> {
             info,
             wasm,
             ctx: cranelift_codegen::Context::new(),
+            inlined,
             translator: crate::translate::FuncTranslator::new(
                 engine.gc_compiler(),
                 engine.registry(),
@@ -265,8 +275,29 @@ impl<'a> Worker<'a> {
         Ok(func_index)
     }
 
-    fn compile(&mut self, def_index: usize) -> Result<CompiledFunction> {
+    /// Translates defined function `def_index` and inlines the direct calls of `inlined`
+    /// functions into it; its function index.
+    fn translate_and_inline(&mut self, def_index: usize) -> Result<u32> {
         let func_index = self.translate(def_index)?;
+        if !self.inlined.is_empty() {
+            let inlined = self
+                .ctx
+                .inline(inline::Inliner {
+                    bodies: self.inlined,
+                    num_imported_funcs: self.info.num_imported_funcs,
+                })
+                .map_err(|e| {
+                    anyhow!("cranelift failed to inline into function {func_index}: {e:?}")
+                })?;
+            if inlined {
+                log::trace!("function {func_index}: calls inlined");
+            }
+        }
+        Ok(func_index)
+    }
+
+    fn compile(&mut self, def_index: usize) -> Result<CompiledFunction> {
+        let func_index = self.translate_and_inline(def_index)?;
         compile_function(self.engine.isa(), &mut self.ctx, Some(func_index))
     }
 }
@@ -295,15 +326,43 @@ pub(crate) fn compile_module(
         1
     };
     engine.count_compiled(count);
+    let inlined = inlinable_bodies(engine, info, wasm)?;
+    let inlined = &inlined;
     let functions = if threads <= 1 {
-        let mut worker = Worker::new(engine, info, wasm);
+        let mut worker = Worker::new(engine, info, wasm, inlined);
         (0..count)
             .map(|i| worker.compile(i))
             .collect::<Result<Vec<_>>>()?
     } else {
-        compile_in_parallel(engine, info, wasm, threads)?
+        compile_in_parallel(engine, info, wasm, threads, inlined)?
     };
     CodeMemory::new(functions, code_names(info))
+}
+
+/// The translated bodies of the module's functions that are inlined at their direct
+/// calls (`Config::inlining`; never with fuel, which Wasmtime costs per function entry).
+fn inlinable_bodies(
+    engine: &crate::Engine,
+    info: &ModuleInfo,
+    wasm: &[u8],
+) -> Result<HashMap<u32, ir::Function>> {
+    let config = engine.config();
+    let mut bodies = HashMap::new();
+    if !config.inlining || config.consume_fuel {
+        return Ok(bodies);
+    }
+    let none = HashMap::new();
+    let mut worker = Worker::new(engine, info, wasm, &none);
+    // An inlined body runs a bounded number of operators (no loop, no call): the caller's
+    // own epoch checks keep bounding the code between checks, so the body needs none.
+    worker.translator.tunables.epoch_interruption = false;
+    for (i, body) in info.bodies.iter().enumerate() {
+        if inline::is_inlinable(info.features, &wasm[body.range.clone()], body.range.start)? {
+            let func_index = worker.translate(i)?;
+            bodies.insert(func_index, worker.ctx.func.clone());
+        }
+    }
+    Ok(bodies)
 }
 
 /// The names backtraces show for `info`'s code.
@@ -322,13 +381,14 @@ fn compile_in_parallel(
     info: &ModuleInfo,
     wasm: &[u8],
     threads: usize,
+    inlined: &HashMap<u32, ir::Function>,
 ) -> Result<Vec<CompiledFunction>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let count = info.bodies.len();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let work = || {
-        let mut worker = Worker::new(engine, info, wasm);
+        let mut worker = Worker::new(engine, info, wasm, inlined);
         let mut done = Vec::new();
         while !failed.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -368,17 +428,18 @@ fn compile_in_parallel(
     Ok(functions)
 }
 
-/// The Cranelift IR of every defined function, as the translator produces it (before
-/// Cranelift's optimisations).
+/// The Cranelift IR of every defined function, as the translator produces it, tiny leaf
+/// functions inlined (before Cranelift's optimisations).
 pub(crate) fn translate_to_clif(
     engine: &crate::Engine,
     info: &ModuleInfo,
     wasm: &[u8],
 ) -> Result<Vec<String>> {
-    let mut worker = Worker::new(engine, info, wasm);
+    let inlined = inlinable_bodies(engine, info, wasm)?;
+    let mut worker = Worker::new(engine, info, wasm, &inlined);
     (0..info.bodies.len())
         .map(|i| {
-            worker.translate(i)?;
+            worker.translate_and_inline(i)?;
             Ok(worker.ctx.func.display().to_string())
         })
         .collect()

@@ -1,7 +1,9 @@
 //! Fuel and epoch checks: how compiled code stops a runaway module.
 //!
 //! Both are checked at every function entry and loop header, so no code runs unboundedly
-//! between checks (straight-line code is bounded by the function's size).
+//! between checks (straight-line code is bounded by the function's size). A leaf function
+//! inlined into its caller (`compile::inline`; never with fuel) brings no epoch check: it
+//! has no loop or call, and the caller's checks bound it.
 //!
 //! - **Fuel** (`Config::consume_fuel`): the store's `fuel_consumed` counts up from minus
 //!   the fuel set. A function keeps it in a variable, adds each basic block's cost
