@@ -6,6 +6,7 @@ mod builtins;
 mod code_memory;
 mod inline;
 mod trampolines;
+mod widen;
 
 pub(crate) use builtins::{BuiltinTable, builtin_signature, compile_builtins};
 pub(crate) use code_memory::{
@@ -298,6 +299,7 @@ impl<'a> Worker<'a> {
 
     fn compile(&mut self, def_index: usize) -> Result<CompiledFunction> {
         let func_index = self.translate_and_inline(def_index)?;
+        widen::widen_extended_params(&mut self.ctx.func);
         compile_function(self.engine.isa(), &mut self.ctx, Some(func_index))
     }
 }
