@@ -142,14 +142,18 @@ mod tests {
     use cranelift_codegen::isa::CallConv;
     use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
+    /// A function with `params` returning `ret`, with no body yet.
+    fn empty_function(params: &[ir::Type], ret: ir::Type) -> ir::Function {
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+        sig.returns.push(AbiParam::new(ret));
+        ir::Function::with_name_signature(UserFuncName::user(0, 0), sig)
+    }
+
     /// A list walk: `loop(l: i32) { if l == 0 exit; l = load.i32 [base + uextend(l) + 8] }`,
     /// entered with the function's `i32` parameter.
     fn list_walk() -> ir::Function {
-        let mut sig = Signature::new(CallConv::SystemV);
-        sig.params.push(AbiParam::new(I64));
-        sig.params.push(AbiParam::new(I32));
-        sig.returns.push(AbiParam::new(I32));
-        let mut func = ir::Function::with_name_signature(UserFuncName::user(0, 0), sig);
+        let mut func = empty_function(&[I64, I32], I32);
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);
         let entry = b.create_block();
@@ -219,10 +223,7 @@ mod tests {
 
     #[test]
     fn the_entry_block_and_br_table_targets_are_left_alone() {
-        let mut sig = Signature::new(CallConv::SystemV);
-        sig.params.push(AbiParam::new(I32));
-        sig.returns.push(AbiParam::new(I64));
-        let mut func = ir::Function::with_name_signature(UserFuncName::user(0, 0), sig);
+        let mut func = empty_function(&[I32], I64);
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);
         let entry = b.create_block();
