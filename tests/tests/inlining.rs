@@ -28,10 +28,18 @@ const LEAVES: &str = r#"(module $leaves
   (func $early (param i32) (result i32)
     (if (local.get 0) (then (return (i32.const 10))))
     (i32.const 20))
+  (func $swap (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
+  (func $classify (param i32) (result i32)
+    (block $two (block $one (block $zero
+      (br_table $zero $one $two (i32.and (local.get 0) (i32.const 3))))
+      (return (i32.const 100)))
+    (return (i32.const 200)))
+    (i32.const 300))
 
-  ;; Mixes every leaf in a loop, some of them inside a `try_table`.
+  ;; Mixes every leaf in a loop (one returns two values, one branches through a
+  ;; `br_table`), some of them inside a `try_table`.
   (func (export "run") (param $x externref) (param $k i32) (result i32)
-    (local $acc i32) (local $i i32)
+    (local $acc i32) (local $i i32) (local $w i64)
     (loop $l
       (call $set (call $id (local.get $x)))
       (local.set $acc (call $add3 (local.get $acc) (call $held) (call $bump)))
@@ -42,6 +50,11 @@ const LEAVES: &str = r#"(module $leaves
       (drop)
       (local.set $acc (i32.add (local.get $acc)
         (i32.trunc_sat_f64_s (call $half (f64.convert_i32_s (local.get $i))))))
+      (local.set $acc (i32.add (local.get $acc) (call $classify (local.get $i))))
+      (call $swap (local.get $acc) (i64.extend_i32_u (local.get $i)))
+      (local.set $acc)
+      (local.set $w)
+      (local.set $acc (i32.add (local.get $acc) (i32.wrap_i64 (local.get $w))))
       (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
                           (local.get $k))))
     (local.get $acc))
