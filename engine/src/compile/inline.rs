@@ -9,7 +9,9 @@
 //! Because an inlined body can neither trap nor call (a reference `global.set`'s barrier
 //! may call the runtime, but that call never collects, fails or walks the stack), no
 //! backtrace, stack map or exception can ever observe that its frame is missing:
-//! inlining changes speed only. An inlined body has no epoch check of its own: it runs a
+//! inlining changes speed only. (With `Config::gc_heap_reserve_index_space(false)` that
+//! barrier checks the GC heap's bound, which only a corrupt heap fails: such a trap
+//! would name the caller.) An inlined body has no epoch check of its own: it runs a
 //! bounded number of operators, and its caller's checks still bound the code between
 //! checks. With fuel on, nothing is inlined, so every function entry is costed as in
 //! Wasmtime.
@@ -230,7 +232,12 @@ impl Inline for Inliner<'_> {
         let ExternalName::User(name) = caller.dfg.ext_funcs[callee].name else {
             return InlineCommand::KeepCall;
         };
-        let index = caller.params.user_named_funcs()[name].index + self.num_imported_funcs;
+        // Namespace 0 names defined functions by their index among them (`FuncEnv::call`).
+        let name = &caller.params.user_named_funcs()[name];
+        if name.namespace != 0 {
+            return InlineCommand::KeepCall;
+        }
+        let index = name.index + self.num_imported_funcs;
         match self.bodies.get(&index) {
             Some(body) => InlineCommand::Inline {
                 callee: Cow::Borrowed(body),

@@ -54,7 +54,11 @@ pub(crate) fn widen_extended_params(func: &mut ir::Function) -> usize {
                     .args(&dfg.value_lists)
                     .all(|a| matches!(a, BlockArg::Value(_)));
                 if plain && values {
-                    preds.entry(target).or_default().push(inst);
+                    // Once per branch, even a `brif` with both edges into `target`.
+                    let branches = preds.entry(target).or_default();
+                    if branches.last() != Some(&inst) {
+                        branches.push(inst);
+                    }
                 } else {
                     excluded.insert(target);
                 }
@@ -219,6 +223,34 @@ mod tests {
         );
         // Running it again finds nothing left to widen.
         assert_eq!(widen_extended_params(&mut func), 0);
+    }
+
+    #[test]
+    fn a_brif_with_both_edges_into_the_block_is_rewritten_once() {
+        let mut func = empty_function(&[I32, I32], I64);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+        let entry = b.create_block();
+        let target = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        let t = b.append_block_param(target, I32);
+        b.switch_to_block(entry);
+        let (x, y) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+        b.ins().brif(
+            x,
+            target,
+            &[BlockArg::Value(x)],
+            target,
+            &[BlockArg::Value(y)],
+        );
+        b.switch_to_block(target);
+        let r = b.ins().uextend(I64, t);
+        b.ins().return_(&[r]);
+        b.seal_all_blocks();
+        b.finalize(frontend());
+        verify(&func);
+        assert_eq!(widen_extended_params(&mut func), 1);
+        verify(&func);
     }
 
     #[test]
