@@ -225,9 +225,14 @@ mod tests {
         assert_eq!(widen_extended_params(&mut func), 0);
     }
 
-    #[test]
-    fn a_brif_with_both_edges_into_the_block_is_rewritten_once() {
-        let mut func = empty_function(&[I32, I32], I64);
+    /// `entry(params: i32...) { branch } target(t: i32) { return uextend.i64 t }`, where
+    /// `branch` ends the entry block given the builder, the target and the parameters;
+    /// verified before and after widening, which returns how many it widened.
+    fn widen_two_blocks(
+        params: &[ir::Type],
+        branch: impl FnOnce(&mut FunctionBuilder<'_>, ir::Block, &[Value]),
+    ) -> usize {
+        let mut func = empty_function(params, I64);
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);
         let entry = b.create_block();
@@ -235,48 +240,37 @@ mod tests {
         b.append_block_params_for_function_params(entry);
         let t = b.append_block_param(target, I32);
         b.switch_to_block(entry);
-        let (x, y) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-        b.ins().brif(
-            x,
-            target,
-            &[BlockArg::Value(x)],
-            target,
-            &[BlockArg::Value(y)],
-        );
+        let args = b.block_params(entry).to_vec();
+        branch(&mut b, target, &args);
         b.switch_to_block(target);
         let r = b.ins().uextend(I64, t);
         b.ins().return_(&[r]);
         b.seal_all_blocks();
         b.finalize(frontend());
         verify(&func);
-        assert_eq!(widen_extended_params(&mut func), 1);
+        let widened = widen_extended_params(&mut func);
         verify(&func);
+        widened
+    }
+
+    #[test]
+    fn a_brif_with_both_edges_into_the_block_is_rewritten_once() {
+        let widened = widen_two_blocks(&[I32, I32], |b, target, args| {
+            let (x, y) = (BlockArg::Value(args[0]), BlockArg::Value(args[1]));
+            b.ins().brif(args[0], target, &[x], target, &[y]);
+        });
+        assert_eq!(widened, 1);
     }
 
     #[test]
     fn the_entry_block_and_br_table_targets_are_left_alone() {
-        let mut func = empty_function(&[I32], I64);
-        let mut fctx = FunctionBuilderContext::new();
-        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
-        let entry = b.create_block();
-        let target = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        let t = b.append_block_param(target, I32);
-        b.switch_to_block(entry);
-        let x = b.block_params(entry)[0];
-        let wide = b.ins().uextend(I64, x);
-        let _ = wide;
-        let call = b.func.dfg.block_call(target, &[BlockArg::Value(x)]);
-        let table = ir::JumpTableData::new(call, &[call]);
-        let jt = b.create_jump_table(table);
-        b.ins().br_table(x, jt);
-        b.switch_to_block(target);
-        let r = b.ins().uextend(I64, t);
-        b.ins().return_(&[r]);
-        b.seal_all_blocks();
-        b.finalize(frontend());
-        verify(&func);
-        assert_eq!(widen_extended_params(&mut func), 0);
-        verify(&func);
+        let widened = widen_two_blocks(&[I32], |b, target, args| {
+            // The entry block's parameter is extended too, and stays a parameter.
+            b.ins().uextend(I64, args[0]);
+            let call = b.func.dfg.block_call(target, &[BlockArg::Value(args[0])]);
+            let jt = b.create_jump_table(ir::JumpTableData::new(call, &[call]));
+            b.ins().br_table(args[0], jt);
+        });
+        assert_eq!(widened, 0);
     }
 }

@@ -664,8 +664,11 @@ impl<'m> FuncEnv<'m> {
     /// `finalize`: each at the start of its block, with the block's parameters.
     pub(crate) fn insert_no_gc_calls(&mut self, func: &mut ir::Function) {
         use cranelift_codegen::cursor::{Cursor, FuncCursor};
+        let mut sigs = HashMap::new();
         for (block, builtin) in std::mem::take(&mut self.no_gc_calls) {
-            let sig = func.import_signature(crate::compile::builtin_signature(I64, builtin));
+            let sig = *sigs.entry(builtin).or_insert_with(|| {
+                func.import_signature(crate::compile::builtin_signature(I64, builtin))
+            });
             let mut args = vec![self.vmctx];
             args.extend_from_slice(func.dfg.block_params(block));
             // At the operator of the barrier that branched here.
