@@ -10,6 +10,7 @@ use std::time::Duration;
 use tests::Counted;
 
 const LEAVES: &str = r#"(module $leaves
+  (type $box (struct (field i32)))
   (tag $e (param i32))
   (global $g (mut externref) (ref.null extern))
   (global $n (mut i32) (i32.const 0))
@@ -58,6 +59,23 @@ const LEAVES: &str = r#"(module $leaves
       (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
                           (local.get $k))))
     (local.get $acc))
+  ;; Stores a fresh reference through the inlined `$set` inside a `try_table` (where its
+  ;; barrier's runtime call becomes a `try_call`), with a reference and a number live
+  ;; across it; every store releases the previous box, so the barrier log fills.
+  (func (export "set_in_try") (param $k i32) (result i32)
+    (local $i i32) (local $keep (ref null $box)) (local $acc i32)
+    (local.set $keep (struct.new $box (i32.const 5)))
+    (loop $l
+      (block $h (result i32)
+        (try_table (catch $e $h)
+          (call $set (extern.convert_any (struct.new $box (local.get $i)))))
+        (i32.const 0))
+      (drop)
+      (local.set $acc (i32.add (local.get $acc) (struct.get $box 0 (local.get $keep))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (local.get $k))))
+    (i32.add (local.get $acc)
+      (struct.get $box 0 (ref.cast (ref $box) (any.convert_extern (global.get $g))))))
   (func (export "store") (param externref) (call $set (local.get 0)))
   (func (export "clear") (call $set (ref.null extern)))
   ;; Traps right after an inlined call.
@@ -145,6 +163,26 @@ fn references_that_inlined_bodies_store_are_counted() {
         store.gc();
         assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped once cleared");
         assert_eq!(store.gc_live_objects(), 0);
+    }
+}
+
+#[test]
+fn an_inlined_barrier_in_a_try_table_keeps_what_is_live_across_it() {
+    for inlining in [true, false] {
+        for stress in [false, true] {
+            let (mut store, instance) = instantiate(inlining, |c| {
+                c.gc_stress(stress);
+            });
+            let k = 5000;
+            let out = call(&mut store, &instance, "set_in_try", &[Val::I32(k)]);
+            let Val::I32(acc) = out[0] else {
+                panic!("set_in_try returns an i32")
+            };
+            assert_eq!(acc, 5 * k + (k - 1), "inlining {inlining}, stress {stress}");
+            call(&mut store, &instance, "clear", &[]);
+            store.gc();
+            assert_eq!(store.gc_live_objects(), 0, "every box was freed");
+        }
     }
 }
 

@@ -28,7 +28,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use wasmparser::Operator;
 
-/// The most operators (the final `end` included) an inlined function body may have.
+/// The most operators (the final `end` included) an inlined function body may have, each
+/// declared local and each `br_table` target counted as one more.
 pub(crate) const MAX_OPERATORS: usize = 12;
 
 /// Whether function body `body` (its bytes, at module offset `offset`, of a module
@@ -43,11 +44,24 @@ pub(crate) fn is_inlinable(
         offset as u64,
         features,
     ));
+    // Each declared local and each `br_table` target counts as an operator too: every
+    // inlined copy zeroes the locals and copies the jump table, so a short body with many
+    // of either would multiply the caller's code by their number at every call site.
+    let mut count: u64 = 0;
+    for local in body.get_locals_reader()? {
+        count += u64::from(local?.0);
+        if count > MAX_OPERATORS as u64 {
+            return Ok(false);
+        }
+    }
     let mut reader = body.get_operators_reader()?;
-    let mut count = 0;
     while !reader.eof() {
+        let op = reader.read()?;
         count += 1;
-        if count > MAX_OPERATORS || !is_leaf_operator(&reader.read()?) {
+        if let Operator::BrTable { targets } = &op {
+            count += u64::from(targets.len());
+        }
+        if count > MAX_OPERATORS as u64 || !is_leaf_operator(&op) {
             return Ok(false);
         }
     }
@@ -314,5 +328,25 @@ mod tests {
         let at_limit = (MAX_OPERATORS - 2) / 2;
         assert_eq!(inlinable(&adds(at_limit)), [true]);
         assert_eq!(inlinable(&adds(at_limit + 1)), [false]);
+    }
+
+    #[test]
+    fn many_locals_or_branch_targets_count_against_the_limit() {
+        // One-operator bodies whose every inlined copy would zero 50,000 locals or copy a
+        // 50,000-entry jump table.
+        let targets = "0 ".repeat(50_000);
+        let wat = format!(
+            r#"(module
+              (func (local i64 i64) (nop))
+              (func (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64))
+              (func (local i64 i32 f64 f32) (local i64 i32 f64 f32) (local i64 i32 f64 f32))
+              (func (param i32) (block (br_table 0 0 (local.get 0))))
+              (func (param i32) (block (br_table {targets} (local.get 0)))))"#
+        );
+        let mut many = String::from("(module (func (local");
+        many.push_str(&" i64".repeat(50_000));
+        many.push_str(")))");
+        assert_eq!(inlinable(&wat), [true, false, false, true, false]);
+        assert_eq!(inlinable(&many), [false]);
     }
 }
